@@ -1,0 +1,275 @@
+//! The catalog of a stack: which files hold which band of which acquisition of which tile, and the
+//! check that every file of a tile shares one grid.
+//!
+//! Files are found from ARD names, or from a manifest (`manifest.csv` in the location, or the
+//! `manifest` option) for stacks named otherwise, with the columns `path,date,band,tile` and an
+//! optional `sensor`.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::ard::{ArdName, Band};
+use crate::gdal_io::{self, RasterFile, SampleType};
+use crate::grid::Grid;
+use crate::location::Location;
+
+/// Days since 1970-01-01, as Arrow's Date32.
+pub fn date32(date: NaiveDate) -> i32 {
+    (date - NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days() as i32
+}
+
+/// The calendar date of a Date32 value.
+pub fn from_date32(days: i32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch") + chrono::Duration::days(i64::from(days))
+}
+
+/// One date's observation of a tile: a file per band.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Acquisition {
+    /// Date32 days.
+    pub date: i32,
+    pub sensor: String,
+    /// GDAL path of each band's file.
+    pub files: BTreeMap<Band, String>,
+}
+
+/// All acquisitions of one tile, ascending by date, on one grid.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TileStack {
+    pub tile: String,
+    pub grid: Grid,
+    pub acquisitions: Vec<Acquisition>,
+}
+
+/// A catalogued stack: one or more tiles with the same bands.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Stack {
+    pub location: Location,
+    pub tiles: Vec<TileStack>,
+    /// The bands every acquisition has, in column order.
+    pub bands: Vec<Band>,
+}
+
+/// One catalogued file before grouping.
+struct Entry {
+    path: String,
+    tile: String,
+    date: i32,
+    sensor: String,
+    band: Band,
+}
+
+impl Stack {
+    /// Lists and checks the stack at `location`. `manifest` names a manifest file under the
+    /// location; without it, `manifest.csv` is used if present, else ARD file names.
+    pub fn open(location: &Location, manifest: Option<&str>) -> Result<Stack, String> {
+        location.configure_gdal()?;
+        let listed = location.list()?;
+        let manifest = manifest.or_else(|| listed.iter().any(|f| f == "manifest.csv").then_some("manifest.csv"));
+        let entries = match manifest {
+            Some(name) => entries_from_manifest(location, name)?,
+            None => entries_from_ard_names(location, &listed)?,
+        };
+        if entries.is_empty() {
+            return Err(format!(
+                "no raster files found in '{}': expected Landsat ARD GeoTIFFs \
+                 (e.g. LC08_CU_003008_20130411_20181202_C01_V01_SRB2.tif) or a manifest.csv",
+                location.display()
+            ));
+        }
+        let (tiles, bands) = group(entries)?;
+        let tiles = tiles
+            .into_iter()
+            .map(|(tile, acquisitions)| check_grid(tile, acquisitions))
+            .collect::<Result<Vec<_>, _>>()?;
+        check_tiles_agree(&tiles)?;
+        Ok(Stack {
+            location: location.clone(),
+            tiles,
+            bands,
+        })
+    }
+
+    /// Number of pixels over all tiles.
+    pub fn pixel_count(&self) -> usize {
+        self.tiles.iter().map(|t| t.grid.width * t.grid.height).sum()
+    }
+}
+
+fn entries_from_ard_names(location: &Location, listed: &[String]) -> Result<Vec<Entry>, String> {
+    let mut entries = Vec::new();
+    for relative in listed {
+        let file_name = relative.rsplit('/').next().unwrap_or(relative);
+        let Some(name) = ArdName::parse(file_name)? else {
+            continue;
+        };
+        let Some(band) = name.band else {
+            tracing::debug!(file = relative, "skipping ARD layer that is not a band ardent reads");
+            continue;
+        };
+        entries.push(Entry {
+            path: location.gdal_path(relative),
+            tile: name.tile.to_string(),
+            date: date32(name.acquired),
+            sensor: name.sensor.code().to_string(),
+            band,
+        });
+    }
+    Ok(entries)
+}
+
+fn entries_from_manifest(location: &Location, name: &str) -> Result<Vec<Entry>, String> {
+    let text = location.read_text(name)?;
+    let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
+    let header: Vec<String> = lines
+        .next()
+        .ok_or_else(|| format!("manifest '{name}' is empty"))?
+        .1
+        .split(',')
+        .map(|c| c.trim().to_ascii_lowercase())
+        .collect();
+    let column = |wanted: &str| header.iter().position(|c| c == wanted);
+    let required = |wanted: &str| {
+        column(wanted).ok_or_else(|| {
+            format!("manifest '{name}' has no '{wanted}' column (needs path,date,band,tile)")
+        })
+    };
+    let (path_at, date_at, band_at, tile_at) =
+        (required("path")?, required("date")?, required("band")?, required("tile")?);
+    let sensor_at = column("sensor");
+    lines
+        .map(|(number, line)| {
+            let fields: Vec<&str> = line.split(',').map(str::trim).collect();
+            let at = |i: usize| {
+                fields.get(i).copied().ok_or_else(|| {
+                    format!("manifest '{name}' line {}: expected {} fields", number + 1, header.len())
+                })
+            };
+            let context = |e: String| format!("manifest '{name}' line {}: {e}", number + 1);
+            let date = NaiveDate::parse_from_str(at(date_at)?, "%Y-%m-%d")
+                .map_err(|_| context(format!("unparsable date '{}' (expected YYYY-MM-DD)", at(date_at).unwrap_or(""))))?;
+            let path = at(path_at)?;
+            Ok(Entry {
+                path: if path.starts_with('/') { path.to_string() } else { location.gdal_path(path) },
+                tile: at(tile_at)?.to_string(),
+                date: date32(date),
+                sensor: sensor_at.map(at).transpose()?.unwrap_or("").to_string(),
+                band: at(band_at)?.parse().map_err(context)?,
+            })
+        })
+        .collect()
+}
+
+type Grouped = (BTreeMap<String, Vec<Acquisition>>, Vec<Band>);
+
+/// Groups files into acquisitions per tile, and checks every acquisition has the same bands.
+fn group(entries: Vec<Entry>) -> Result<Grouped, String> {
+    let mut by_key: BTreeMap<(String, i32, String), BTreeMap<Band, String>> = BTreeMap::new();
+    for e in entries {
+        let files = by_key.entry((e.tile, e.date, e.sensor)).or_default();
+        if let Some(previous) = files.insert(e.band, e.path.clone()) {
+            return Err(format!(
+                "two files for band '{}' of one acquisition: '{previous}' and '{}'",
+                e.band, e.path
+            ));
+        }
+    }
+    let mut bands: Vec<Band> = by_key.values().flat_map(|f| f.keys().copied()).collect();
+    bands.sort();
+    bands.dedup();
+    let mut tiles: BTreeMap<String, Vec<Acquisition>> = BTreeMap::new();
+    for ((tile, date, sensor), files) in by_key {
+        if let Some(missing) = bands.iter().find(|b| !files.contains_key(b)) {
+            return Err(format!(
+                "acquisition {} ({sensor}) of tile {tile} has no '{missing}' file, though other acquisitions do",
+                from_date32(date)
+            ));
+        }
+        tiles.entry(tile).or_default().push(Acquisition { date, sensor, files });
+    }
+    Ok((tiles, bands))
+}
+
+/// Opens every file of a tile and checks it is a single-band raster of the expected sample type
+/// on the same grid as the others.
+fn check_grid(tile: String, acquisitions: Vec<Acquisition>) -> Result<TileStack, String> {
+    let files: Vec<(Band, &str)> = acquisitions
+        .iter()
+        .flat_map(|a| a.files.iter().map(|(b, p)| (*b, p.as_str())))
+        .collect();
+    // Headers are small reads; a few threads hide object-store latency.
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(8)
+        .build()
+        .map_err(|e| format!("cannot start catalog threads: {e}"))?;
+    let grids: Vec<Result<Grid, String>> =
+        pool.install(|| files.par_iter().map(|(band, path)| file_grid(*band, path)).collect());
+    let mut reference: Option<(Grid, &str)> = None;
+    for (grid, (_, path)) in grids.into_iter().zip(&files) {
+        let grid = grid?;
+        match &reference {
+            None => {
+                if !grid.is_north_up() {
+                    return Err(format!("raster file '{path}' is not north-up; ardent reads north-up grids only"));
+                }
+                reference = Some((grid, path))
+            }
+            Some((first, first_path)) => {
+                if let Some(difference) = first.layout_difference(&grid) {
+                    return Err(format!(
+                        "grid mismatch in tile {tile}: raster file '{path}' has {difference} of '{first_path}'"
+                    ));
+                }
+                if !gdal_io::same_crs(&first.crs_wkt, &grid.crs_wkt) {
+                    return Err(format!(
+                        "grid mismatch in tile {tile}: raster file '{path}' is in another CRS than '{first_path}'"
+                    ));
+                }
+            }
+        }
+    }
+    let (grid, _) = reference.expect("a tile has at least one file");
+    Ok(TileStack {
+        tile,
+        grid,
+        acquisitions,
+    })
+}
+
+fn file_grid(band: Band, path: &str) -> Result<Grid, String> {
+    let file = RasterFile::open(path).map_err(|e| e.to_string())?;
+    if file.band_count() != 1 {
+        return Err(format!(
+            "raster file '{path}' has {} bands; ARD stacks hold one band per file",
+            file.band_count()
+        ));
+    }
+    let expected = if band.is_qa() { SampleType::UInt16 } else { SampleType::Int16 };
+    let found = file.sample_type().map_err(|e| e.to_string())?;
+    if found != expected {
+        return Err(format!(
+            "raster file '{path}' holds {found:?} samples, but band '{band}' is {expected:?}"
+        ));
+    }
+    file.grid().map_err(|e| e.to_string())
+}
+
+fn check_tiles_agree(tiles: &[TileStack]) -> Result<(), String> {
+    let Some(first) = tiles.first() else {
+        return Ok(());
+    };
+    for other in &tiles[1..] {
+        if !gdal_io::same_crs(&first.grid.crs_wkt, &other.grid.crs_wkt)
+            || first.grid.transform[1] != other.grid.transform[1]
+        {
+            return Err(format!(
+                "tiles {} and {} are on different grids (CRS or pixel size)",
+                first.tile, other.tile
+            ));
+        }
+    }
+    Ok(())
+}

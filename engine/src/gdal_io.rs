@@ -1,0 +1,287 @@
+//! Everything ardent does with GDAL, in one module: opening rasters, windowed reads into caller
+//! buffers, writing GeoTIFFs, CRS comparison and object-store access settings. The rest of the
+//! engine speaks ardent's own types ([`Grid`], [`Window`]) and never imports `gdal`.
+
+use std::ffi::CString;
+use std::fmt;
+use std::path::Path;
+use std::sync::Once;
+
+use gdal::raster::{GdalDataType, GdalType, RasterCreationOptions};
+use gdal::spatial_ref::SpatialRef;
+use gdal::{Dataset, DatasetOptions, DriverManager, GdalOpenFlags};
+
+use crate::grid::{Grid, Window};
+
+/// A GDAL failure, naming the file it concerns.
+#[derive(Debug, Clone)]
+pub struct RasterError {
+    pub path: String,
+    pub message: String,
+}
+
+impl RasterError {
+    fn new(path: &str, message: impl fmt::Display) -> Self {
+        Self {
+            path: path.to_string(),
+            message: message.to_string(),
+        }
+    }
+}
+
+impl fmt::Display for RasterError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "raster file '{}': {}", self.path, self.message)
+    }
+}
+
+impl std::error::Error for RasterError {}
+
+impl From<RasterError> for datafusion::error::DataFusionError {
+    fn from(e: RasterError) -> Self {
+        datafusion::error::DataFusionError::Execution(e.to_string())
+    }
+}
+
+pub type Result<T, E = RasterError> = std::result::Result<T, E>;
+
+/// One-time process setup: GDAL's messages go to `tracing`, directories are not listed on every
+/// open (a stack folder holds thousands of files, and listing an S3 prefix per open is slow), and
+/// the open-file limit is raised, since a partition keeps one dataset open per file it reads.
+pub fn init() {
+    static INIT: Once = Once::new();
+    INIT.call_once(|| {
+        gdal::config::set_error_handler(|kind, code, message| match kind {
+            gdal::errors::CplErrType::Warning => tracing::warn!(target: "gdal", code, "{message}"),
+            gdal::errors::CplErrType::Debug | gdal::errors::CplErrType::None => {
+                tracing::trace!(target: "gdal", code, "{message}")
+            }
+            // Failures come back to the caller as errors with the file named; log them quietly.
+            _ => tracing::debug!(target: "gdal", code, "{message}"),
+        });
+        for (key, value) in [
+            ("GDAL_DISABLE_READDIR_ON_OPEN", "EMPTY_DIR"),
+            ("CPL_VSIL_CURL_ALLOWED_EXTENSIONS", ".tif,.TIF,.tiff,.csv"),
+        ] {
+            if std::env::var_os(key).is_none() {
+                let _ = gdal::config::set_config_option(key, value);
+            }
+        }
+        raise_open_file_limit();
+    });
+}
+
+fn raise_open_file_limit() {
+    // SAFETY: plain libc calls on a local struct.
+    unsafe {
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < limit.rlim_max {
+            limit.rlim_cur = limit.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+        }
+    }
+}
+
+/// Sets GDAL options (e.g. `AWS_S3_ENDPOINT`) for every path under `prefix` (e.g. `/vsis3/bucket`),
+/// so that different stacks can use different object stores in one process.
+pub fn set_path_options(prefix: &str, options: &[(&str, String)]) -> Result<()> {
+    init();
+    let c = |s: &str| CString::new(s).map_err(|_| RasterError::new(prefix, "option contains a NUL byte"));
+    let c_prefix = c(prefix)?;
+    for (key, value) in options {
+        let (k, v) = (c(key)?, c(value)?);
+        // SAFETY: valid NUL-terminated strings that GDAL copies.
+        unsafe { gdal_sys::VSISetPathSpecificOption(c_prefix.as_ptr(), k.as_ptr(), v.as_ptr()) };
+    }
+    Ok(())
+}
+
+/// Whether two WKT strings describe the same CRS.
+pub fn same_crs(a: &str, b: &str) -> bool {
+    if a == b {
+        return true;
+    }
+    match (SpatialRef::from_wkt(a), SpatialRef::from_wkt(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
+
+/// The sample type of a single-band raster.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SampleType {
+    Int16,
+    UInt16,
+    Other,
+}
+
+/// An open raster file, read with windowed reads.
+pub struct RasterFile {
+    path: String,
+    dataset: Dataset,
+}
+
+impl RasterFile {
+    /// Opens a raster read-only. `path` is a local path or a GDAL virtual path (`/vsis3/...`).
+    pub fn open(path: &str) -> Result<RasterFile> {
+        init();
+        let options = DatasetOptions {
+            open_flags: GdalOpenFlags::GDAL_OF_RASTER | GdalOpenFlags::GDAL_OF_READONLY,
+            ..Default::default()
+        };
+        let dataset = Dataset::open_ex(path, options)
+            .map_err(|e| RasterError::new(path, format!("cannot open: {e}")))?;
+        Ok(RasterFile {
+            path: path.to_string(),
+            dataset,
+        })
+    }
+
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    pub fn band_count(&self) -> usize {
+        self.dataset.raster_count()
+    }
+
+    /// The sample type of band 1.
+    pub fn sample_type(&self) -> Result<SampleType> {
+        let band = self
+            .dataset
+            .rasterband(1)
+            .map_err(|e| RasterError::new(&self.path, e))?;
+        Ok(match band.band_type() {
+            GdalDataType::Int16 => SampleType::Int16,
+            GdalDataType::UInt16 => SampleType::UInt16,
+            _ => SampleType::Other,
+        })
+    }
+
+    /// The file's pixel grid.
+    pub fn grid(&self) -> Result<Grid> {
+        let transform = self
+            .dataset
+            .geo_transform()
+            .map_err(|e| RasterError::new(&self.path, format!("no geotransform: {e}")))?;
+        let (width, height) = self.dataset.raster_size();
+        Ok(Grid {
+            crs_wkt: self.dataset.projection(),
+            transform,
+            width,
+            height,
+        })
+    }
+
+    /// Reads `window` of band 1 into `buf` (row-major, `window.pixels()` long), converting to `T`.
+    pub fn read_window<T: Sample>(&self, window: Window, buf: &mut [T]) -> Result<()> {
+        let band = self
+            .dataset
+            .rasterband(1)
+            .map_err(|e| RasterError::new(&self.path, e))?;
+        band.read_into_slice(
+            (window.col as isize, window.row as isize),
+            (window.width, window.height),
+            (window.width, window.height),
+            buf,
+            None,
+        )
+        .map_err(|e| {
+            RasterError::new(
+                &self.path,
+                format!(
+                    "read of {}x{} pixels at column {}, row {} failed (corrupt or truncated file?): {e}",
+                    window.width, window.height, window.col, window.row
+                ),
+            )
+        })
+    }
+}
+
+/// Sample types ardent reads and writes.
+pub trait Sample: GdalType + Copy + Default + Send + 'static {}
+impl Sample for i16 {}
+impl Sample for u16 {}
+impl Sample for f32 {}
+impl Sample for u8 {}
+
+/// Writes a single-band, tiled, DEFLATE-compressed GeoTIFF on `grid`.
+///
+/// The file is written under a temporary name beside `path` and renamed into place at the end, so a
+/// failure never leaves a half-written file under the final name.
+pub fn write_geotiff<T: Sample>(path: &Path, grid: &Grid, data: &[T], nodata: Option<f64>) -> Result<()> {
+    init();
+    let shown = path.display().to_string();
+    if data.len() != grid.width * grid.height {
+        return Err(RasterError::new(
+            &shown,
+            format!("{} values for a {}x{} grid", data.len(), grid.width, grid.height),
+        ));
+    }
+    let file_name = path
+        .file_name()
+        .ok_or_else(|| RasterError::new(&shown, "not a file path"))?;
+    let partial = path.with_file_name(format!(".{}.partial", file_name.to_string_lossy()));
+    let written = write_geotiff_to(&partial, grid, data, nodata)
+        .and_then(|()| std::fs::rename(&partial, path).map_err(|e| e.to_string()));
+    written.map_err(|e| {
+        let _ = std::fs::remove_file(&partial);
+        RasterError::new(&shown, format!("cannot write: {e}"))
+    })
+}
+
+fn write_geotiff_to<T: Sample>(path: &Path, grid: &Grid, data: &[T], nodata: Option<f64>) -> Result<(), String> {
+    let driver = DriverManager::get_driver_by_name("GTiff").map_err(|e| e.to_string())?;
+    let mut options = RasterCreationOptions::new();
+    for (k, v) in [("TILED", "YES"), ("COMPRESS", "DEFLATE"), ("PREDICTOR", "2")] {
+        options.set_name_value(k, v).map_err(|e| e.to_string())?;
+    }
+    let mut dataset = driver
+        .create_with_band_type_with_options::<T, _>(path, grid.width, grid.height, 1, &options)
+        .map_err(|e| e.to_string())?;
+    dataset.set_geo_transform(&grid.transform).map_err(|e| e.to_string())?;
+    dataset.set_projection(&grid.crs_wkt).map_err(|e| e.to_string())?;
+    let mut band = dataset.rasterband(1).map_err(|e| e.to_string())?;
+    band.set_no_data_value(nodata).map_err(|e| e.to_string())?;
+    let mut buffer = gdal::raster::Buffer::new((grid.width, grid.height), data.to_vec());
+    band.write((0, 0), (grid.width, grid.height), &mut buffer)
+        .map_err(|e| e.to_string())?;
+    dataset.flush_cache().map_err(|e| e.to_string())?;
+    dataset.close().map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::grid::ARD_CRS_WKT;
+
+    #[test]
+    fn writes_and_reads_windows_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.tif");
+        let grid = Grid::ard("h003v008".parse().unwrap(), 300, 260);
+        let data: Vec<i16> = (0..300 * 260).map(|i| (i % 7000) as i16).collect();
+        write_geotiff(&path, &grid, &data, Some(-9999.0)).unwrap();
+        let file = RasterFile::open(path.to_str().unwrap()).unwrap();
+        let read = file.grid().unwrap();
+        assert!(grid.layout_difference(&read).is_none());
+        assert!(same_crs(&read.crs_wkt, ARD_CRS_WKT));
+        assert_eq!(file.sample_type().unwrap(), SampleType::Int16);
+        let window = Window { col: 250, row: 255, width: 50, height: 5 };
+        let mut buf = vec![0i16; window.pixels()];
+        file.read_window(window, &mut buf).unwrap();
+        assert_eq!(buf[0], data[255 * 300 + 250]);
+        assert_eq!(buf[buf.len() - 1], data[259 * 300 + 299]);
+        // No partial file is left behind.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn missing_file_names_the_path() {
+        let err = RasterFile::open("/no/such/file.tif").err().unwrap();
+        assert!(err.to_string().contains("/no/such/file.tif"), "{err}");
+    }
+}

@@ -1,0 +1,13 @@
+//! ardent's engine: Landsat ARD tile stacks as partitioned DataFusion tables, the session that
+//! knows ardent's tables and UDFs, map output, and a synthetic ARD generator.
+//!
+//! The modules follow the data flow: [`location`] and [`catalog`] find and check a stack's files,
+//! [`provider`] exposes it as a table whose scan reads chips through [`gdal_io`] (the only module
+//! that touches GDAL), [`session`] builds the SessionContext for a master URL, and [`map`] writes
+//! per-pixel results back onto the stack's grid.
+
+pub mod ard;
+pub mod catalog;
+pub mod gdal_io;
+pub mod grid;
+pub mod location;

@@ -1,0 +1,278 @@
+//! Where a stack lives: a local folder (plain path or `file://` URL) or an S3-compatible object
+//! store (`s3://bucket/prefix`). Listing goes through `object_store`; GDAL reads the files itself
+//! through its `/vsis3/` handler, configured per bucket so that several stores can coexist.
+
+use std::path::{Path, PathBuf};
+
+use futures::TryStreamExt;
+use object_store::aws::AmazonS3Builder;
+use object_store::{ObjectStore, ObjectStoreExt};
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use crate::gdal_io;
+
+/// Connection settings for an S3-compatible store. Unset fields fall back to the usual `AWS_*`
+/// environment variables.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct S3Options {
+    /// e.g. `http://127.0.0.1:9000` for a local server; AWS when unset.
+    pub endpoint: Option<String>,
+    pub region: Option<String>,
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<String>,
+    pub session_token: Option<String>,
+}
+
+impl S3Options {
+    /// The table option keys, following DataFusion's `aws.*` names.
+    pub const KEYS: [&'static str; 5] = [
+        "aws.endpoint",
+        "aws.region",
+        "aws.access_key_id",
+        "aws.secret_access_key",
+        "aws.session_token",
+    ];
+
+    /// Sets the field for one of [`S3Options::KEYS`]; false for another key.
+    pub fn set(&mut self, key: &str, value: &str) -> bool {
+        let field = match key {
+            "aws.endpoint" => &mut self.endpoint,
+            "aws.region" => &mut self.region,
+            "aws.access_key_id" => &mut self.access_key_id,
+            "aws.secret_access_key" => &mut self.secret_access_key,
+            "aws.session_token" => &mut self.session_token,
+            _ => return false,
+        };
+        *field = Some(value.to_string());
+        true
+    }
+
+    fn resolved(&self) -> S3Options {
+        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        S3Options {
+            endpoint: self.endpoint.clone().or_else(|| env("AWS_ENDPOINT_URL")),
+            region: self.region.clone().or_else(|| env("AWS_REGION")).or_else(|| env("AWS_DEFAULT_REGION")),
+            access_key_id: self.access_key_id.clone().or_else(|| env("AWS_ACCESS_KEY_ID")),
+            secret_access_key: self.secret_access_key.clone().or_else(|| env("AWS_SECRET_ACCESS_KEY")),
+            session_token: self.session_token.clone().or_else(|| env("AWS_SESSION_TOKEN")),
+        }
+    }
+}
+
+/// The root of a stack.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Location {
+    Local { root: PathBuf },
+    S3 { bucket: String, prefix: String, options: S3Options },
+}
+
+impl Location {
+    /// Parses a location: a local path, a `file://` URL or an `s3://bucket/prefix` URL.
+    ///
+    /// ```
+    /// use ardent_engine::location::{Location, S3Options};
+    /// let s3 = Location::parse("s3://ard/h003v008", &S3Options::default()).unwrap();
+    /// assert_eq!(s3.gdal_path("a.tif"), "/vsis3/ard/h003v008/a.tif");
+    /// assert!(Location::parse("gs://x", &S3Options::default()).unwrap_err().contains("gs"));
+    /// ```
+    pub fn parse(text: &str, s3: &S3Options) -> Result<Location, String> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Err("the stack location is empty: give a folder or an s3:// URL".into());
+        }
+        let Some((scheme, _)) = text.split_once("://") else {
+            return Ok(Location::Local { root: PathBuf::from(text) });
+        };
+        let url = Url::parse(text).map_err(|e| format!("invalid location URL '{text}': {e}"))?;
+        match scheme {
+            "file" => Ok(Location::Local {
+                root: url
+                    .to_file_path()
+                    .map_err(|_| format!("invalid file URL '{text}'"))?,
+            }),
+            "s3" => {
+                let bucket = url
+                    .host_str()
+                    .filter(|b| !b.is_empty())
+                    .ok_or_else(|| format!("location '{text}' names no bucket"))?;
+                Ok(Location::S3 {
+                    bucket: bucket.to_string(),
+                    prefix: url.path().trim_matches('/').to_string(),
+                    options: s3.resolved(),
+                })
+            }
+            other => Err(format!(
+                "unsupported location scheme '{other}://' in '{text}': use a local path, file:// or s3://"
+            )),
+        }
+    }
+
+    /// The location as the user would write it.
+    pub fn display(&self) -> String {
+        match self {
+            Location::Local { root } => root.display().to_string(),
+            Location::S3 { bucket, prefix, .. } => format!("s3://{bucket}/{prefix}"),
+        }
+    }
+
+    /// The path GDAL opens for a file at `relative` under this location.
+    pub fn gdal_path(&self, relative: &str) -> String {
+        match self {
+            Location::Local { root } => root.join(relative).display().to_string(),
+            Location::S3 { bucket, prefix, .. } => {
+                let key = [prefix.as_str(), relative]
+                    .iter()
+                    .filter(|s| !s.is_empty())
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .join("/");
+                format!("/vsis3/{bucket}/{key}")
+            }
+        }
+    }
+
+    /// Makes the files readable by GDAL in this process (object-store credentials and endpoint).
+    pub fn configure_gdal(&self) -> Result<(), String> {
+        let Location::S3 { bucket, options, .. } = self else {
+            return Ok(());
+        };
+        let mut settings: Vec<(&str, String)> = vec![("AWS_VIRTUAL_HOSTING", "FALSE".into())];
+        if let Some(endpoint) = &options.endpoint {
+            let (https, host) = match endpoint.split_once("://") {
+                Some(("http", host)) => ("NO", host),
+                Some((_, host)) => ("YES", host),
+                None => ("YES", endpoint.as_str()),
+            };
+            settings.push(("AWS_S3_ENDPOINT", host.trim_end_matches('/').to_string()));
+            settings.push(("AWS_HTTPS", https.into()));
+        }
+        for (key, value) in [
+            ("AWS_REGION", &options.region),
+            ("AWS_ACCESS_KEY_ID", &options.access_key_id),
+            ("AWS_SECRET_ACCESS_KEY", &options.secret_access_key),
+            ("AWS_SESSION_TOKEN", &options.session_token),
+        ] {
+            if let Some(value) = value {
+                settings.push((key, value.clone()));
+            }
+        }
+        if options.access_key_id.is_none() {
+            settings.push(("AWS_NO_SIGN_REQUEST", "YES".into()));
+        }
+        gdal_io::set_path_options(&format!("/vsis3/{bucket}"), &settings).map_err(|e| e.to_string())
+    }
+
+    /// Every file under the location, as paths relative to it, sorted.
+    pub fn list(&self) -> Result<Vec<String>, String> {
+        let mut files = match self {
+            Location::Local { root } => {
+                if !root.exists() {
+                    return Err(format!("stack location '{}' does not exist", root.display()));
+                }
+                if !root.is_dir() {
+                    return Err(format!("stack location '{}' is not a folder", root.display()));
+                }
+                let mut files = Vec::new();
+                list_local(root, root, &mut files)?;
+                files
+            }
+            Location::S3 { prefix, .. } => {
+                let store = self.s3_store()?;
+                let prefix = object_store::path::Path::from(prefix.as_str());
+                let listed = run_async(async move {
+                    store.list(Some(&prefix)).try_collect::<Vec<_>>().await
+                })
+                .map_err(|e| format!("cannot list {}: {e}", self.display()))?;
+                let strip = match self {
+                    Location::S3 { prefix, .. } if !prefix.is_empty() => prefix.len() + 1,
+                    _ => 0,
+                };
+                listed
+                    .into_iter()
+                    .map(|meta| meta.location.as_ref()[strip..].to_string())
+                    .collect()
+            }
+        };
+        files.sort();
+        Ok(files)
+    }
+
+    /// Reads a small text file (a manifest) under the location.
+    pub fn read_text(&self, relative: &str) -> Result<String, String> {
+        match self {
+            Location::Local { root } => std::fs::read_to_string(root.join(relative))
+                .map_err(|e| format!("cannot read '{}': {e}", root.join(relative).display())),
+            Location::S3 { bucket, prefix, .. } => {
+                let store = self.s3_store()?;
+                let key = object_store::path::Path::from(format!("{prefix}/{relative}").trim_start_matches('/'));
+                let bytes = run_async(async move { store.get(&key).await?.bytes().await })
+                    .map_err(|e| format!("cannot read 's3://{bucket}/{prefix}/{relative}': {e}"))?;
+                String::from_utf8(bytes.to_vec())
+                    .map_err(|_| format!("'s3://{bucket}/{prefix}/{relative}' is not UTF-8 text"))
+            }
+        }
+    }
+
+    fn s3_store(&self) -> Result<std::sync::Arc<dyn ObjectStore>, String> {
+        let Location::S3 { bucket, options, .. } = self else {
+            unreachable!("s3_store on a local location");
+        };
+        let mut builder = AmazonS3Builder::new()
+            .with_bucket_name(bucket)
+            .with_region(options.region.clone().unwrap_or_else(|| "us-east-1".into()));
+        if let Some(endpoint) = &options.endpoint {
+            builder = builder
+                .with_endpoint(endpoint)
+                .with_allow_http(endpoint.starts_with("http://"));
+        }
+        match (&options.access_key_id, &options.secret_access_key) {
+            (Some(key), Some(secret)) => {
+                builder = builder.with_access_key_id(key).with_secret_access_key(secret);
+                if let Some(token) = &options.session_token {
+                    builder = builder.with_token(token);
+                }
+            }
+            _ => builder = builder.with_skip_signature(true),
+        }
+        let store = builder
+            .build()
+            .map_err(|e| format!("cannot connect to {}: {e}", self.display()))?;
+        Ok(std::sync::Arc::new(store))
+    }
+}
+
+fn list_local(root: &Path, dir: &Path, files: &mut Vec<String>) -> Result<(), String> {
+    let entries = std::fs::read_dir(dir).map_err(|e| format!("cannot list '{}': {e}", dir.display()))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| format!("cannot list '{}': {e}", dir.display()))?;
+        let path = entry.path();
+        if path.is_dir() {
+            list_local(root, &path, files)?;
+        } else if let Ok(relative) = path.strip_prefix(root) {
+            files.push(relative.to_string_lossy().into_owned());
+        }
+    }
+    Ok(())
+}
+
+/// Runs a future to completion from synchronous code, whatever runtime (if any) the caller is on:
+/// catalog building is synchronous (GDAL is), but listing an object store is async.
+fn run_async<F>(future: F) -> F::Output
+where
+    F: std::future::Future + Send,
+    F::Output: Send,
+{
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("a current-thread tokio runtime can be built")
+                    .block_on(future)
+            })
+            .join()
+            .expect("the listing thread does not panic")
+    })
+}

@@ -1,0 +1,40 @@
+//! Per-pixel kernels for ardent and the thin DataFusion UDF wrappers around them.
+//!
+//! The [`kernels`] module is plain Rust over slices and scalars: no DataFusion or Arrow types, so each
+//! kernel can be unit tested, benchmarked and reused on its own. The wrappers in this crate's
+//! `wrappers` module adapt them to DataFusion [`ScalarUDF`]s that accept either scalars or per-pixel
+//! lists (the `pixels` layout), and [`register_all`] installs every one of them in a session.
+//!
+//! ```
+//! use datafusion::prelude::SessionContext;
+//! let ctx = SessionContext::new();
+//! ardent_udfs::register_all(&ctx);
+//! assert!(ctx.state().scalar_functions().contains_key("ndvi"));
+//! ```
+
+pub mod kernels;
+mod wrappers;
+
+use datafusion::logical_expr::ScalarUDF;
+use datafusion::prelude::SessionContext;
+
+pub use wrappers::{CompositeUdf, NormalizedDifferenceUdf, QaClassUdf, QaClearUdf};
+
+/// Every scalar UDF that ardent provides, ready to register in a session or a function registry.
+pub fn all_udfs() -> Vec<ScalarUDF> {
+    vec![
+        ScalarUDF::new_from_impl(NormalizedDifferenceUdf::normalized_difference()),
+        ScalarUDF::new_from_impl(NormalizedDifferenceUdf::ndvi()),
+        ScalarUDF::new_from_impl(NormalizedDifferenceUdf::nbr()),
+        ScalarUDF::new_from_impl(QaClassUdf::new()),
+        ScalarUDF::new_from_impl(QaClearUdf::new()),
+        ScalarUDF::new_from_impl(CompositeUdf::new()),
+    ]
+}
+
+/// Registers [`all_udfs`] in `ctx`.
+pub fn register_all(ctx: &SessionContext) {
+    for udf in all_udfs() {
+        ctx.register_udf(udf);
+    }
+}
