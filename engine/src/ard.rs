@@ -258,7 +258,13 @@ impl ArdName {
     }
 
     /// The ARD file name for a band of an acquisition.
-    pub fn file_name(sensor: Sensor, tile: TileId, acquired: NaiveDate, produced: NaiveDate, band: Band) -> String {
+    pub fn file_name(
+        sensor: Sensor,
+        tile: TileId,
+        acquired: NaiveDate,
+        produced: NaiveDate,
+        band: Band,
+    ) -> String {
         format!(
             "{}_CU_{}_{}_{}_C01_V01_{}.tif",
             sensor.code(),
@@ -300,7 +306,10 @@ mod tests {
         assert_eq!(ArdName::parse("truth.csv").unwrap(), None);
         assert_eq!(ArdName::parse("scene.tif").unwrap(), None);
         let err = ArdName::parse("LC08_CU_003008_20131341_20181202_C01_V01_SRB2.tif").unwrap_err();
-        assert!(err.contains("'20131341'") && err.contains("LC08_CU_003008"), "{err}");
+        assert!(
+            err.contains("'20131341'") && err.contains("LC08_CU_003008"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -68,7 +68,12 @@ impl Stack {
     pub fn open(location: &Location, manifest: Option<&str>) -> Result<Stack, String> {
         location.configure_gdal()?;
         let listed = location.list()?;
-        let manifest = manifest.or_else(|| listed.iter().any(|f| f == "manifest.csv").then_some("manifest.csv"));
+        let manifest = manifest.or_else(|| {
+            listed
+                .iter()
+                .any(|f| f == "manifest.csv")
+                .then_some("manifest.csv")
+        });
         let entries = match manifest {
             Some(name) => entries_from_manifest(location, name)?,
             None => entries_from_ard_names(location, &listed)?,
@@ -95,7 +100,10 @@ impl Stack {
 
     /// Number of pixels over all tiles.
     pub fn pixel_count(&self) -> usize {
-        self.tiles.iter().map(|t| t.grid.width * t.grid.height).sum()
+        self.tiles
+            .iter()
+            .map(|t| t.grid.width * t.grid.height)
+            .sum()
     }
 }
 
@@ -107,7 +115,10 @@ fn entries_from_ard_names(location: &Location, listed: &[String]) -> Result<Vec<
             continue;
         };
         let Some(band) = name.band else {
-            tracing::debug!(file = relative, "skipping ARD layer that is not a band ardent reads");
+            tracing::debug!(
+                file = relative,
+                "skipping ARD layer that is not a band ardent reads"
+            );
             continue;
         };
         entries.push(Entry {
@@ -123,7 +134,10 @@ fn entries_from_ard_names(location: &Location, listed: &[String]) -> Result<Vec<
 
 fn entries_from_manifest(location: &Location, name: &str) -> Result<Vec<Entry>, String> {
     let text = location.read_text(name)?;
-    let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty());
     let header: Vec<String> = lines
         .next()
         .ok_or_else(|| format!("manifest '{name}' is empty"))?
@@ -137,23 +151,39 @@ fn entries_from_manifest(location: &Location, name: &str) -> Result<Vec<Entry>, 
             format!("manifest '{name}' has no '{wanted}' column (needs path,date,band,tile)")
         })
     };
-    let (path_at, date_at, band_at, tile_at) =
-        (required("path")?, required("date")?, required("band")?, required("tile")?);
+    let (path_at, date_at, band_at, tile_at) = (
+        required("path")?,
+        required("date")?,
+        required("band")?,
+        required("tile")?,
+    );
     let sensor_at = column("sensor");
     lines
         .map(|(number, line)| {
             let fields: Vec<&str> = line.split(',').map(str::trim).collect();
             let at = |i: usize| {
                 fields.get(i).copied().ok_or_else(|| {
-                    format!("manifest '{name}' line {}: expected {} fields", number + 1, header.len())
+                    format!(
+                        "manifest '{name}' line {}: expected {} fields",
+                        number + 1,
+                        header.len()
+                    )
                 })
             };
             let context = |e: String| format!("manifest '{name}' line {}: {e}", number + 1);
-            let date = NaiveDate::parse_from_str(at(date_at)?, "%Y-%m-%d")
-                .map_err(|_| context(format!("unparsable date '{}' (expected YYYY-MM-DD)", at(date_at).unwrap_or(""))))?;
+            let date = NaiveDate::parse_from_str(at(date_at)?, "%Y-%m-%d").map_err(|_| {
+                context(format!(
+                    "unparsable date '{}' (expected YYYY-MM-DD)",
+                    at(date_at).unwrap_or("")
+                ))
+            })?;
             let path = at(path_at)?;
             Ok(Entry {
-                path: if path.starts_with('/') { path.to_string() } else { location.gdal_path(path) },
+                path: if path.starts_with('/') {
+                    path.to_string()
+                } else {
+                    location.gdal_path(path)
+                },
                 tile: at(tile_at)?.to_string(),
                 date: date32(date),
                 sensor: sensor_at.map(at).transpose()?.unwrap_or("").to_string(),
@@ -188,7 +218,11 @@ fn group(entries: Vec<Entry>) -> Result<Grouped, String> {
                 from_date32(date)
             ));
         }
-        tiles.entry(tile).or_default().push(Acquisition { date, sensor, files });
+        tiles.entry(tile).or_default().push(Acquisition {
+            date,
+            sensor,
+            files,
+        });
     }
     Ok((tiles, bands))
 }
@@ -205,15 +239,21 @@ fn check_grid(tile: String, acquisitions: Vec<Acquisition>) -> Result<TileStack,
         .num_threads(8)
         .build()
         .map_err(|e| format!("cannot start catalog threads: {e}"))?;
-    let grids: Vec<Result<Grid, String>> =
-        pool.install(|| files.par_iter().map(|(band, path)| file_grid(*band, path)).collect());
+    let grids: Vec<Result<Grid, String>> = pool.install(|| {
+        files
+            .par_iter()
+            .map(|(band, path)| file_grid(*band, path))
+            .collect()
+    });
     let mut reference: Option<(Grid, &str)> = None;
     for (grid, (_, path)) in grids.into_iter().zip(&files) {
         let grid = grid?;
         match &reference {
             None => {
                 if !grid.is_north_up() {
-                    return Err(format!("raster file '{path}' is not north-up; ardent reads north-up grids only"));
+                    return Err(format!(
+                        "raster file '{path}' is not north-up; ardent reads north-up grids only"
+                    ));
                 }
                 reference = Some((grid, path))
             }
@@ -247,7 +287,11 @@ fn file_grid(band: Band, path: &str) -> Result<Grid, String> {
             file.band_count()
         ));
     }
-    let expected = if band.is_qa() { SampleType::UInt16 } else { SampleType::Int16 };
+    let expected = if band.is_qa() {
+        SampleType::UInt16
+    } else {
+        SampleType::Int16
+    };
     let found = file.sample_type().map_err(|e| e.to_string())?;
     if found != expected {
         return Err(format!(

@@ -78,7 +78,8 @@ fn raise_open_file_limit() {
             rlim_cur: 0,
             rlim_max: 0,
         };
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < limit.rlim_max {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < limit.rlim_max
+        {
             limit.rlim_cur = limit.rlim_max;
             libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
         }
@@ -89,7 +90,9 @@ fn raise_open_file_limit() {
 /// so that different stacks can use different object stores in one process.
 pub fn set_path_options(prefix: &str, options: &[(&str, String)]) -> Result<()> {
     init();
-    let c = |s: &str| CString::new(s).map_err(|_| RasterError::new(prefix, "option contains a NUL byte"));
+    let c = |s: &str| {
+        CString::new(s).map_err(|_| RasterError::new(prefix, "option contains a NUL byte"))
+    };
     let c_prefix = c(prefix)?;
     for (key, value) in options {
         let (k, v) = (c(key)?, c(value)?);
@@ -212,13 +215,23 @@ impl Sample for u8 {}
 ///
 /// The file is written under a temporary name beside `path` and renamed into place at the end, so a
 /// failure never leaves a half-written file under the final name.
-pub fn write_geotiff<T: Sample>(path: &Path, grid: &Grid, data: &[T], nodata: Option<f64>) -> Result<()> {
+pub fn write_geotiff<T: Sample>(
+    path: &Path,
+    grid: &Grid,
+    data: &[T],
+    nodata: Option<f64>,
+) -> Result<()> {
     init();
     let shown = path.display().to_string();
     if data.len() != grid.width * grid.height {
         return Err(RasterError::new(
             &shown,
-            format!("{} values for a {}x{} grid", data.len(), grid.width, grid.height),
+            format!(
+                "{} values for a {}x{} grid",
+                data.len(),
+                grid.width,
+                grid.height
+            ),
         ));
     }
     let file_name = path
@@ -233,17 +246,30 @@ pub fn write_geotiff<T: Sample>(path: &Path, grid: &Grid, data: &[T], nodata: Op
     })
 }
 
-fn write_geotiff_to<T: Sample>(path: &Path, grid: &Grid, data: &[T], nodata: Option<f64>) -> Result<(), String> {
+fn write_geotiff_to<T: Sample>(
+    path: &Path,
+    grid: &Grid,
+    data: &[T],
+    nodata: Option<f64>,
+) -> Result<(), String> {
     let driver = DriverManager::get_driver_by_name("GTiff").map_err(|e| e.to_string())?;
     let mut options = RasterCreationOptions::new();
-    for (k, v) in [("TILED", "YES"), ("COMPRESS", "DEFLATE"), ("PREDICTOR", "2")] {
+    for (k, v) in [
+        ("TILED", "YES"),
+        ("COMPRESS", "DEFLATE"),
+        ("PREDICTOR", "2"),
+    ] {
         options.set_name_value(k, v).map_err(|e| e.to_string())?;
     }
     let mut dataset = driver
         .create_with_band_type_with_options::<T, _>(path, grid.width, grid.height, 1, &options)
         .map_err(|e| e.to_string())?;
-    dataset.set_geo_transform(&grid.transform).map_err(|e| e.to_string())?;
-    dataset.set_projection(&grid.crs_wkt).map_err(|e| e.to_string())?;
+    dataset
+        .set_geo_transform(&grid.transform)
+        .map_err(|e| e.to_string())?;
+    dataset
+        .set_projection(&grid.crs_wkt)
+        .map_err(|e| e.to_string())?;
     let mut band = dataset.rasterband(1).map_err(|e| e.to_string())?;
     band.set_no_data_value(nodata).map_err(|e| e.to_string())?;
     let mut buffer = gdal::raster::Buffer::new((grid.width, grid.height), data.to_vec());
@@ -270,7 +296,12 @@ mod tests {
         assert!(grid.layout_difference(&read).is_none());
         assert!(same_crs(&read.crs_wkt, ARD_CRS_WKT));
         assert_eq!(file.sample_type().unwrap(), SampleType::Int16);
-        let window = Window { col: 250, row: 255, width: 50, height: 5 };
+        let window = Window {
+            col: 250,
+            row: 255,
+            width: 50,
+            height: 5,
+        };
         let mut buf = vec![0i16; window.pixels()];
         file.read_window(window, &mut buf).unwrap();
         assert_eq!(buf[0], data[255 * 300 + 250]);

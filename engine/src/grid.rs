@@ -143,7 +143,15 @@ mod tests {
         let chips = grid.chips(100);
         assert_eq!(chips.len(), 3 * 2);
         assert_eq!(chips.iter().map(Window::pixels).sum::<usize>(), 250 * 120);
-        assert_eq!(chips[2], Window { col: 200, row: 0, width: 50, height: 100 });
+        assert_eq!(
+            chips[2],
+            Window {
+                col: 200,
+                row: 0,
+                width: 50,
+                height: 100
+            }
+        );
     }
 
     #[test]
@@ -158,10 +166,20 @@ mod tests {
 
     #[test]
     fn window_intersection() {
-        let w = Window { col: 100, row: 0, width: 100, height: 100 };
+        let w = Window {
+            col: 100,
+            row: 0,
+            width: 100,
+            height: 100,
+        };
         assert_eq!(
             w.intersect((150, 400), (10, 20)),
-            Some(Window { col: 150, row: 10, width: 50, height: 10 })
+            Some(Window {
+                col: 150,
+                row: 10,
+                width: 50,
+                height: 10
+            })
         );
         assert_eq!(w.intersect((0, 100), (0, 100)), None);
     }

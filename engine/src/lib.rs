@@ -8,6 +8,12 @@
 
 pub mod ard;
 pub mod catalog;
+pub mod functions;
 pub mod gdal_io;
 pub mod grid;
 pub mod location;
+pub mod map;
+pub mod progress;
+pub mod provider;
+pub mod session;
+pub mod synth;

@@ -52,10 +52,23 @@ impl S3Options {
         let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
         S3Options {
             endpoint: self.endpoint.clone().or_else(|| env("AWS_ENDPOINT_URL")),
-            region: self.region.clone().or_else(|| env("AWS_REGION")).or_else(|| env("AWS_DEFAULT_REGION")),
-            access_key_id: self.access_key_id.clone().or_else(|| env("AWS_ACCESS_KEY_ID")),
-            secret_access_key: self.secret_access_key.clone().or_else(|| env("AWS_SECRET_ACCESS_KEY")),
-            session_token: self.session_token.clone().or_else(|| env("AWS_SESSION_TOKEN")),
+            region: self
+                .region
+                .clone()
+                .or_else(|| env("AWS_REGION"))
+                .or_else(|| env("AWS_DEFAULT_REGION")),
+            access_key_id: self
+                .access_key_id
+                .clone()
+                .or_else(|| env("AWS_ACCESS_KEY_ID")),
+            secret_access_key: self
+                .secret_access_key
+                .clone()
+                .or_else(|| env("AWS_SECRET_ACCESS_KEY")),
+            session_token: self
+                .session_token
+                .clone()
+                .or_else(|| env("AWS_SESSION_TOKEN")),
         }
     }
 }
@@ -63,8 +76,14 @@ impl S3Options {
 /// The root of a stack.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Location {
-    Local { root: PathBuf },
-    S3 { bucket: String, prefix: String, options: S3Options },
+    Local {
+        root: PathBuf,
+    },
+    S3 {
+        bucket: String,
+        prefix: String,
+        options: S3Options,
+    },
 }
 
 impl Location {
@@ -82,7 +101,9 @@ impl Location {
             return Err("the stack location is empty: give a folder or an s3:// URL".into());
         }
         let Some((scheme, _)) = text.split_once("://") else {
-            return Ok(Location::Local { root: PathBuf::from(text) });
+            return Ok(Location::Local {
+                root: PathBuf::from(text),
+            });
         };
         let url = Url::parse(text).map_err(|e| format!("invalid location URL '{text}': {e}"))?;
         match scheme {
@@ -134,7 +155,10 @@ impl Location {
 
     /// Makes the files readable by GDAL in this process (object-store credentials and endpoint).
     pub fn configure_gdal(&self) -> Result<(), String> {
-        let Location::S3 { bucket, options, .. } = self else {
+        let Location::S3 {
+            bucket, options, ..
+        } = self
+        else {
             return Ok(());
         };
         let mut settings: Vec<(&str, String)> = vec![("AWS_VIRTUAL_HOSTING", "FALSE".into())];
@@ -168,10 +192,16 @@ impl Location {
         let mut files = match self {
             Location::Local { root } => {
                 if !root.exists() {
-                    return Err(format!("stack location '{}' does not exist", root.display()));
+                    return Err(format!(
+                        "stack location '{}' does not exist",
+                        root.display()
+                    ));
                 }
                 if !root.is_dir() {
-                    return Err(format!("stack location '{}' is not a folder", root.display()));
+                    return Err(format!(
+                        "stack location '{}' is not a folder",
+                        root.display()
+                    ));
                 }
                 let mut files = Vec::new();
                 list_local(root, root, &mut files)?;
@@ -180,10 +210,11 @@ impl Location {
             Location::S3 { prefix, .. } => {
                 let store = self.s3_store()?;
                 let prefix = object_store::path::Path::from(prefix.as_str());
-                let listed = run_async(async move {
-                    store.list(Some(&prefix)).try_collect::<Vec<_>>().await
-                })
-                .map_err(|e| format!("cannot list {}: {e}", self.display()))?;
+                let listed =
+                    run_async(
+                        async move { store.list(Some(&prefix)).try_collect::<Vec<_>>().await },
+                    )
+                    .map_err(|e| format!("cannot list {}: {e}", self.display()))?;
                 let strip = match self {
                     Location::S3 { prefix, .. } if !prefix.is_empty() => prefix.len() + 1,
                     _ => 0,
@@ -205,7 +236,9 @@ impl Location {
                 .map_err(|e| format!("cannot read '{}': {e}", root.join(relative).display())),
             Location::S3 { bucket, prefix, .. } => {
                 let store = self.s3_store()?;
-                let key = object_store::path::Path::from(format!("{prefix}/{relative}").trim_start_matches('/'));
+                let key = object_store::path::Path::from(
+                    format!("{prefix}/{relative}").trim_start_matches('/'),
+                );
                 let bytes = run_async(async move { store.get(&key).await?.bytes().await })
                     .map_err(|e| format!("cannot read 's3://{bucket}/{prefix}/{relative}': {e}"))?;
                 String::from_utf8(bytes.to_vec())
@@ -215,7 +248,10 @@ impl Location {
     }
 
     fn s3_store(&self) -> Result<std::sync::Arc<dyn ObjectStore>, String> {
-        let Location::S3 { bucket, options, .. } = self else {
+        let Location::S3 {
+            bucket, options, ..
+        } = self
+        else {
             unreachable!("s3_store on a local location");
         };
         let mut builder = AmazonS3Builder::new()
@@ -228,7 +264,9 @@ impl Location {
         }
         match (&options.access_key_id, &options.secret_access_key) {
             (Some(key), Some(secret)) => {
-                builder = builder.with_access_key_id(key).with_secret_access_key(secret);
+                builder = builder
+                    .with_access_key_id(key)
+                    .with_secret_access_key(secret);
                 if let Some(token) = &options.session_token {
                     builder = builder.with_token(token);
                 }
@@ -243,7 +281,8 @@ impl Location {
 }
 
 fn list_local(root: &Path, dir: &Path, files: &mut Vec<String>) -> Result<(), String> {
-    let entries = std::fs::read_dir(dir).map_err(|e| format!("cannot list '{}': {e}", dir.display()))?;
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| format!("cannot list '{}': {e}", dir.display()))?;
     for entry in entries {
         let entry = entry.map_err(|e| format!("cannot list '{}': {e}", dir.display()))?;
         let path = entry.path();

@@ -124,7 +124,13 @@ mod tests {
     #[test]
     fn median_of_even_and_odd_counts() {
         assert_eq!(
-            run(&[4.0, 1.0, 3.0, 2.0], &[66; 4], 0, 10, CompositeStat::Median),
+            run(
+                &[4.0, 1.0, 3.0, 2.0],
+                &[66; 4],
+                0,
+                10,
+                CompositeStat::Median
+            ),
             Some(2.5)
         );
         assert_eq!(

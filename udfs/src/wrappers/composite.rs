@@ -65,7 +65,9 @@ impl ScalarUDFImpl for CompositeUdf {
         };
         for (position, arg) in [(2, dates), (3, values), (4, qa)] {
             if !is_list(arg) {
-                return plan_err!("{NAME}: argument {position} must be a per-pixel list, not {arg}");
+                return plan_err!(
+                    "{NAME}: argument {position} must be a per-pixel list, not {arg}"
+                );
             }
         }
         Ok(vec![
@@ -95,7 +97,11 @@ impl ScalarUDFImpl for CompositeUdf {
 
         let n = args.number_rows;
         let (dates, values, qa) = (a[1].to_array(n)?, a[2].to_array(n)?, a[3].to_array(n)?);
-        let (dates, values, qa) = (dates.as_list::<i32>(), values.as_list::<i32>(), qa.as_list::<i32>());
+        let (dates, values, qa) = (
+            dates.as_list::<i32>(),
+            values.as_list::<i32>(),
+            qa.as_list::<i32>(),
+        );
         let date_values = dates.values().as_primitive::<Date32Type>();
         let band_values = values.values().as_primitive::<Float64Type>();
         let qa_values = qa.values().as_primitive::<UInt16Type>();
@@ -103,7 +109,9 @@ impl ScalarUDFImpl for CompositeUdf {
         // One scratch buffer for the whole batch; missing values become NaN, which the kernel skips.
         let mut scratch = Vec::new();
         let mut row_values = Vec::new();
-        let rows = row_ranges(dates).zip(row_ranges(values)).zip(row_ranges(qa));
+        let rows = row_ranges(dates)
+            .zip(row_ranges(values))
+            .zip(row_ranges(qa));
         let result: Float64Array = rows
             .enumerate()
             .map(|(row, ((d, v), q))| {

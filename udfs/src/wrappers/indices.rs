@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, Float64Array, Float64Builder, ListBuilder};
+use datafusion::arrow::array::{
+    Array, ArrayRef, AsArray, Float64Array, Float64Builder, ListBuilder,
+};
 use datafusion::arrow::datatypes::{DataType, Float64Type};
 use datafusion::common::{plan_err, Result};
 use datafusion::logical_expr::{
@@ -108,7 +110,8 @@ impl ScalarUDFImpl for NormalizedDifferenceUdf {
                 la.values().as_primitive::<Float64Type>(),
                 lb.values().as_primitive::<Float64Type>(),
             );
-            let mut out = ListBuilder::with_capacity(Float64Builder::with_capacity(va.len()), la.len());
+            let mut out =
+                ListBuilder::with_capacity(Float64Builder::with_capacity(va.len()), la.len());
             for (row, (ra, rb)) in row_ranges(la).zip(row_ranges(lb)).enumerate() {
                 let (Some(ra), Some(rb)) = (ra, rb) else {
                     out.append_null();
@@ -127,7 +130,10 @@ impl ScalarUDFImpl for NormalizedDifferenceUdf {
             }
             Arc::new(out.finish())
         } else {
-            let (pa, pb) = (a.as_primitive::<Float64Type>(), b.as_primitive::<Float64Type>());
+            let (pa, pb) = (
+                a.as_primitive::<Float64Type>(),
+                b.as_primitive::<Float64Type>(),
+            );
             Arc::new(
                 pa.iter()
                     .zip(pb.iter())

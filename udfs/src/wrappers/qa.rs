@@ -44,7 +44,9 @@ fn map_qa(
     f: impl Fn(&datafusion::arrow::array::UInt16Array) -> ArrayRef,
 ) -> Result<ColumnarValue> {
     let qa = args.args[0].to_array(args.number_rows)?;
-    let result = map_elements(&qa, out_type, |values| Ok(f(values.as_primitive::<UInt16Type>())))?;
+    let result = map_elements(&qa, out_type, |values| {
+        Ok(f(values.as_primitive::<UInt16Type>()))
+    })?;
     Ok(ColumnarValue::Array(result))
 }
 

@@ -1,1 +1,77 @@
-fn main(){}
+//! `ardent`: the command-line client. A thin shell over `ardent_engine`.
+
+mod commands;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// ardent: SQL and per-pixel analysis over Landsat ARD tile stacks.
+#[derive(Parser, Debug)]
+#[command(name = "ardent", version, about)]
+struct Cli {
+    /// Where queries run: local, local[N] (embedded, the default).
+    #[arg(long, global = true, env = "ARDENT_MASTER")]
+    master: Option<String>,
+
+    /// More log output on stderr (-v info, -vv debug); RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Generate a synthetic Landsat ARD stack with known changes.
+    Synth(commands::synth::Args),
+    /// Run SQL statements over raster stacks and other tables.
+    Sql(commands::sql::Args),
+    /// Write a per-pixel column of a query result as a GeoTIFF map and PNG preview.
+    Map(commands::map::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let master = cli.master.as_deref();
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Synth(args) => commands::synth::run(args),
+            Command::Sql(args) => commands::sql::run(master, args).await,
+            Command::Map(args) => commands::map::run(master, args).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}

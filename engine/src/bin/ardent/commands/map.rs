@@ -1,0 +1,76 @@
+//! `ardent map`.
+
+use std::path::PathBuf;
+
+use ardent_engine::catalog::Stack;
+use ardent_engine::location::{Location, S3Options};
+use ardent_engine::map::MapImage;
+use ardent_engine::session::run_script;
+
+use super::{session, with_progress, Script};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[command(flatten)]
+    pub script: Script,
+    /// The stack whose grid the map is drawn on (a folder or s3:// URL).
+    #[arg(long)]
+    pub stack: String,
+    /// The tile to map, when the stack has several.
+    #[arg(long)]
+    pub tile: Option<String>,
+    /// The result column to map; the result also needs `row` and `col`.
+    #[arg(long)]
+    pub column: String,
+    /// The GeoTIFF to write.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Also write a PNG preview here.
+    #[arg(long)]
+    pub png: Option<PathBuf>,
+    /// Title of the PNG preview (the column name by default).
+    #[arg(long)]
+    pub title: Option<String>,
+    /// No progress bar.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+pub async fn run(master: Option<&str>, args: Args) -> Result<(), String> {
+    let script = args.script.text()?;
+    let location = Location::parse(&args.stack, &S3Options::default())?;
+    let stack = Stack::open(&location, None)?;
+    let tile = match (&args.tile, stack.tiles.as_slice()) {
+        (None, [only]) => only,
+        (None, _) => {
+            return Err(format!(
+                "the stack at '{}' has several tiles: choose one with --tile",
+                args.stack
+            ))
+        }
+        (Some(id), tiles) => tiles
+            .iter()
+            .find(|t| &t.tile == id)
+            .ok_or_else(|| format!("the stack at '{}' has no tile {id}", args.stack))?,
+    };
+    let (ctx, progress) = session(master)?;
+    let results = with_progress(&progress, args.quiet, run_script(&ctx, &script))
+        .await
+        .map_err(|e| e.to_string())?;
+    let last = results.last().ok_or("no statement produced a result")?;
+    let map = MapImage::from_batches(&last.batches, &args.column, &tile.grid)?;
+    map.write_geotiff(&args.out)?;
+    let (lo, hi) = map.range().unwrap_or((f64::NAN, f64::NAN));
+    let mapped = map.values.iter().filter(|v| v.is_finite()).count();
+    println!(
+        "wrote {} ({}x{} px, {mapped} with values, {lo:.4} to {hi:.4})",
+        args.out.display(),
+        tile.grid.width,
+        tile.grid.height
+    );
+    if let Some(png) = &args.png {
+        map.write_png(png, args.title.as_deref().unwrap_or(&args.column))?;
+        println!("wrote {}", png.display());
+    }
+    Ok(())
+}

@@ -1,0 +1,81 @@
+//! `ardent sql`.
+
+use std::io::Write;
+
+use ardent_engine::session::run_script;
+use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::util::pretty::pretty_format_batches;
+
+use super::{session, with_progress, Script};
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Table,
+    Csv,
+    Json,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[command(flatten)]
+    pub script: Script,
+    /// Output format of query results.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+    /// No progress bar.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+pub async fn run(master: Option<&str>, args: Args) -> Result<(), String> {
+    let script = args.script.text()?;
+    let (ctx, progress) = session(master)?;
+    let results = with_progress(&progress, args.quiet, run_script(&ctx, &script))
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut out = std::io::stdout().lock();
+    for result in results.iter().filter(|r| !r.schema.fields().is_empty()) {
+        print(&mut out, &result.batches, &result.schema, args.format)?;
+    }
+    Ok(())
+}
+
+fn print(
+    out: &mut impl Write,
+    batches: &[RecordBatch],
+    schema: &datafusion::arrow::datatypes::SchemaRef,
+    format: Format,
+) -> Result<(), String> {
+    let err = |e: &dyn std::fmt::Display| format!("cannot write results: {e}");
+    match format {
+        Format::Table => {
+            let table = if batches.is_empty() {
+                pretty_format_batches(&[RecordBatch::new_empty(schema.clone())])
+            } else {
+                pretty_format_batches(batches)
+            };
+            writeln!(out, "{}", table.map_err(|e| err(&e))?).map_err(|e| err(&e))
+        }
+        Format::Csv => {
+            let mut writer = datafusion::arrow::csv::WriterBuilder::new()
+                .with_header(true)
+                .build(out);
+            if batches.is_empty() {
+                writer
+                    .write(&RecordBatch::new_empty(schema.clone()))
+                    .map_err(|e| err(&e))?;
+            }
+            for batch in batches {
+                writer.write(batch).map_err(|e| err(&e))?;
+            }
+            Ok(())
+        }
+        Format::Json => {
+            let mut writer = datafusion::arrow::json::LineDelimitedWriter::new(out);
+            for batch in batches {
+                writer.write(batch).map_err(|e| err(&e))?;
+            }
+            writer.finish().map_err(|e| err(&e))
+        }
+    }
+}

@@ -1,0 +1,200 @@
+//! The RASTER table provider: a catalogued stack exposed as a partitioned table in the `pixels` or
+//! `observations` layout, with projection and filter pushdown.
+//!
+//! ```no_run
+//! # async fn example() -> datafusion::error::Result<()> {
+//! use std::sync::Arc;
+//! use ardent_engine::provider::{RasterOptions, RasterTable};
+//! let ctx = ardent_engine::session::local_session(None);
+//! let table = RasterTable::try_new("/data/h003v008", RasterOptions::default())?;
+//! ctx.register_table("ard", Arc::new(table))?;
+//! ctx.sql("SELECT count(*) FROM ard").await?.show().await?;
+//! # Ok(()) }
+//! ```
+
+mod columns;
+mod exec;
+mod options;
+mod pushdown;
+mod read;
+
+pub use columns::{schema_of, table_columns, Column};
+pub use exec::{ChipTask, RasterScanExec, ScanPlan};
+pub use options::{Layout, RasterOptions, OPTION_KEYS};
+pub use pushdown::{Range, ScanBounds};
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::catalog::{Session, TableProvider};
+use datafusion::common::{plan_datafusion_err, plan_err, Result};
+use datafusion::logical_expr::{Expr, TableProviderFilterPushDown, TableType};
+use datafusion::physical_plan::ExecutionPlan;
+
+use crate::ard::Band;
+use crate::catalog::Stack;
+use crate::location::Location;
+
+/// A raster tile stack as a table.
+#[derive(Debug, Clone)]
+pub struct RasterTable {
+    stack: Arc<Stack>,
+    options: RasterOptions,
+    columns: Vec<Column>,
+    schema: SchemaRef,
+}
+
+impl RasterTable {
+    /// Catalogs the stack at `location` (a folder, `file://` or `s3://` URL) and checks its grid.
+    pub fn try_new(location: &str, options: RasterOptions) -> Result<Self> {
+        let parsed =
+            Location::parse(location, &options.s3).map_err(|e| plan_datafusion_err!("{e}"))?;
+        let stack = Stack::open(&parsed, options.manifest.as_deref())
+            .map_err(|e| plan_datafusion_err!("{e}"))?;
+        Self::from_stack(Arc::new(stack), options)
+    }
+
+    /// A table over an already catalogued stack.
+    pub fn from_stack(stack: Arc<Stack>, options: RasterOptions) -> Result<Self> {
+        let bands: Vec<Band> = match &options.bands {
+            None => stack.bands.clone(),
+            Some(wanted) => {
+                if let Some(missing) = wanted.iter().find(|b| !stack.bands.contains(b)) {
+                    let present: Vec<&str> = stack.bands.iter().map(|b| b.name()).collect();
+                    return plan_err!(
+                        "band '{missing}' is not in the stack at '{}' (it has: {})",
+                        stack.location.display(),
+                        present.join(", ")
+                    );
+                }
+                wanted.clone()
+            }
+        };
+        let columns = table_columns(options.layout, &bands);
+        let schema = schema_of(&columns, options.layout);
+        Ok(Self {
+            stack,
+            options,
+            columns,
+            schema,
+        })
+    }
+
+    pub fn stack(&self) -> &Arc<Stack> {
+        &self.stack
+    }
+
+    pub fn options(&self) -> &RasterOptions {
+        &self.options
+    }
+
+    /// Plans a scan: which chips, acquisitions and columns, in how many partitions.
+    pub fn plan_scan(
+        &self,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        target_partitions: usize,
+    ) -> ScanPlan {
+        let layout = self.options.layout;
+        let bounds = ScanBounds::from_filters(filters, layout);
+        let columns = match projection {
+            Some(p) => p.iter().map(|&i| self.columns[i]).collect(),
+            None => self.columns.clone(),
+        };
+        let in_dates = |d: i32| {
+            let d = i64::from(d);
+            self.options.start.is_none_or(|s| d >= i64::from(s))
+                && self.options.end.is_none_or(|e| d <= i64::from(e))
+                && bounds.date.contains(d)
+        };
+        let mut chips = Vec::new();
+        let mut acquisitions = Vec::new();
+        let mut chips_total = 0;
+        for (index, tile) in self.stack.tiles.iter().enumerate() {
+            acquisitions.push(
+                tile.acquisitions
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, a)| in_dates(a.date))
+                    .map(|(i, _)| i)
+                    .collect(),
+            );
+            let all = tile.grid.chips(self.options.chip_size);
+            chips_total += all.len();
+            if !bounds.allows_tile(&tile.tile) {
+                continue;
+            }
+            let (cols, rows) = bounds.pixel_ranges(&tile.grid);
+            for chip in all {
+                let (chip_x, chip_y) = (
+                    tile.grid.x_of(chip.col) as i64,
+                    tile.grid.y_of(chip.row) as i64,
+                );
+                if !bounds.chip_x.contains(chip_x) || !bounds.chip_y.contains(chip_y) {
+                    continue;
+                }
+                if let Some(window) = chip.intersect(cols, rows) {
+                    chips.push(ChipTask {
+                        tile: index,
+                        chip_x,
+                        chip_y,
+                        window,
+                    });
+                }
+            }
+        }
+        let per_partition = self
+            .options
+            .chips_per_partition
+            .unwrap_or_else(|| chips.len().div_ceil(target_partitions.max(1)))
+            .max(1);
+        let mut partitions: Vec<Vec<ChipTask>> =
+            chips.chunks(per_partition).map(<[_]>::to_vec).collect();
+        if partitions.is_empty() {
+            partitions.push(Vec::new());
+        }
+        ScanPlan {
+            stack: Arc::clone(&self.stack),
+            layout,
+            columns,
+            partitions,
+            acquisitions,
+            batch_pixels: self.options.batch_pixels,
+            bounds,
+            chips_total,
+        }
+    }
+}
+
+#[async_trait]
+impl TableProvider for RasterTable {
+    fn schema(&self) -> SchemaRef {
+        Arc::clone(&self.schema)
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Base
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        _limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let plan = self.plan_scan(projection, filters, state.config().target_partitions());
+        Ok(Arc::new(RasterScanExec::new(plan)))
+    }
+
+    fn supports_filters_pushdown(
+        &self,
+        filters: &[&Expr],
+    ) -> Result<Vec<TableProviderFilterPushDown>> {
+        Ok(filters
+            .iter()
+            .map(|f| ScanBounds::support(f, self.options.layout))
+            .collect())
+    }
+}

@@ -1,0 +1,241 @@
+//! Chip assembly: windowed reads of a partition's files straight into Arrow buffers.
+//!
+//! A partition opens each file it needs once and keeps it open across its chips. Chips are read in
+//! strips of rows, so a record batch holds a bounded number of pixels (`pixels` layout) or
+//! observations (`observations` layout), never a whole partition.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use datafusion::arrow::array::{
+    ArrayRef, ArrowPrimitiveType, Date32Array, Int32Array, Int64Array, ListArray, PrimitiveArray,
+    RecordBatch, RecordBatchOptions, StringArray,
+};
+use datafusion::arrow::buffer::{OffsetBuffer, ScalarBuffer};
+use datafusion::arrow::datatypes::{Field, Int16Type, SchemaRef, UInt16Type};
+use datafusion::common::{exec_datafusion_err, Result};
+use datafusion::physical_plan::metrics::Count;
+
+use crate::ard::Band;
+use crate::gdal_io::{RasterFile, Sample};
+use crate::grid::Window;
+
+use super::columns::Column;
+use super::exec::{ChipTask, ScanPlan};
+use super::Layout;
+
+/// Counters a reader keeps, reported as the scan's metrics.
+#[derive(Clone, Debug)]
+pub(crate) struct ReadCounters {
+    pub files_opened: Count,
+    pub windows_read: Count,
+}
+
+/// Reads the chips of one partition.
+pub(crate) struct PartitionReader {
+    plan: Arc<ScanPlan>,
+    schema: SchemaRef,
+    /// Open files by (tile index, acquisition index, band).
+    files: HashMap<(usize, usize, Band), RasterFile>,
+    counters: ReadCounters,
+    /// Target rows of an `observations` batch.
+    batch_size: usize,
+}
+
+impl PartitionReader {
+    pub fn new(
+        plan: Arc<ScanPlan>,
+        schema: SchemaRef,
+        counters: ReadCounters,
+        batch_size: usize,
+    ) -> Self {
+        Self {
+            plan,
+            schema,
+            files: HashMap::new(),
+            counters,
+            batch_size: batch_size.max(1),
+        }
+    }
+
+    /// Reads one chip, handing each batch to `emit`; stops early (returning false) when `emit`
+    /// returns false because nobody wants more.
+    pub fn read_chip(
+        &mut self,
+        task: &ChipTask,
+        emit: &mut dyn FnMut(RecordBatch) -> bool,
+    ) -> Result<bool> {
+        let w = task.window;
+        let n_acq = self.plan.acquisitions[task.tile].len();
+        let (strip_rows, acq_per_batch) = match self.plan.layout {
+            Layout::Pixels => (self.plan.batch_pixels / w.width, n_acq.max(1)),
+            Layout::Observations => {
+                let rows = self.batch_size / w.width;
+                (rows, (self.batch_size / (rows.max(1) * w.width)).max(1))
+            }
+        };
+        let strip_rows = strip_rows.clamp(1, w.height);
+        for row in (w.row..w.row + w.height).step_by(strip_rows) {
+            let strip = Window {
+                row,
+                height: strip_rows.min(w.row + w.height - row),
+                ..w
+            };
+            for first in (0..n_acq.max(1)).step_by(acq_per_batch) {
+                let acqs = first..(first + acq_per_batch).min(n_acq);
+                let batch = self.strip_batch(task, strip, acqs)?;
+                if !emit(batch) {
+                    return Ok(false);
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    /// One batch: the pixels of `strip` with acquisitions `acqs` (indices into the plan's list).
+    fn strip_batch(
+        &mut self,
+        task: &ChipTask,
+        strip: Window,
+        acqs: std::ops::Range<usize>,
+    ) -> Result<RecordBatch> {
+        let plan = Arc::clone(&self.plan);
+        let tile = &plan.stack.tiles[task.tile];
+        let selected = &plan.acquisitions[task.tile][acqs];
+        let n_px = strip.pixels();
+        // Rows of an observations batch are acquisition-major: each acquisition's pixels in turn.
+        let repeat = match plan.layout {
+            Layout::Pixels => 1,
+            Layout::Observations => selected.len(),
+        };
+        let pixel_rows = || {
+            (strip.row..strip.row + strip.height)
+                .flat_map(move |r| (0..strip.width).map(move |c| (r, strip.col + c)))
+        };
+        let ids = |f: &dyn Fn(usize, usize) -> i64| -> Vec<i64> {
+            let one: Vec<i64> = pixel_rows().map(|(r, c)| f(r, c)).collect();
+            one.repeat(repeat)
+        };
+        let list_offsets = OffsetBuffer::from_lengths(std::iter::repeat_n(selected.len(), n_px));
+        let mut arrays: Vec<ArrayRef> = Vec::with_capacity(plan.columns.len());
+        for column in &plan.columns {
+            let array: ArrayRef = match *column {
+                Column::Tile => {
+                    Arc::new(StringArray::from(vec![tile.tile.as_str(); n_px * repeat]))
+                }
+                Column::ChipX => Arc::new(Int64Array::from(vec![task.chip_x; n_px * repeat])),
+                Column::ChipY => Arc::new(Int64Array::from(vec![task.chip_y; n_px * repeat])),
+                Column::Px => Arc::new(Int64Array::from(ids(&|_, c| tile.grid.x_of(c) as i64))),
+                Column::Py => Arc::new(Int64Array::from(ids(&|r, _| tile.grid.y_of(r) as i64))),
+                Column::Row => Arc::new(Int32Array::from_iter_values(
+                    ids(&|r, _| r as i64).into_iter().map(|v| v as i32),
+                )),
+                Column::Col => Arc::new(Int32Array::from_iter_values(
+                    ids(&|_, c| c as i64).into_iter().map(|v| v as i32),
+                )),
+                Column::Date => {
+                    Arc::new(Date32Array::from_iter_values(selected.iter().flat_map(
+                        |&a| std::iter::repeat_n(tile.acquisitions[a].date, n_px),
+                    )))
+                }
+                Column::Dates => {
+                    let dates: Vec<i32> = selected
+                        .iter()
+                        .map(|&a| tile.acquisitions[a].date)
+                        .collect();
+                    let values = Date32Array::from(dates.repeat(n_px));
+                    list(column, list_offsets.clone(), Arc::new(values))?
+                }
+                Column::Band(band) => {
+                    let values = if band.is_qa() {
+                        self.read_band::<UInt16Type>(task.tile, selected, band, strip)?
+                    } else {
+                        self.read_band::<Int16Type>(task.tile, selected, band, strip)?
+                    };
+                    match plan.layout {
+                        Layout::Pixels => list(column, list_offsets.clone(), values)?,
+                        Layout::Observations => values,
+                    }
+                }
+            };
+            arrays.push(array);
+        }
+        let options = RecordBatchOptions::new().with_row_count(Some(n_px * repeat));
+        Ok(RecordBatch::try_new_with_options(
+            Arc::clone(&self.schema),
+            arrays,
+            &options,
+        )?)
+    }
+
+    /// Reads `band` of the selected acquisitions over `strip`. For the `pixels` layout the values
+    /// are interleaved pixel-major (each pixel's series contiguous, as its list needs); for
+    /// `observations` each acquisition's window is read straight into its place.
+    fn read_band<A: ArrowPrimitiveType>(
+        &mut self,
+        tile: usize,
+        selected: &[usize],
+        band: Band,
+        strip: Window,
+    ) -> Result<ArrayRef>
+    where
+        A::Native: Sample,
+    {
+        let n_px = strip.pixels();
+        let n_acq = selected.len();
+        let mut values = vec![A::Native::default(); n_px * n_acq];
+        let interleave = self.plan.layout == Layout::Pixels;
+        let mut window_buf = if interleave {
+            vec![A::Native::default(); n_px]
+        } else {
+            Vec::new()
+        };
+        for (k, &acq) in selected.iter().enumerate() {
+            let file = self.file(tile, acq, band)?;
+            if interleave {
+                file.read_window(strip, &mut window_buf)?;
+                for (p, v) in window_buf.iter().enumerate() {
+                    values[p * n_acq + k] = *v;
+                }
+            } else {
+                file.read_window(strip, &mut values[k * n_px..(k + 1) * n_px])?;
+            }
+            self.counters.windows_read.add(1);
+        }
+        Ok(Arc::new(PrimitiveArray::<A>::new(
+            ScalarBuffer::from(values),
+            None,
+        )))
+    }
+
+    /// The open file of a band of an acquisition, opened on first use and checked against the grid
+    /// the catalog recorded.
+    fn file(&mut self, tile: usize, acq: usize, band: Band) -> Result<&RasterFile> {
+        let key = (tile, acq, band);
+        if !self.files.contains_key(&key) {
+            let tile_stack = &self.plan.stack.tiles[tile];
+            let path = tile_stack.acquisitions[acq]
+                .files
+                .get(&band)
+                .ok_or_else(|| {
+                    exec_datafusion_err!("band '{band}' has no file in tile {}", tile_stack.tile)
+                })?;
+            let file = RasterFile::open(path)?;
+            if let Some(difference) = tile_stack.grid.layout_difference(&file.grid()?) {
+                return Err(exec_datafusion_err!(
+                    "raster file '{path}' changed since the table was created: {difference}"
+                ));
+            }
+            self.counters.files_opened.add(1);
+            self.files.insert(key, file);
+        }
+        Ok(&self.files[&key])
+    }
+}
+
+fn list(column: &Column, offsets: OffsetBuffer<i32>, values: ArrayRef) -> Result<ArrayRef> {
+    let field = Field::new_list_field(values.data_type().clone(), true);
+    ListArray::try_new(Arc::new(field), offsets, values, None)
+        .map(|a| Arc::new(a) as ArrayRef)
+        .map_err(|e| exec_datafusion_err!("assembling column '{}': {e}", column.name()))
+}

@@ -1,0 +1,153 @@
+//! Building a session for a master URL, with ardent's tables and UDFs registered.
+//!
+//! The master URL picks where plans run, as in Spark: `local` (all cores) or `local[N]` run on
+//! embedded DataFusion in this process.
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use datafusion::execution::session_state::SessionStateBuilder;
+use datafusion::prelude::{SessionConfig, SessionContext};
+
+use crate::functions::{RasterTableFactory, RasterTableFunction};
+use crate::provider::Layout;
+
+/// The environment variable read when no `--master` is given.
+pub const MASTER_ENV: &str = "ARDENT_MASTER";
+
+/// Where a session's plans run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Master {
+    /// Embedded DataFusion with this many threads (all cores when `None`).
+    Local { threads: Option<usize> },
+}
+
+impl Default for Master {
+    fn default() -> Self {
+        Master::Local { threads: None }
+    }
+}
+
+impl FromStr for Master {
+    type Err = String;
+
+    /// ```
+    /// use ardent_engine::session::Master;
+    /// assert_eq!("local[2]".parse::<Master>(), Ok(Master::Local { threads: Some(2) }));
+    /// assert!("yarn://x".parse::<Master>().unwrap_err().contains("local[N]"));
+    /// ```
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        let supported = "supported master URLs: local, local[N], local[*]";
+        if s == "local" || s == "local[*]" {
+            return Ok(Master::Local { threads: None });
+        }
+        if let Some(n) = s.strip_prefix("local[").and_then(|r| r.strip_suffix(']')) {
+            return match n.parse::<usize>() {
+                Ok(n) if n > 0 => Ok(Master::Local { threads: Some(n) }),
+                _ => Err(format!(
+                    "invalid master '{s}': N in local[N] must be a positive integer"
+                )),
+            };
+        }
+        match s.split_once("://") {
+            Some((scheme @ ("df" | "mesos"), _)) => Err(format!(
+                "master '{s}': {scheme}:// (distributed mode) is not available in this build yet; {supported}"
+            )),
+            Some((scheme, _)) => Err(format!("unknown master URL scheme '{scheme}://' in '{s}'; {supported}")),
+            None => Err(format!("unknown master '{s}'; {supported}")),
+        }
+    }
+}
+
+impl fmt::Display for Master {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Master::Local { threads: None } => f.write_str("local[*]"),
+            Master::Local { threads: Some(n) } => write!(f, "local[{n}]"),
+        }
+    }
+}
+
+impl Master {
+    /// The master from an explicit value, else `ARDENT_MASTER`, else `local`.
+    pub fn resolve(explicit: Option<&str>) -> Result<Master, String> {
+        match explicit
+            .map(str::to_string)
+            .or_else(|| std::env::var(MASTER_ENV).ok().filter(|v| !v.is_empty()))
+        {
+            Some(text) => text.parse(),
+            None => Ok(Master::default()),
+        }
+    }
+}
+
+/// A session for `master` with ardent's tables and UDFs.
+pub fn session_for(master: &Master, config: SessionConfig) -> SessionContext {
+    match master {
+        Master::Local { threads } => {
+            let config = match threads {
+                Some(n) => config.with_target_partitions(*n),
+                None => config,
+            };
+            ardent_session(config)
+        }
+    }
+}
+
+/// An embedded session using `threads` partitions (all cores when `None`).
+pub fn local_session(threads: Option<usize>) -> SessionContext {
+    session_for(&Master::Local { threads }, SessionConfig::new())
+}
+
+fn ardent_session(config: SessionConfig) -> SessionContext {
+    crate::gdal_io::init();
+    let config = config.with_information_schema(true);
+    let mut state = SessionStateBuilder::new()
+        .with_config(config)
+        .with_default_features()
+        .build();
+    state
+        .table_factories_mut()
+        .insert("RASTER".to_string(), Arc::new(RasterTableFactory));
+    let ctx = SessionContext::new_with_state(state).enable_url_table();
+    register_functions(&ctx);
+    ctx
+}
+
+/// Registers ardent's UDFs and table functions in `ctx`.
+pub fn register_functions(ctx: &SessionContext) {
+    ardent_udfs::register_all(ctx);
+    for layout in [Layout::Pixels, Layout::Observations] {
+        let function = RasterTableFunction::new(layout);
+        ctx.register_udtf(function.name(), Arc::new(function));
+    }
+}
+
+/// The result of one statement of a script.
+#[derive(Debug)]
+pub struct StatementResult {
+    pub schema: datafusion::arrow::datatypes::SchemaRef,
+    pub batches: Vec<datafusion::arrow::array::RecordBatch>,
+}
+
+/// Runs `;`-separated SQL statements in order, returning each one's result.
+pub async fn run_script(
+    ctx: &SessionContext,
+    script: &str,
+) -> datafusion::error::Result<Vec<StatementResult>> {
+    let statements = datafusion::sql::parser::DFParser::parse_sql(script)?;
+    if statements.is_empty() {
+        return datafusion::common::plan_err!("no SQL statement given");
+    }
+    let mut results = Vec::with_capacity(statements.len());
+    for statement in statements {
+        let plan = ctx.state().statement_to_plan(statement).await?;
+        let frame = ctx.execute_logical_plan(plan).await?;
+        let schema = std::sync::Arc::new(frame.schema().as_arrow().clone());
+        let batches = frame.collect().await?;
+        results.push(StatementResult { schema, batches });
+    }
+    Ok(results)
+}

@@ -1,0 +1,339 @@
+//! `ardent synth`: a synthetic Landsat ARD stack laid out, named and coded like USGS ARD
+//! Collection 1 (one DEFLATE-compressed, tiled GeoTIFF per band per acquisition on the CONUS
+//! Albers grid), with a ground-truth table of the changes it contains.
+//!
+//! ```no_run
+//! use ardent_engine::synth::{generate, SynthConfig};
+//! let config = SynthConfig { out: "stack".into(), size: 50, ..SynthConfig::default() };
+//! let summary = generate(&config, &|done, total| eprintln!("{done}/{total}")).unwrap();
+//! println!("{} acquisitions in {}", summary.acquisitions, summary.out.display());
+//! ```
+
+mod landscape;
+mod noise;
+mod scene;
+
+pub use landscape::Cover;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use chrono::NaiveDate;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::ard::{ArdName, Band, Sensor, TileId};
+use crate::catalog::{date32, from_date32};
+use crate::gdal_io::write_geotiff;
+use crate::grid::{Grid, ARD_TILE_PIXELS};
+use landscape::Landscape;
+
+/// What to generate.
+#[derive(Clone, Debug, Serialize)]
+pub struct SynthConfig {
+    pub out: PathBuf,
+    pub tile: TileId,
+    /// Pixels per side, from the tile's upper-left corner.
+    pub size: usize,
+    pub start: NaiveDate,
+    pub end: NaiveDate,
+    /// Days between acquisitions of one sensor (Landsat: 16).
+    pub revisit: u32,
+    /// Mean share of each scene covered by cloud.
+    pub cloud: f64,
+    /// Share of pixels with an abrupt land-cover change.
+    pub change_fraction: f64,
+    pub seed: u64,
+}
+
+impl Default for SynthConfig {
+    fn default() -> Self {
+        Self {
+            out: PathBuf::from("ard-stack"),
+            tile: TileId { h: 3, v: 8 },
+            size: 100,
+            start: NaiveDate::from_ymd_opt(2013, 1, 1).expect("date"),
+            end: NaiveDate::from_ymd_opt(2020, 12, 31).expect("date"),
+            revisit: 16,
+            cloud: 0.3,
+            change_fraction: 0.1,
+            seed: 42,
+        }
+    }
+}
+
+impl SynthConfig {
+    fn validate(&self) -> Result<(), String> {
+        if self.size == 0 || self.size > ARD_TILE_PIXELS {
+            return Err(format!(
+                "--size must be between 1 and {ARD_TILE_PIXELS}, got {}",
+                self.size
+            ));
+        }
+        if self.start >= self.end {
+            return Err(format!(
+                "--start ({}) must be before --end ({})",
+                self.start, self.end
+            ));
+        }
+        if self.revisit == 0 {
+            return Err("--revisit must be at least 1 day".into());
+        }
+        if !(0.0..1.0).contains(&self.cloud) {
+            return Err(format!("--cloud must be in [0, 1), got {}", self.cloud));
+        }
+        if !(0.0..=1.0).contains(&self.change_fraction) {
+            return Err(format!(
+                "--change-fraction must be in [0, 1], got {}",
+                self.change_fraction
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// What was generated.
+#[derive(Clone, Debug)]
+pub struct SynthSummary {
+    pub out: PathBuf,
+    pub acquisitions: usize,
+    pub files: usize,
+    pub changed_pixels: usize,
+    pub truth: PathBuf,
+    pub mean_cloud_cover: f64,
+}
+
+/// The acquisitions of every sensor flying between `start` and `end`: each sensor revisits every
+/// `revisit` days, and sensors flying together are offset by half a cycle, as Landsat's are.
+pub fn acquisition_schedule(
+    start: NaiveDate,
+    end: NaiveDate,
+    revisit: u32,
+) -> Vec<(NaiveDate, Sensor)> {
+    let epoch = NaiveDate::from_ymd_opt(1982, 8, 22).expect("date");
+    let mut schedule = Vec::new();
+    for (k, sensor) in Sensor::ALL.into_iter().enumerate() {
+        let (first, last) = sensor.mission();
+        let (from, to) = (start.max(first), end.min(last));
+        let phase = (k as u32 % 2) * revisit / 2;
+        let offset = (from - epoch).num_days() - i64::from(phase);
+        let step = i64::from(revisit);
+        let mut day =
+            epoch + chrono::Duration::days(i64::from(phase) + offset.div_euclid(step) * step);
+        while day <= to {
+            if day >= from {
+                schedule.push((day, sensor));
+            }
+            day += chrono::Duration::days(step);
+        }
+    }
+    schedule.sort();
+    schedule
+}
+
+/// Generates the stack described by `config`, calling `progress(done, total)` per acquisition.
+///
+/// The stack is written to a temporary folder beside `config.out` and moved into place at the end,
+/// so a failure leaves no partial stack behind. `config.out` must not exist or be empty.
+pub fn generate(
+    config: &SynthConfig,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Result<SynthSummary, String> {
+    config.validate()?;
+    let out = &config.out;
+    if out.exists()
+        && std::fs::read_dir(out)
+            .map_err(|e| format!("cannot read '{}': {e}", out.display()))?
+            .next()
+            .is_some()
+    {
+        return Err(format!(
+            "output folder '{}' is not empty; choose another --out",
+            out.display()
+        ));
+    }
+    let name = out
+        .file_name()
+        .ok_or_else(|| format!("--out '{}' is not a folder path", out.display()))?;
+    let staging = out.with_file_name(format!(
+        ".{}.partial-{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&staging)
+        .map_err(|e| format!("cannot create '{}': {e}", staging.display()))?;
+    let result = write_stack(config, &staging, progress).and_then(|summary| {
+        if out.exists() {
+            std::fs::remove_dir(out)
+                .map_err(|e| format!("cannot replace '{}': {e}", out.display()))?;
+        }
+        std::fs::rename(&staging, out)
+            .map_err(|e| format!("cannot move the stack to '{}': {e}", out.display()))?;
+        Ok(SynthSummary {
+            out: out.clone(),
+            truth: out.join("truth.csv"),
+            ..summary
+        })
+    });
+    if result.is_err() {
+        let _ = std::fs::remove_dir_all(&staging);
+    }
+    result
+}
+
+fn write_stack(
+    config: &SynthConfig,
+    dir: &Path,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Result<SynthSummary, String> {
+    let schedule = acquisition_schedule(config.start, config.end, config.revisit);
+    if schedule.is_empty() {
+        return Err(format!(
+            "no Landsat sensor flew between {} and {}",
+            config.start, config.end
+        ));
+    }
+    let (start, end) = (date32(config.start), date32(config.end));
+    let margin = ((end - start) / 4).max(365);
+    let change_window = if start + margin <= end - margin {
+        (start + margin, end - margin)
+    } else {
+        ((start + end) / 2, (start + end) / 2)
+    };
+    let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
+    let land = Landscape::generate(
+        &mut rng,
+        config.size,
+        config.size,
+        config.change_fraction,
+        change_window,
+    );
+    let grid = Grid::ard(config.tile, config.size, config.size);
+
+    let done = AtomicUsize::new(0);
+    let total = schedule.len();
+    let cloud_covers = schedule
+        .par_iter()
+        .enumerate()
+        .map(|(index, &(date, sensor))| {
+            // One generator per acquisition: the stack is the same whatever the thread count.
+            let mut rng = ChaCha8Rng::seed_from_u64(
+                config.seed ^ (index as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+            );
+            let scene = scene::render(&land, date, sensor, config.cloud, &mut rng);
+            let produced = (date + chrono::Duration::days(60))
+                .max(NaiveDate::from_ymd_opt(2018, 12, 2).expect("date"));
+            let path = |band| {
+                dir.join(ArdName::file_name(
+                    sensor,
+                    config.tile,
+                    date,
+                    produced,
+                    band,
+                ))
+            };
+            for (band, values) in Band::ALL.iter().zip(&scene.bands) {
+                write_geotiff(&path(*band), &grid, values, Some(-9999.0))
+                    .map_err(|e| e.to_string())?;
+            }
+            write_geotiff(&path(Band::Qa), &grid, &scene.qa, Some(1.0))
+                .map_err(|e| e.to_string())?;
+            progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
+            Ok(scene.cloud_cover)
+        })
+        .collect::<Result<Vec<f64>, String>>()?;
+
+    write_truth(&dir.join("truth.csv"), &land, &grid)?;
+    let meta = serde_json::to_string_pretty(config).map_err(|e| e.to_string())?;
+    std::fs::write(dir.join("synth.json"), meta)
+        .map_err(|e| format!("cannot write synth.json: {e}"))?;
+    Ok(SynthSummary {
+        out: dir.to_path_buf(),
+        acquisitions: total,
+        files: total * Band::ALL.len(),
+        changed_pixels: land.pixels.iter().filter(|p| p.change.is_some()).count(),
+        truth: dir.join("truth.csv"),
+        mean_cloud_cover: cloud_covers.iter().sum::<f64>() / total as f64,
+    })
+}
+
+/// The ground truth: one row per pixel with its cover and, if it changes, the date and new cover.
+fn write_truth(path: &Path, land: &Landscape, grid: &Grid) -> Result<(), String> {
+    let file = std::fs::File::create(path)
+        .map_err(|e| format!("cannot write '{}': {e}", path.display()))?;
+    let mut out = std::io::BufWriter::new(file);
+    let err = |e: std::io::Error| format!("cannot write '{}': {e}", path.display());
+    writeln!(out, "row,col,px,py,cover,change_date,cover_after").map_err(err)?;
+    for (i, pixel) in land.pixels.iter().enumerate() {
+        let (row, col) = (i / land.width, i % land.width);
+        let (date, after) = match pixel.change {
+            Some((day, after)) => (from_date32(day).to_string(), after.name()),
+            None => (String::new(), ""),
+        };
+        writeln!(
+            out,
+            "{row},{col},{},{},{},{date},{after}",
+            grid.x_of(col) as i64,
+            grid.y_of(row) as i64,
+            pixel.cover.name()
+        )
+        .map_err(err)?;
+    }
+    out.flush().map_err(err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schedule_interleaves_sensors_within_missions() {
+        let d = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+        let s = acquisition_schedule(d(2013, 1, 1), d(2013, 12, 31), 16);
+        let l8: Vec<_> = s.iter().filter(|(_, x)| *x == Sensor::Lc08).collect();
+        let l7: Vec<_> = s.iter().filter(|(_, x)| *x == Sensor::Le07).collect();
+        assert!(l8.iter().all(|(date, _)| *date >= d(2013, 4, 11)));
+        assert_eq!(l7.len(), 23);
+        assert!((17..=18).contains(&l8.len()), "{}", l8.len());
+        assert!(s.windows(2).all(|w| w[0].0 <= w[1].0));
+        // Half a cycle apart.
+        assert_eq!(
+            (l8[0].0 - l7.iter().rev().find(|(x, _)| *x < l8[0].0).unwrap().0).num_days(),
+            8
+        );
+    }
+
+    #[test]
+    fn generates_a_small_stack_and_refuses_a_full_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = SynthConfig {
+            out: dir.path().join("stack"),
+            size: 20,
+            start: NaiveDate::from_ymd_opt(2014, 1, 1).unwrap(),
+            end: NaiveDate::from_ymd_opt(2014, 3, 1).unwrap(),
+            ..SynthConfig::default()
+        };
+        let summary = generate(&config, &|_, _| {}).unwrap();
+        let tifs = std::fs::read_dir(&config.out)
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .path()
+                    .extension()
+                    .is_some_and(|x| x == "tif")
+            })
+            .count();
+        assert_eq!(tifs, summary.files);
+        assert_eq!(summary.files, summary.acquisitions * 8);
+        let truth = std::fs::read_to_string(&summary.truth).unwrap();
+        assert_eq!(truth.lines().count(), 1 + 20 * 20);
+        let err = generate(&config, &|_, _| {}).unwrap_err();
+        assert!(err.contains("not empty"), "{err}");
+        // No staging folder is left next to the stack.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+}
