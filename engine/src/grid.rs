@@ -124,7 +124,7 @@ impl Window {
         let c1 = (self.col + self.width).min(cols.1);
         let r0 = self.row.max(rows.0);
         let r1 = (self.row + self.height).min(rows.1);
-        (c0 < c1 && r0 < r1).then_some(Window {
+        (c0 < c1 && r0 < r1).then(|| Window {
             col: c0,
             row: r0,
             width: c1 - c0,

@@ -1,1 +1,10 @@
-mod x {}
+//! ardent's integration tests, one binary: real GeoTIFF stacks written with GDAL, the `ardent`
+//! binary run as a process, and an S3-compatible server started on loopback.
+
+mod bad_input;
+mod cli;
+mod common;
+mod map;
+mod object_store;
+mod pushdown;
+mod udfs;

@@ -296,7 +296,7 @@ mod tests {
         let l8: Vec<_> = s.iter().filter(|(_, x)| *x == Sensor::Lc08).collect();
         let l7: Vec<_> = s.iter().filter(|(_, x)| *x == Sensor::Le07).collect();
         assert!(l8.iter().all(|(date, _)| *date >= d(2013, 4, 11)));
-        assert_eq!(l7.len(), 23);
+        assert!((22..=23).contains(&l7.len()), "{}", l7.len());
         assert!((17..=18).contains(&l8.len()), "{}", l8.len());
         assert!(s.windows(2).all(|w| w[0].0 <= w[1].0));
         // Half a cycle apart.

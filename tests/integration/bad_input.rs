@@ -1,0 +1,196 @@
+//! Bad input: each case gives one clear error naming the culprit, a non-zero exit, no panic, and
+//! nothing half-written.
+
+use std::path::Path;
+
+use ardent_engine::grid::Grid;
+
+use crate::common::*;
+
+fn create_and_count(location: &str, options: &str) -> std::process::Output {
+    let options = if options.is_empty() {
+        "OPTIONS ('layout' 'observations')".to_string()
+    } else {
+        format!("OPTIONS ('layout' 'observations', {options})")
+    };
+    ardent(&[
+        "sql",
+        &format!("CREATE EXTERNAL TABLE t STORED AS RASTER LOCATION '{location}' {options}; SELECT sum(red), sum(qa) FROM t"),
+    ])
+}
+
+fn first_file(dir: &Path, suffix: &str) -> std::path::PathBuf {
+    tifs(dir)
+        .into_iter()
+        .find(|p| p.to_string_lossy().ends_with(suffix))
+        .unwrap()
+}
+
+#[test]
+fn missing_and_empty_locations() {
+    let missing = create_and_count("/no/such/stack", "");
+    assert_clean_failure(&missing, &["/no/such/stack", "does not exist"]);
+
+    let empty = tempfile::tempdir().unwrap();
+    let o = create_and_count(empty.path().to_str().unwrap(), "");
+    assert_clean_failure(&o, &[empty.path().to_str().unwrap(), "no raster files"]);
+
+    let o = create_and_count("", "");
+    assert_clean_failure(&o, &["location is empty"]);
+
+    let o = create_and_count("gs://bucket/stack", "");
+    assert_clean_failure(&o, &["gs://"]);
+}
+
+#[test]
+fn file_on_another_grid_or_crs() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_stack(dir.path());
+    let victim = first_file(dir.path(), "SRB3.tif");
+    let mut grid = Grid::ard("h003v008".parse().unwrap(), SIZE, SIZE);
+    grid.transform[0] += 30.0 * 5.0;
+    ardent_engine::gdal_io::write_geotiff(&victim, &grid, &vec![0i16; SIZE * SIZE], None).unwrap();
+    let o = create_and_count(dir.path().to_str().unwrap(), "");
+    assert_clean_failure(
+        &o,
+        &[
+            "grid mismatch",
+            victim.file_name().unwrap().to_str().unwrap(),
+            "geotransform",
+        ],
+    );
+
+    let mut grid = Grid::ard("h003v008".parse().unwrap(), SIZE, SIZE);
+    grid.crs_wkt = r#"GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.257223563]],PRIMEM["Greenwich",0],UNIT["degree",0.0174532925199433]]"#.into();
+    ardent_engine::gdal_io::write_geotiff(&victim, &grid, &vec![0i16; SIZE * SIZE], None).unwrap();
+    let o = create_and_count(dir.path().to_str().unwrap(), "");
+    assert_clean_failure(
+        &o,
+        &["another CRS", victim.file_name().unwrap().to_str().unwrap()],
+    );
+
+    let grid = Grid::ard("h003v008".parse().unwrap(), SIZE, SIZE + 1);
+    ardent_engine::gdal_io::write_geotiff(&victim, &grid, &vec![0i16; SIZE * (SIZE + 1)], None)
+        .unwrap();
+    let o = create_and_count(dir.path().to_str().unwrap(), "");
+    assert_clean_failure(
+        &o,
+        &["30x31", victim.file_name().unwrap().to_str().unwrap()],
+    );
+}
+
+#[test]
+fn corrupt_and_truncated_geotiffs() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_stack(dir.path());
+    let garbage = first_file(dir.path(), "SRB4.tif");
+    std::fs::write(&garbage, b"this is not a GeoTIFF").unwrap();
+    let o = create_and_count(dir.path().to_str().unwrap(), "");
+    assert_clean_failure(&o, &[garbage.file_name().unwrap().to_str().unwrap()]);
+
+    let dir = tempfile::tempdir().unwrap();
+    copy_stack(dir.path());
+    let truncated = first_file(dir.path(), "PIXELQA.tif");
+    let bytes = std::fs::read(&truncated).unwrap();
+    std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
+    let o = create_and_count(dir.path().to_str().unwrap(), "");
+    assert_clean_failure(&o, &[truncated.file_name().unwrap().to_str().unwrap()]);
+}
+
+#[test]
+fn unknown_band_option_and_column() {
+    let location = stack().to_str().unwrap();
+    let o = create_and_count(location, "'bands' 'red,purple'");
+    assert_clean_failure(&o, &["'purple'", "bands"]);
+
+    let o = create_and_count(location, "'colour' 'red'");
+    assert_clean_failure(&o, &["unknown RASTER option 'colour'", "chip_size"]);
+
+    let o = create_and_count(location, "'chip_size' 'big'");
+    assert_clean_failure(&o, &["'big'", "chip_size"]);
+
+    let o = ardent(&[
+        "sql",
+        &format!(
+            "CREATE EXTERNAL TABLE t STORED AS RASTER LOCATION '{location}'; SELECT purple FROM t"
+        ),
+    ]);
+    assert_clean_failure(&o, &["purple"]);
+
+    let o = ardent(&["sql", "SELEC 1"]);
+    assert_clean_failure(&o, &["SELEC"]);
+}
+
+#[test]
+fn band_missing_from_the_stack() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_stack(dir.path());
+    // Without any thermal file the stack has no thermal band, and asking for it names it.
+    for f in tifs(dir.path())
+        .into_iter()
+        .filter(|p| p.to_string_lossy().contains("BTB"))
+    {
+        std::fs::remove_file(f).unwrap();
+    }
+    let o = create_and_count(dir.path().to_str().unwrap(), "'bands' 'thermal'");
+    assert_clean_failure(&o, &["band 'thermal' is not in the stack"]);
+    // One acquisition without its red file (SRB4 on Landsat 8) is named.
+    let victim = first_file(dir.path(), "SRB4.tif");
+    assert!(victim.to_string_lossy().contains("LC08"));
+    std::fs::remove_file(&victim).unwrap();
+    let o = create_and_count(dir.path().to_str().unwrap(), "");
+    assert_clean_failure(&o, &["has no 'red' file"]);
+}
+
+#[test]
+fn unparsable_date_in_a_file_name() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_stack(dir.path());
+    let source = first_file(dir.path(), "SRB4.tif");
+    let bad = "LC08_CU_003008_20151341_20181202_C01_V01_SRB5.tif";
+    std::fs::copy(&source, dir.path().join(bad)).unwrap();
+    let o = create_and_count(dir.path().to_str().unwrap(), "");
+    assert_clean_failure(&o, &["'20151341'", bad]);
+}
+
+#[test]
+fn failed_outputs_leave_nothing_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let tif = dir.path().join("map.tif");
+    let png = dir.path().join("map.png");
+    let location = stack().to_str().unwrap();
+    let o = ardent(&[
+        "map",
+        "--stack",
+        location,
+        "--column",
+        "nope",
+        "--out",
+        tif.to_str().unwrap(),
+        "--png",
+        png.to_str().unwrap(),
+        &format!("SELECT row, col, red[1] AS v FROM raster_pixels('{location}')"),
+    ]);
+    assert_clean_failure(&o, &["'nope'"]);
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+
+    let o = ardent(&[
+        "synth",
+        "--out",
+        dir.path().join("s").to_str().unwrap(),
+        "--size",
+        "0",
+    ]);
+    assert_clean_failure(&o, &["--size"]);
+    let o = ardent(&[
+        "synth",
+        "--out",
+        dir.path().join("s").to_str().unwrap(),
+        "--start",
+        "2015-01-01",
+        "--end",
+        "2014-01-01",
+    ]);
+    assert_clean_failure(&o, &["--start"]);
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}

@@ -1,0 +1,183 @@
+//! Shared fixtures: small synthetic stacks, the `ardent` binary, query helpers.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::{Arc, OnceLock};
+
+use ardent_engine::provider::RasterScanExec;
+use ardent_engine::synth::{generate, SynthConfig};
+use chrono::NaiveDate;
+use datafusion::arrow::array::RecordBatch;
+use datafusion::physical_plan::{collect, ExecutionPlan};
+use datafusion::prelude::SessionContext;
+
+/// Side of the shared stack, in pixels.
+pub const SIZE: usize = 30;
+
+/// A small stack shared by read-only tests: 30 x 30 px over 2014-2015.
+pub fn stack() -> &'static Path {
+    static STACK: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
+    let (_, path) = STACK.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("stack");
+        write_stack(&path, SIZE, (2014, 1, 1), (2015, 12, 31));
+        (dir, path)
+    });
+    path
+}
+
+/// Generates a stack at `out`.
+pub fn write_stack(
+    out: &Path,
+    size: usize,
+    start: (i32, u32, u32),
+    end: (i32, u32, u32),
+) -> ardent_engine::synth::SynthSummary {
+    let date = |(y, m, d)| NaiveDate::from_ymd_opt(y, m, d).expect("date");
+    let config = SynthConfig {
+        out: out.to_path_buf(),
+        size,
+        start: date(start),
+        end: date(end),
+        ..SynthConfig::default()
+    };
+    generate(&config, &|_, _| {}).expect("synthetic stack")
+}
+
+/// Copies a stack to a fresh folder, for tests that damage it.
+pub fn copy_stack(to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(stack()).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+    }
+}
+
+/// The GeoTIFFs of a stack folder, sorted.
+pub fn tifs(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "tif"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// Number of acquisitions in a stack folder (eight files each).
+pub fn acquisitions(dir: &Path) -> usize {
+    tifs(dir).len() / 8
+}
+
+/// The `ardent` binary built beside this test binary (`cargo build --bins` builds it).
+pub fn ardent_bin() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let bin = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target dir")
+        .join("ardent");
+    assert!(
+        bin.exists(),
+        "{} is missing: build it first with `cargo build --bins` (make test does)",
+        bin.display()
+    );
+    bin
+}
+
+/// Runs `ardent` with `args` and no ARDENT_MASTER from the environment.
+pub fn ardent(args: &[&str]) -> Output {
+    Command::new(ardent_bin())
+        .args(args)
+        .env_remove("ARDENT_MASTER")
+        .output()
+        .expect("ardent runs")
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Asserts the command failed cleanly: non-zero exit, one `error:` line naming `expected`, no panic.
+pub fn assert_clean_failure(o: &Output, expected: &[&str]) {
+    let err = stderr(o);
+    assert!(
+        !o.status.success(),
+        "expected failure, got success; stdout: {}",
+        stdout(o)
+    );
+    assert!(!err.contains("panicked"), "panic: {err}");
+    assert!(err.contains("error:"), "no error line: {err}");
+    for e in expected {
+        assert!(err.contains(e), "stderr lacks '{e}': {err}");
+    }
+}
+
+/// A local session with `partitions` target partitions.
+pub fn session(partitions: usize) -> SessionContext {
+    ardent_engine::session::local_session(Some(partitions))
+}
+
+/// Runs a query and returns its batches.
+pub async fn query(ctx: &SessionContext, sql: &str) -> Vec<RecordBatch> {
+    ctx.sql(sql)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .collect()
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+/// Runs a query and returns the single value of its single row, as text.
+pub async fn scalar(ctx: &SessionContext, sql: &str) -> String {
+    let batches = query(ctx, sql).await;
+    let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+    assert_eq!(rows, 1, "{sql}");
+    let b = batches.iter().find(|b| b.num_rows() > 0).unwrap();
+    datafusion::arrow::util::display::array_value_to_string(b.column(0), 0).unwrap()
+}
+
+/// Runs a query through its physical plan and returns the batches and the raster scan's
+/// `files_opened` total.
+pub async fn run_counting_files(ctx: &SessionContext, sql: &str) -> (Vec<RecordBatch>, usize) {
+    let plan = ctx
+        .sql(sql)
+        .await
+        .unwrap()
+        .create_physical_plan()
+        .await
+        .unwrap();
+    let batches = collect(Arc::clone(&plan), ctx.task_ctx()).await.unwrap();
+    let mut files = 0;
+    visit(&plan, &mut |node| {
+        if node.downcast_ref::<RasterScanExec>().is_some() {
+            files += node
+                .metrics()
+                .and_then(|m| m.sum_by_name("files_opened"))
+                .map_or(0, |v| v.as_usize());
+        }
+    });
+    (batches, files)
+}
+
+fn visit(plan: &Arc<dyn ExecutionPlan>, f: &mut dyn FnMut(&dyn ExecutionPlan)) {
+    f(plan.as_ref());
+    for child in plan.children() {
+        visit(child, f);
+    }
+}
+
+pub fn rows(batches: &[RecordBatch]) -> usize {
+    batches.iter().map(|b| b.num_rows()).sum()
+}
+
+/// Batches as a text table, for comparing results.
+pub fn pretty(batches: &[RecordBatch]) -> String {
+    datafusion::arrow::util::pretty::pretty_format_batches(batches)
+        .unwrap()
+        .to_string()
+}

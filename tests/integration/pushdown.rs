@@ -1,0 +1,195 @@
+//! Projection and filter pushdown: fewer files opened, identical answers, bounded batches.
+
+use std::sync::Arc;
+
+use ardent_engine::provider::{Layout, RasterOptions, RasterTable};
+use datafusion::datasource::MemTable;
+use datafusion::prelude::SessionContext;
+
+use crate::common::*;
+
+fn register(
+    ctx: &SessionContext,
+    name: &str,
+    layout: Layout,
+    options: &[(&str, &str)],
+) -> Arc<RasterTable> {
+    let mut o = RasterOptions::from_pairs(options.iter().copied()).unwrap();
+    o.layout = layout;
+    let table = Arc::new(RasterTable::try_new(stack().to_str().unwrap(), o).unwrap());
+    ctx.register_table(name, table.clone()).unwrap();
+    table
+}
+
+#[tokio::test]
+async fn pushdown_reduces_files_opened() {
+    // One partition, so each file is opened exactly once.
+    let ctx = session(1);
+    let table = register(&ctx, "obs", Layout::Observations, &[("chip_size", "10")]);
+    let dates: Vec<i32> = table.stack().tiles[0]
+        .acquisitions
+        .iter()
+        .map(|a| a.date)
+        .collect();
+    let n = dates.len();
+
+    let (_, all_bands) = run_counting_files(&ctx, "SELECT * FROM obs").await;
+    assert_eq!(all_bands, n * 8);
+
+    let (batches, two_bands) = run_counting_files(&ctx, "SELECT red, nir FROM obs").await;
+    assert_eq!(two_bands, n * 2);
+    assert_eq!(rows(&batches), SIZE * SIZE * n);
+
+    let (_, no_bands) = run_counting_files(&ctx, "SELECT count(*) FROM obs").await;
+    assert_eq!(no_bands, 0, "a count reads no raster data");
+
+    let cut = ardent_engine::catalog::date32(chrono::NaiveDate::from_ymd_opt(2015, 6, 1).unwrap());
+    let later = dates.iter().filter(|&&d| d >= cut).count();
+    let (batches, dated) =
+        run_counting_files(&ctx, "SELECT red FROM obs WHERE date >= DATE '2015-06-01'").await;
+    assert_eq!(dated, later);
+    assert!(later < n);
+    assert_eq!(rows(&batches), SIZE * SIZE * later);
+
+    // A chip filter that matches nothing opens nothing.
+    let (batches, none) = run_counting_files(&ctx, "SELECT red FROM obs WHERE chip_x = 1").await;
+    assert_eq!((rows(&batches), none), (0, 0));
+}
+
+#[tokio::test]
+async fn explain_shows_what_was_pushed() {
+    let ctx = session(2);
+    register(&ctx, "obs", Layout::Observations, &[("chip_size", "10")]);
+    let plan = query(&ctx, "EXPLAIN SELECT nir FROM obs WHERE tile = 'h003v008' AND row BETWEEN 5 AND 14 AND date < DATE '2015-01-01'").await;
+    let text = pretty(&plan);
+    assert!(text.contains("RasterScanExec"), "{text}");
+    assert!(text.contains("bands=[nir]"), "{text}");
+    assert!(text.contains("tile in [h003v008]"), "{text}");
+    assert!(text.contains("row in [5, 14]"), "{text}");
+    assert!(text.contains("date in [.., 2014-12-31]"), "{text}");
+    // Rows 5..=14 touch chip rows 0 and 1 of a 3 x 3 chip grid.
+    assert!(text.contains("chips=6/9"), "{text}");
+}
+
+/// Filtered queries give the same answer as filtering an in-memory copy of the whole table.
+#[tokio::test]
+async fn filtered_results_equal_unpushed_results() {
+    let ctx = session(2);
+    register(&ctx, "obs", Layout::Observations, &[("chip_size", "8")]);
+    register(&ctx, "pix", Layout::Pixels, &[("chip_size", "8")]);
+    for (raster, name) in [("obs", "obs_mem"), ("pix", "pix_mem")] {
+        let batches = query(&ctx, &format!("SELECT * FROM {raster}")).await;
+        let mem = MemTable::try_new(batches[0].schema(), vec![batches]).unwrap();
+        ctx.register_table(name, Arc::new(mem)).unwrap();
+    }
+    let x0 = scalar(&ctx, "SELECT min(px) FROM pix")
+        .await
+        .parse::<i64>()
+        .unwrap();
+    let y0 = scalar(&ctx, "SELECT max(py) FROM pix")
+        .await
+        .parse::<i64>()
+        .unwrap();
+    let obs_filters = [
+        format!("px BETWEEN {} AND {}", x0 + 30 * 3, x0 + 30 * 17 + 10),
+        format!("py > {} AND row <> 12", y0 - 30 * 9),
+        "date >= DATE '2014-07-01' AND date < '2015-02-01' AND col >= 20".to_string(),
+        format!(
+            "chip_x = {} AND chip_y IN ({}, {})",
+            x0 + 8 * 30,
+            y0,
+            y0 - 8 * 30
+        ),
+        "tile IN ('h003v008', 'h001v001') AND row % 3 = 1".to_string(),
+        "tile = 'h009v009'".to_string(),
+    ];
+    for filter in &obs_filters {
+        for (raster, mem, aggregate) in [
+            (
+                "obs",
+                "obs_mem",
+                "count(*), sum(red), sum(qa), sum(px), min(date), max(date)",
+            ),
+            (
+                "pix",
+                "pix_mem",
+                "count(*), sum(px), sum(py), sum(cardinality(dates)), sum(red[3])",
+            ),
+        ] {
+            if raster == "pix" && filter.contains("date") {
+                continue;
+            }
+            let sql = |t: &str| format!("SELECT {aggregate} FROM {t} AS t WHERE {filter}");
+            let pushed = query(&ctx, &sql(raster)).await;
+            let plain = query(&ctx, &sql(mem)).await;
+            assert_eq!(pretty(&pushed), pretty(&plain), "{}", sql(raster));
+        }
+    }
+}
+
+#[tokio::test]
+async fn batches_are_bounded_and_partitions_follow_chips() {
+    let ctx = session(3);
+    let table = register(
+        &ctx,
+        "pix",
+        Layout::Pixels,
+        &[("chip_size", "10"), ("batch_pixels", "25")],
+    );
+    let plan = table.plan_scan(None, &[], 3);
+    assert_eq!(plan.partitions.len(), 3);
+    assert!(
+        plan.partitions.iter().all(|p| p.len() == 3),
+        "9 chips over 3 partitions"
+    );
+    let batches = query(&ctx, "SELECT px, red FROM pix").await;
+    assert_eq!(rows(&batches), SIZE * SIZE);
+    // 25 pixels a batch on 10-pixel-wide chips: strips of 2 rows, 20 pixels.
+    assert!(
+        batches.iter().all(|b| b.num_rows() <= 25),
+        "{:?}",
+        batches.iter().map(|b| b.num_rows()).collect::<Vec<_>>()
+    );
+
+    let ctx = ardent_engine::session::session_for(
+        &ardent_engine::session::Master::Local { threads: Some(1) },
+        datafusion::prelude::SessionConfig::new().with_batch_size(200),
+    );
+    register(&ctx, "obs", Layout::Observations, &[("chip_size", "30")]);
+    let plan = ctx
+        .sql("SELECT red FROM obs")
+        .await
+        .unwrap()
+        .create_physical_plan()
+        .await
+        .unwrap();
+    let mut stream = plan.execute(0, ctx.task_ctx()).unwrap();
+    use futures::StreamExt;
+    while let Some(batch) = stream.next().await {
+        let batch = batch.unwrap();
+        // 200 rows a batch on a 30-pixel-wide chip: one acquisition of 6 rows, 180 observations.
+        assert_eq!(batch.num_rows(), 180);
+    }
+}
+
+#[tokio::test]
+async fn pixels_and_observations_hold_the_same_values() {
+    let ctx = session(2);
+    register(&ctx, "obs", Layout::Observations, &[]);
+    register(&ctx, "pix", Layout::Pixels, &[]);
+    // The k-th element of each pixel's lists is its k-th acquisition in date order.
+    let from_pixels = query(
+        &ctx,
+        "SELECT row, col, d, r, q FROM (SELECT row, col, unnest(dates) AS d, unnest(red) AS r, unnest(qa) AS q FROM pix)
+         ORDER BY row, col, d",
+    )
+    .await;
+    let from_observations = query(
+        &ctx,
+        "SELECT row, col, date AS d, red AS r, qa AS q FROM obs ORDER BY row, col, d",
+    )
+    .await;
+    assert_eq!(pretty(&from_pixels), pretty(&from_observations));
+    let ascending = scalar(&ctx, "SELECT bool_and(array_sort(dates) = dates) FROM pix").await;
+    assert_eq!(ascending, "true");
+}
