@@ -18,7 +18,7 @@ mod wrappers;
 use datafusion::logical_expr::ScalarUDF;
 use datafusion::prelude::SessionContext;
 
-pub use wrappers::{CompositeUdf, NormalizedDifferenceUdf, QaClassUdf, QaClearUdf};
+pub use wrappers::{CompositeUdf, NormalizedDifferenceUdf, QaUdf};
 
 /// Every scalar UDF that ardent provides, ready to register in a session or a function registry.
 pub fn all_udfs() -> Vec<ScalarUDF> {
@@ -26,8 +26,8 @@ pub fn all_udfs() -> Vec<ScalarUDF> {
         ScalarUDF::new_from_impl(NormalizedDifferenceUdf::normalized_difference()),
         ScalarUDF::new_from_impl(NormalizedDifferenceUdf::ndvi()),
         ScalarUDF::new_from_impl(NormalizedDifferenceUdf::nbr()),
-        ScalarUDF::new_from_impl(QaClassUdf::new()),
-        ScalarUDF::new_from_impl(QaClearUdf::new()),
+        ScalarUDF::new_from_impl(QaUdf::class()),
+        ScalarUDF::new_from_impl(QaUdf::clear()),
         ScalarUDF::new_from_impl(CompositeUdf::new()),
     ]
 }

@@ -46,6 +46,12 @@ impl Column {
         }
     }
 
+    /// The column of `layout` called `name`.
+    pub fn from_name(name: &str, layout: Layout) -> Option<Column> {
+        let all = table_columns(layout, &Band::ALL);
+        all.into_iter().find(|c| c.name() == name)
+    }
+
     /// The Arrow field of this column in `layout`.
     pub fn field(self, layout: Layout) -> Field {
         let scalar = match self {

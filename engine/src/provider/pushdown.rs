@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::catalog::{date32, from_date32};
 use crate::grid::Grid;
 
+use super::columns::Column;
 use super::Layout;
 
 /// Inclusive bounds on an integer column; `None` is unbounded.
@@ -53,34 +54,10 @@ pub struct ScanBounds {
     pub col: Range,
 }
 
-/// The columns filters can be pushed on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Target {
-    Tile,
-    Date,
-    ChipX,
-    ChipY,
-    Px,
-    Py,
-    Row,
-    Col,
-}
-
-impl Target {
-    fn of(expr: &Expr, layout: Layout) -> Option<Target> {
-        let Expr::Column(c) = expr else { return None };
-        Some(match c.name.as_str() {
-            "tile" => Target::Tile,
-            "date" if layout == Layout::Observations => Target::Date,
-            "chip_x" => Target::ChipX,
-            "chip_y" => Target::ChipY,
-            "px" => Target::Px,
-            "py" => Target::Py,
-            "row" => Target::Row,
-            "col" => Target::Col,
-            _ => return None,
-        })
-    }
+/// The column a filter side names, if it is one of `layout`'s columns.
+fn column_of(expr: &Expr, layout: Layout) -> Option<Column> {
+    let Expr::Column(c) = expr else { return None };
+    Column::from_name(&c.name, layout)
 }
 
 fn literal(expr: &Expr) -> Option<&ScalarValue> {
@@ -169,12 +146,12 @@ impl ScanBounds {
                 Some(l && r)
             }
             Expr::BinaryExpr(BinaryExpr { left, op, right }) => {
-                let (target, op, value) =
-                    match (Target::of(left, layout), Target::of(right, layout)) {
-                        (Some(t), None) => (t, *op, literal(right)?),
-                        (None, Some(t)) => (t, flip(*op), literal(left)?),
-                        _ => return None,
-                    };
+                let (target, op, value) = match (column_of(left, layout), column_of(right, layout))
+                {
+                    (Some(t), None) => (t, *op, literal(right)?),
+                    (None, Some(t)) => (t, flip(*op), literal(left)?),
+                    _ => return None,
+                };
                 self.compare(target, op, value)
             }
             Expr::Between(Between {
@@ -183,13 +160,13 @@ impl ScanBounds {
                 low,
                 high,
             }) => {
-                let target = Target::of(expr, layout)?;
+                let target = column_of(expr, layout)?;
                 let low_exact = self.compare(target, Operator::GtEq, literal(low)?)?;
                 let high_exact = self.compare(target, Operator::LtEq, literal(high)?)?;
                 Some(low_exact && high_exact)
             }
             Expr::InList(in_list) if !in_list.negated => {
-                if Target::of(&in_list.expr, layout)? != Target::Tile {
+                if column_of(&in_list.expr, layout)? != Column::Tile {
                     return None;
                 }
                 let names = in_list
@@ -211,8 +188,8 @@ impl ScanBounds {
         });
     }
 
-    fn compare(&mut self, target: Target, op: Operator, value: &ScalarValue) -> Option<bool> {
-        if target == Target::Tile {
+    fn compare(&mut self, target: Column, op: Operator, value: &ScalarValue) -> Option<bool> {
+        if target == Column::Tile {
             if op != Operator::Eq {
                 return None;
             }
@@ -229,14 +206,15 @@ impl ScanBounds {
             _ => return None,
         };
         let (range, exact) = match target {
-            Target::Date => (&mut self.date, true),
-            Target::ChipX => (&mut self.chip_x, true),
-            Target::ChipY => (&mut self.chip_y, true),
-            Target::Row => (&mut self.row, true),
-            Target::Col => (&mut self.col, true),
-            Target::Px => (&mut self.px, false),
-            Target::Py => (&mut self.py, false),
-            Target::Tile => unreachable!("handled above"),
+            Column::Date => (&mut self.date, true),
+            Column::ChipX => (&mut self.chip_x, true),
+            Column::ChipY => (&mut self.chip_y, true),
+            Column::Row => (&mut self.row, true),
+            Column::Col => (&mut self.col, true),
+            // The scan narrows the window from projected bounds; DataFusion filters again.
+            Column::Px => (&mut self.px, false),
+            Column::Py => (&mut self.py, false),
+            Column::Tile | Column::Dates | Column::Band(_) => return None,
         };
         range.narrow(min, max);
         Some(exact)

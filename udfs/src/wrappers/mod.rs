@@ -10,7 +10,7 @@ mod qa;
 
 pub use composite::CompositeUdf;
 pub use indices::NormalizedDifferenceUdf;
-pub use qa::{QaClassUdf, QaClearUdf};
+pub use qa::QaUdf;
 
 use std::ops::Range;
 use std::sync::Arc;

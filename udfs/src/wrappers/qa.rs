@@ -10,7 +10,7 @@ use datafusion::logical_expr::{
 };
 
 use super::{coerce_band, constant_str, is_list, list_of, map_elements};
-use crate::kernels::qa::{classify, QaClass, QaScheme};
+use crate::kernels::qa::{classify, QaScheme};
 
 fn coerce_qa_args(function: &str, arg_types: &[DataType]) -> Result<Vec<DataType>> {
     let [qa, scheme] = arg_types else {
@@ -58,30 +58,56 @@ fn element_or_list(arg: &DataType, element: DataType) -> DataType {
     }
 }
 
+/// What a QA UDF returns for each quality value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Output {
+    /// The class name.
+    Class,
+    /// Whether the observation is clear land or water.
+    Clear,
+}
+
 /// `qa_class(qa, 'c1' | 'c2' | 'cfmask')`: the class name of a quality value (`fill`, `cloud`,
-/// `shadow`, `snow`, `water`, `clear`, `unclassified`), for a scalar or per pixel list.
+/// `shadow`, `snow`, `water`, `clear`, `unclassified`); and `qa_clear(qa, scheme)`: true for clear
+/// land or clear water. Both take a scalar or a per-pixel list.
 #[derive(Debug, PartialEq, Eq, Hash)]
-pub struct QaClassUdf {
+pub struct QaUdf {
+    output: Output,
     signature: Signature,
 }
 
-impl QaClassUdf {
-    pub fn new() -> Self {
+impl QaUdf {
+    fn new(output: Output) -> Self {
         Self {
+            output,
             signature: Signature::user_defined(Volatility::Immutable),
+        }
+    }
+
+    /// `qa_class(qa, scheme)`.
+    pub fn class() -> Self {
+        Self::new(Output::Class)
+    }
+
+    /// `qa_clear(qa, scheme)`.
+    pub fn clear() -> Self {
+        Self::new(Output::Clear)
+    }
+
+    fn element_type(&self) -> DataType {
+        match self.output {
+            Output::Class => DataType::Utf8,
+            Output::Clear => DataType::Boolean,
         }
     }
 }
 
-impl Default for QaClassUdf {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl ScalarUDFImpl for QaClassUdf {
+impl ScalarUDFImpl for QaUdf {
     fn name(&self) -> &str {
-        "qa_class"
+        match self.output {
+            Output::Class => "qa_class",
+            Output::Clear => "qa_clear",
+        }
     }
 
     fn signature(&self) -> &Signature {
@@ -93,66 +119,23 @@ impl ScalarUDFImpl for QaClassUdf {
     }
 
     fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
-        Ok(element_or_list(&arg_types[0], DataType::Utf8))
+        Ok(element_or_list(&arg_types[0], self.element_type()))
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let scheme = scheme_arg(self.name(), &args.args)?;
-        map_qa(&args, DataType::Utf8, |qa| {
-            Arc::new(
+        let output = self.output;
+        map_qa(&args, self.element_type(), |qa| match output {
+            Output::Class => Arc::new(
                 qa.iter()
                     .map(|v| v.map(|v| classify(v, scheme).as_str()))
                     .collect::<StringArray>(),
-            )
-        })
-    }
-}
-
-/// `qa_clear(qa, 'c1' | 'c2' | 'cfmask')`: true for clear land or clear water.
-#[derive(Debug, PartialEq, Eq, Hash)]
-pub struct QaClearUdf {
-    signature: Signature,
-}
-
-impl QaClearUdf {
-    pub fn new() -> Self {
-        Self {
-            signature: Signature::user_defined(Volatility::Immutable),
-        }
-    }
-}
-
-impl Default for QaClearUdf {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl ScalarUDFImpl for QaClearUdf {
-    fn name(&self) -> &str {
-        "qa_clear"
-    }
-
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-
-    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
-        coerce_qa_args(self.name(), arg_types)
-    }
-
-    fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
-        Ok(element_or_list(&arg_types[0], DataType::Boolean))
-    }
-
-    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let scheme = scheme_arg(self.name(), &args.args)?;
-        map_qa(&args, DataType::Boolean, |qa| {
-            Arc::new(
+            ),
+            Output::Clear => Arc::new(
                 qa.iter()
-                    .map(|v| v.map(|v| QaClass::is_clear(classify(v, scheme))))
+                    .map(|v| v.map(|v| classify(v, scheme).is_clear()))
                     .collect::<BooleanArray>(),
-            )
+            ),
         })
     }
 }

@@ -1,0 +1,32 @@
+# ardent: the two commands are `make demo` and `make test`.
+CARGO ?= cargo
+OUT ?= out/demo
+SIZE ?= 200
+
+.PHONY: deps venv build test demo bench clean
+
+deps:
+	scripts/install-deps.sh
+
+venv: deps
+	scripts/venv.sh
+
+build: deps
+	$(CARGO) build --workspace --bins
+
+## Unit, doc and integration tests (real GeoTIFF stacks, the CLI, an S3 server on loopback).
+test: venv
+	$(CARGO) build --workspace --bins
+	$(CARGO) test --workspace
+
+## The main job: a synthetic stack, yearly clear-sky NDVI medians in SQL, Parquet, a GeoTIFF map and PNG.
+demo: deps
+	$(CARGO) build --release --bin ardent
+	ARDENT=target/release/ardent OUT=$(OUT) SIZE=$(SIZE) demo/run.sh
+
+## Criterion benches (release build); results go to target/criterion.
+bench: deps
+	$(CARGO) bench -p ardent-benches
+
+clean:
+	rm -rf out

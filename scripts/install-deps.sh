@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what a fresh Debian/Ubuntu machine lacks to build and test ardent: GDAL, fonts for map
+# legends, protoc for the Ballista stack, and the Python test environment (moto's S3 server).
+set -euo pipefail
+
+packages=(libgdal-dev gdal-bin pkg-config clang libclang-dev libfontconfig1-dev libfreetype-dev
+          fonts-dejavu-core protobuf-compiler python3-venv)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "installing: ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+if ! command -v cargo >/dev/null; then
+  echo "cargo is missing: install Rust (https://rustup.rs)" >&2
+  exit 1
+fi

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Makes .venv with the Python packages the tests use (moto's S3 server, boto3), once.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+stamp=.venv/.requirements
+if [ -f "$stamp" ] && cmp -s tests/requirements.txt "$stamp"; then
+  exit 0
+fi
+python3 -m venv .venv
+.venv/bin/pip install -q --upgrade pip
+.venv/bin/pip install -q -r tests/requirements.txt
+cp tests/requirements.txt "$stamp"
