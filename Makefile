@@ -14,10 +14,12 @@ venv: deps
 build: deps
 	$(CARGO) build --workspace --bins
 
-## Unit, doc and integration tests (real GeoTIFF stacks, the CLI, an S3 server on loopback).
+## Unit, doc and integration tests (real GeoTIFF stacks, the CLI, an S3 server on loopback);
+## benches run once each in test mode so they keep working.
 test: venv
 	$(CARGO) build --workspace --bins
-	$(CARGO) test --workspace
+	$(CARGO) test --workspace --all-targets
+	$(CARGO) test --workspace --doc
 
 ## The main job: a synthetic stack, yearly clear-sky NDVI medians in SQL, Parquet, a GeoTIFF map and PNG.
 demo: deps

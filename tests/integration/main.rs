@@ -2,6 +2,7 @@
 //! binary run as a process, and an S3-compatible server started on loopback.
 
 mod bad_input;
+mod catalog;
 mod cli;
 mod common;
 mod map;

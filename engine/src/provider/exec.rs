@@ -182,11 +182,12 @@ impl ExecutionPlan for RasterScanExec {
         if let Some(p) = &progress {
             p.add_total(chips.len() as u64);
         }
+        let baseline = BaselineMetrics::new(&self.metrics, partition);
         let counters = ReadCounters {
             files_opened: MetricBuilder::new(&self.metrics).counter("files_opened", partition),
             windows_read: MetricBuilder::new(&self.metrics).counter("windows_read", partition),
+            elapsed_compute: baseline.elapsed_compute().clone(),
         };
-        let baseline = BaselineMetrics::new(&self.metrics, partition);
         let mut reader = PartitionReader::new(
             Arc::clone(&self.plan),
             Arc::clone(&self.schema),
@@ -198,13 +199,11 @@ impl ExecutionPlan for RasterScanExec {
         // GDAL reads block, so the partition is read on a blocking thread feeding a bounded channel.
         builder.spawn_blocking(move || {
             for chip in &chips {
-                let timer = baseline.elapsed_compute().timer();
                 let mut emit = |batch: datafusion::arrow::array::RecordBatch| {
                     baseline.record_output(batch.num_rows());
                     tx.blocking_send(Ok(batch)).is_ok()
                 };
                 let wanted = reader.read_chip(chip, &mut emit)?;
-                timer.done();
                 if let Some(p) = &progress {
                     p.chip_done();
                 }

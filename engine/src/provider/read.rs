@@ -14,7 +14,7 @@ use datafusion::arrow::array::{
 use datafusion::arrow::buffer::{OffsetBuffer, ScalarBuffer};
 use datafusion::arrow::datatypes::{Field, Int16Type, SchemaRef, UInt16Type};
 use datafusion::common::{exec_datafusion_err, Result};
-use datafusion::physical_plan::metrics::Count;
+use datafusion::physical_plan::metrics::{Count, Time};
 
 use crate::ard::Band;
 use crate::gdal_io::{RasterFile, Sample};
@@ -29,6 +29,8 @@ use super::Layout;
 pub(crate) struct ReadCounters {
     pub files_opened: Count,
     pub windows_read: Count,
+    /// Time spent reading and assembling, not waiting for the consumer.
+    pub elapsed_compute: Time,
 }
 
 /// Reads the chips of one partition.
@@ -83,7 +85,10 @@ impl PartitionReader {
             };
             for first in (0..n_acq.max(1)).step_by(acq_per_batch) {
                 let acqs = first..(first + acq_per_batch).min(n_acq);
+                let elapsed = self.counters.elapsed_compute.clone();
+                let timer = elapsed.timer();
                 let batch = self.strip_batch(task, strip, acqs)?;
+                timer.done();
                 if !emit(batch) {
                     return Ok(false);
                 }
