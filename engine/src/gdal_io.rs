@@ -166,17 +166,26 @@ impl RasterFile {
 
     /// The file's pixel grid.
     pub fn grid(&self) -> Result<Grid> {
-        let transform = self
-            .dataset
-            .geo_transform()
-            .map_err(|e| RasterError::new(&self.path, format!("no geotransform: {e}")))?;
         let (width, height) = self.dataset.raster_size();
         Ok(Grid {
             crs_wkt: self.dataset.projection(),
-            transform,
+            transform: self.transform()?,
             width,
             height,
         })
+    }
+
+    /// The geotransform alone. Cheaper than [`RasterFile::grid`]: GeoTIFF builds its CRS lazily,
+    /// with PROJ database look-ups, which a scan re-checking a catalogued file does not need.
+    pub fn transform(&self) -> Result<[f64; 6]> {
+        self.dataset
+            .geo_transform()
+            .map_err(|e| RasterError::new(&self.path, format!("no geotransform: {e}")))
+    }
+
+    /// Width and height in pixels.
+    pub fn size(&self) -> (usize, usize) {
+        self.dataset.raster_size()
     }
 
     /// Reads `window` of band 1 into `buf` (row-major, `window.pixels()` long), converting to `T`.

@@ -67,23 +67,23 @@ impl Grid {
     /// Describes how `other` differs in geotransform or size, or `None` if they match (CRS is
     /// compared separately, as equal projections can be written differently).
     pub fn layout_difference(&self, other: &Grid) -> Option<String> {
-        if (self.width, self.height) != (other.width, other.height) {
+        self.layout_difference_from(&other.transform, (other.width, other.height))
+    }
+
+    /// Like [`Grid::layout_difference`], for a geotransform and size read on their own.
+    pub fn layout_difference_from(&self, transform: &[f64; 6], (width, height): (usize, usize)) -> Option<String> {
+        if (self.width, self.height) != (width, height) {
             return Some(format!(
-                "size {}x{} differs from {}x{}",
-                other.width, other.height, self.width, self.height
+                "size {width}x{height} differs from {}x{}",
+                self.width, self.height
             ));
         }
         let close = self
             .transform
             .iter()
-            .zip(&other.transform)
+            .zip(transform)
             .all(|(a, b)| (a - b).abs() <= 1e-6 * a.abs().max(1.0));
-        (!close).then(|| {
-            format!(
-                "geotransform {:?} differs from {:?}",
-                other.transform, self.transform
-            )
-        })
+        (!close).then(|| format!("geotransform {transform:?} differs from {:?}", self.transform))
     }
 
     /// The chips of the grid: `chip_size` x `chip_size` blocks from the upper-left corner, smaller at

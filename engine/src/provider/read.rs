@@ -226,7 +226,8 @@ impl PartitionReader {
                     exec_datafusion_err!("band '{band}' has no file in tile {}", tile_stack.tile)
                 })?;
             let file = RasterFile::open(path)?;
-            if let Some(difference) = tile_stack.grid.layout_difference(&file.grid()?) {
+            // The CRS was checked when the stack was catalogued; size and transform are cheap.
+            if let Some(difference) = tile_stack.grid.layout_difference_from(&file.transform()?, file.size()) {
                 return Err(exec_datafusion_err!(
                     "raster file '{path}' changed since the table was created: {difference}"
                 ));

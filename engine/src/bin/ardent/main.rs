@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 
 /// ardent: SQL and per-pixel analysis over Landsat ARD tile stacks.
 #[derive(Parser, Debug)]
-#[command(name = "ardent", version, about)]
+#[command(name = "ardent", version)]
 struct Cli {
     /// Where queries run: local, local[N] (embedded, the default).
     #[arg(long, global = true, env = "ARDENT_MASTER")]
