@@ -71,7 +71,11 @@ impl Grid {
     }
 
     /// Like [`Grid::layout_difference`], for a geotransform and size read on their own.
-    pub fn layout_difference_from(&self, transform: &[f64; 6], (width, height): (usize, usize)) -> Option<String> {
+    pub fn layout_difference_from(
+        &self,
+        transform: &[f64; 6],
+        (width, height): (usize, usize),
+    ) -> Option<String> {
         if (self.width, self.height) != (width, height) {
             return Some(format!(
                 "size {width}x{height} differs from {}x{}",
@@ -83,7 +87,12 @@ impl Grid {
             .iter()
             .zip(transform)
             .all(|(a, b)| (a - b).abs() <= 1e-6 * a.abs().max(1.0));
-        (!close).then(|| format!("geotransform {transform:?} differs from {:?}", self.transform))
+        (!close).then(|| {
+            format!(
+                "geotransform {transform:?} differs from {:?}",
+                self.transform
+            )
+        })
     }
 
     /// The chips of the grid: `chip_size` x `chip_size` blocks from the upper-left corner, smaller at

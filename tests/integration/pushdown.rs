@@ -193,3 +193,43 @@ async fn pixels_and_observations_hold_the_same_values() {
     let ascending = scalar(&ctx, "SELECT bool_and(array_sort(dates) = dates) FROM pix").await;
     assert_eq!(ascending, "true");
 }
+
+#[tokio::test]
+async fn start_and_end_options_select_acquisitions() {
+    let ctx = session(2);
+    let table = register(
+        &ctx,
+        "pix",
+        Layout::Pixels,
+        &[("start", "2015-01-01"), ("end", "2015-06-30")],
+    );
+    let day =
+        |m, d| ardent_engine::catalog::date32(chrono::NaiveDate::from_ymd_opt(2015, m, d).unwrap());
+    let expected = table.stack().tiles[0]
+        .acquisitions
+        .iter()
+        .filter(|a| a.date >= day(1, 1) && a.date <= day(6, 30))
+        .count();
+    assert!(expected > 5);
+    let range = scalar(
+        &ctx,
+        "SELECT concat(min(cardinality(dates)), '-', max(cardinality(dates))) FROM pix",
+    )
+    .await;
+    assert_eq!(range, format!("{expected}-{expected}"));
+
+    // A window with no acquisition: pixels with empty series, and no observations.
+    register(&ctx, "none_pix", Layout::Pixels, &[("start", "2030-01-01")]);
+    register(
+        &ctx,
+        "none_obs",
+        Layout::Observations,
+        &[("start", "2030-01-01")],
+    );
+    let counts = scalar(
+        &ctx,
+        "SELECT concat((SELECT count(*) FROM none_pix WHERE cardinality(red) = 0), '/', (SELECT count(*) FROM none_obs))",
+    )
+    .await;
+    assert_eq!(counts, format!("{}/0", SIZE * SIZE));
+}

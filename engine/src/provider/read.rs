@@ -69,6 +69,9 @@ impl PartitionReader {
     ) -> Result<bool> {
         let w = task.window;
         let n_acq = self.plan.acquisitions[task.tile].len();
+        if n_acq == 0 && self.plan.layout == Layout::Observations {
+            return Ok(true); // no observation left after the date filters
+        }
         let (strip_rows, acq_per_batch) = match self.plan.layout {
             Layout::Pixels => (self.plan.batch_pixels / w.width, n_acq.max(1)),
             Layout::Observations => {
@@ -227,7 +230,10 @@ impl PartitionReader {
                 })?;
             let file = RasterFile::open(path)?;
             // The CRS was checked when the stack was catalogued; size and transform are cheap.
-            if let Some(difference) = tile_stack.grid.layout_difference_from(&file.transform()?, file.size()) {
+            if let Some(difference) = tile_stack
+                .grid
+                .layout_difference_from(&file.transform()?, file.size())
+            {
                 return Err(exec_datafusion_err!(
                     "raster file '{path}' changed since the table was created: {difference}"
                 ));
