@@ -8,6 +8,7 @@
 
 pub mod ard;
 pub mod catalog;
+pub mod distributed;
 pub mod functions;
 pub mod gdal_io;
 pub mod grid;

@@ -4,6 +4,7 @@
 mod bad_input;
 mod catalog;
 mod cli;
+mod codec;
 mod common;
 mod map;
 mod object_store;
