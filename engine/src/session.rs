@@ -1,7 +1,7 @@
 //! Building a session for a master URL, with ardent's tables and UDFs registered.
 //!
 //! The master URL picks where plans run, as in Spark: `local` (all cores) or `local[N]` run on
-//! embedded DataFusion in this process.
+//! embedded DataFusion in this process; `df://host:port` on an ardent scheduler and its executors.
 
 use std::fmt;
 use std::str::FromStr;
@@ -21,6 +21,8 @@ pub const MASTER_ENV: &str = "ARDENT_MASTER";
 pub enum Master {
     /// Embedded DataFusion with this many threads (all cores when `None`).
     Local { threads: Option<usize> },
+    /// An ardent scheduler (Ballista) at `host:port`.
+    Cluster { host: String, port: u16 },
 }
 
 impl Default for Master {
@@ -39,7 +41,7 @@ impl FromStr for Master {
     /// ```
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let s = s.trim();
-        let supported = "supported master URLs: local, local[N], local[*]";
+        let supported = "supported master URLs: local, local[N], local[*], df://host:port";
         if s == "local" || s == "local[*]" {
             return Ok(Master::Local { threads: None });
         }
@@ -52,10 +54,29 @@ impl FromStr for Master {
             };
         }
         match s.split_once("://") {
-            Some((scheme @ ("df" | "mesos"), _)) => Err(format!(
-                "master '{s}': {scheme}:// (distributed mode) is not available in this build yet; {supported}"
+            Some(("df", address)) => {
+                let (host, port) = match address.trim_end_matches('/').rsplit_once(':') {
+                    Some((host, port)) => (
+                        host,
+                        port.parse::<u16>()
+                            .map_err(|_| format!("invalid port '{port}' in master '{s}'"))?,
+                    ),
+                    None => (address.trim_end_matches('/'), 50050),
+                };
+                if host.is_empty() {
+                    return Err(format!("master '{s}' names no scheduler host"));
+                }
+                Ok(Master::Cluster {
+                    host: host.to_string(),
+                    port,
+                })
+            }
+            Some(("mesos", _)) => Err(format!(
+                "master '{s}': mesos:// is not available in this build yet; {supported}"
             )),
-            Some((scheme, _)) => Err(format!("unknown master URL scheme '{scheme}://' in '{s}'; {supported}")),
+            Some((scheme, _)) => Err(format!(
+                "unknown master URL scheme '{scheme}://' in '{s}'; {supported}"
+            )),
             None => Err(format!("unknown master '{s}'; {supported}")),
         }
     }
@@ -66,6 +87,7 @@ impl fmt::Display for Master {
         match self {
             Master::Local { threads: None } => f.write_str("local[*]"),
             Master::Local { threads: Some(n) } => write!(f, "local[{n}]"),
+            Master::Cluster { host, port } => write!(f, "df://{host}:{port}"),
         }
     }
 }
@@ -84,24 +106,29 @@ impl Master {
 }
 
 /// A session for `master` with ardent's tables and UDFs.
-pub fn session_for(master: &Master, config: SessionConfig) -> SessionContext {
+pub async fn session_for(
+    master: &Master,
+    config: SessionConfig,
+) -> datafusion::error::Result<SessionContext> {
     match master {
-        Master::Local { threads } => {
-            let config = match threads {
-                Some(n) => config.with_target_partitions(*n),
-                None => config,
-            };
-            ardent_session(config)
+        Master::Local { threads } => Ok(local_session_with(*threads, config)),
+        Master::Cluster { host, port } => {
+            crate::distributed::remote_session(host, *port, config).await
         }
     }
 }
 
 /// An embedded session using `threads` partitions (all cores when `None`).
 pub fn local_session(threads: Option<usize>) -> SessionContext {
-    session_for(&Master::Local { threads }, SessionConfig::new())
+    local_session_with(threads, SessionConfig::new())
 }
 
-fn ardent_session(config: SessionConfig) -> SessionContext {
+/// An embedded session with `config`, using `threads` partitions (all cores when `None`).
+pub fn local_session_with(threads: Option<usize>, config: SessionConfig) -> SessionContext {
+    let config = match threads {
+        Some(n) => config.with_target_partitions(n),
+        None => config,
+    };
     crate::gdal_io::init();
     let config = config.with_information_schema(true);
     let mut state = SessionStateBuilder::new()

@@ -114,8 +114,19 @@ fn master_urls() {
 
     let unknown = ardent(&["sql", "--master", "yarn://cluster:8032", "SELECT 1"]);
     assert_clean_failure(&unknown, &["yarn://", "local[N]"]);
-    let later = ardent(&["sql", "--master", "df://127.0.0.1:50050", "SELECT 1"]);
-    assert_clean_failure(&later, &["df://", "not available"]);
+    let later = ardent(&["sql", "--master", "mesos://127.0.0.1:5050", "SELECT 1"]);
+    assert_clean_failure(&later, &["mesos://", "not available"]);
+    // Nothing listens on a port just released: a bounded failure naming the URL.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let started = std::time::Instant::now();
+    let url = format!("df://127.0.0.1:{port}");
+    let unreachable = ardent(&["sql", "--master", &url, "SELECT 1"]);
+    assert_clean_failure(&unreachable, &[&url, "cannot reach"]);
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
     let bad_n = ardent(&["sql", "--master", "local[0]", "SELECT 1"]);
     assert_clean_failure(&bad_n, &["local[0]"]);
 }

@@ -4,6 +4,7 @@
 mod bad_input;
 mod catalog;
 mod cli;
+mod cluster;
 mod codec;
 mod common;
 mod map;

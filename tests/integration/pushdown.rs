@@ -151,8 +151,8 @@ async fn batches_are_bounded_and_partitions_follow_chips() {
         batches.iter().map(|b| b.num_rows()).collect::<Vec<_>>()
     );
 
-    let ctx = ardent_engine::session::session_for(
-        &ardent_engine::session::Master::Local { threads: Some(1) },
+    let ctx = ardent_engine::session::local_session_with(
+        Some(1),
         datafusion::prelude::SessionConfig::new().with_batch_size(200),
     );
     register(&ctx, "obs", Layout::Observations, &[("chip_size", "30")]);

@@ -1,7 +1,97 @@
-//! Everything ardent needs to run plans on a Ballista cluster, in one place. So far: the logical and
-//! physical extension codecs that carry raster tables, raster scans and ardent's UDFs across process
-//! boundaries (client to scheduler to executors).
+//! Everything ardent needs to run plans on a Ballista cluster, in one place: the extension codecs
+//! that carry raster tables, scans and UDFs across processes, the session states and function
+//! registry the scheduler and executors are built with, and the client session for a `df://` master.
 
 mod codec;
 
 pub use codec::{ArdentLogicalCodec, ArdentPhysicalCodec};
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ballista::extension::SessionContextExt;
+use ballista_core::extension::SessionConfigExt;
+use ballista_core::registry::BallistaFunctionRegistry;
+use datafusion::common::{DataFusionError, Result};
+use datafusion::execution::session_state::SessionState;
+use datafusion::prelude::{SessionConfig, SessionContext};
+
+use crate::functions::RasterTableFactory;
+
+/// How long a client waits for the scheduler to accept a connection before giving up.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A Ballista session config carrying ardent's codecs.
+pub fn cluster_config(config: SessionConfig) -> SessionConfig {
+    config
+        .with_ballista_logical_extension_codec(Arc::new(ArdentLogicalCodec::default()))
+        .with_ballista_physical_extension_codec(Arc::new(ArdentPhysicalCodec::default()))
+        .with_information_schema(true)
+}
+
+/// The scheduler's session state: Ballista's defaults plus ardent's UDFs and the RASTER table factory.
+pub fn scheduler_session_state(config: SessionConfig) -> Result<SessionState> {
+    crate::gdal_io::init();
+    let mut state = ballista_core::utils::default_session_builder(cluster_config(config))?;
+    for udf in ardent_udfs::all_udfs() {
+        datafusion::execution::FunctionRegistry::register_udf(&mut state, Arc::new(udf))?;
+    }
+    state
+        .table_factories_mut()
+        .insert("RASTER".to_string(), Arc::new(RasterTableFactory));
+    Ok(state)
+}
+
+/// The executors' function registry: Ballista's defaults plus ardent's UDFs.
+pub fn executor_function_registry() -> BallistaFunctionRegistry {
+    let mut registry = BallistaFunctionRegistry::default();
+    for udf in ardent_udfs::all_udfs() {
+        registry
+            .scalar_functions
+            .insert(udf.name().to_string(), Arc::new(udf));
+    }
+    registry
+}
+
+/// A client session on the scheduler at `host:port`, with ardent's tables and UDFs.
+///
+/// Fails within [`CONNECT_TIMEOUT`] with the URL named when the scheduler cannot be reached, rather
+/// than at the first query.
+pub async fn remote_session(
+    host: &str,
+    port: u16,
+    config: SessionConfig,
+) -> Result<SessionContext> {
+    let shown = format!("df://{host}:{port}");
+    let reach = tokio::time::timeout(
+        CONNECT_TIMEOUT,
+        tokio::net::TcpStream::connect((host, port)),
+    )
+    .await;
+    match reach {
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => {
+            return Err(DataFusionError::Configuration(format!(
+                "cannot reach the ardent scheduler at {shown}: {e}"
+            )))
+        }
+        Err(_) => {
+            return Err(DataFusionError::Configuration(format!(
+                "cannot reach the ardent scheduler at {shown}: no answer within {} s",
+                CONNECT_TIMEOUT.as_secs()
+            )))
+        }
+    }
+    crate::gdal_io::init();
+    let mut state = datafusion::execution::session_state::SessionStateBuilder::new()
+        .with_config(cluster_config(config))
+        .with_default_features()
+        .build();
+    state
+        .table_factories_mut()
+        .insert("RASTER".to_string(), Arc::new(RasterTableFactory));
+    let ctx = SessionContext::remote_with_state(&format!("df://{host}:{port}"), state).await?;
+    // After remote_with_state: Ballista replaces the function list when it upgrades the state.
+    crate::session::register_functions(&ctx);
+    Ok(ctx.enable_url_table())
+}

@@ -53,7 +53,7 @@ pub async fn run(master: Option<&str>, args: Args) -> Result<(), String> {
             .find(|t| &t.tile == id)
             .ok_or_else(|| format!("the stack at '{}' has no tile {id}", args.stack))?,
     };
-    let (ctx, progress) = session(master)?;
+    let (ctx, progress) = session(master).await?;
     let results = with_progress(&progress, args.quiet, run_script(&ctx, &script))
         .await
         .map_err(|e| e.to_string())?;

@@ -35,11 +35,14 @@ impl Script {
 }
 
 /// A session for the master, with scan progress counters installed.
-pub fn session(master: Option<&str>) -> Result<(SessionContext, Arc<ScanProgress>), String> {
+pub async fn session(master: Option<&str>) -> Result<(SessionContext, Arc<ScanProgress>), String> {
     let master = Master::resolve(master)?;
     let progress = Arc::new(ScanProgress::default());
     let config = SessionConfig::new().with_extension(Arc::clone(&progress));
-    Ok((session_for(&master, config), progress))
+    let ctx = session_for(&master, config)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok((ctx, progress))
 }
 
 /// Runs `work` while a progress bar of chips read is drawn on stderr, if stderr is a terminal.

@@ -29,7 +29,7 @@ pub struct Args {
 
 pub async fn run(master: Option<&str>, args: Args) -> Result<(), String> {
     let script = args.script.text()?;
-    let (ctx, progress) = session(master)?;
+    let (ctx, progress) = session(master).await?;
     let results = with_progress(&progress, args.quiet, run_script(&ctx, &script))
         .await
         .map_err(|e| e.to_string())?;
