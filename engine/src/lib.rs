@@ -8,6 +8,7 @@
 
 pub mod ard;
 pub mod catalog;
+pub mod cluster;
 pub mod distributed;
 pub mod functions;
 pub mod gdal_io;

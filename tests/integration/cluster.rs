@@ -2,132 +2,35 @@
 //! loopback ports, started by the test and stopped at its end. Raster queries must give exactly the
 //! answers of local mode.
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use ardent_engine::cluster::{down, is_running, read_state, rest_get, up, ClusterSpec};
 use ardent_engine::session::{session_for, Master};
 use datafusion::prelude::SessionConfig;
 
 use crate::common::*;
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn binary(name: &str) -> PathBuf {
-    let bin = ardent_bin().with_file_name(name);
-    assert!(
-        bin.exists(),
-        "{} is missing: build it with `cargo build --bins`",
-        bin.display()
-    );
-    bin
-}
-
-/// GET `path` from the scheduler's REST API.
-fn rest_get(port: u16, path: &str) -> Option<String> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).ok()?;
-    Some(response)
-}
-
-/// A scheduler and executors on loopback, killed on drop.
+/// A one-host cluster started through the library, stopped on drop.
 pub struct Cluster {
     pub port: u16,
-    children: Vec<Child>,
-    _work: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl Cluster {
     pub fn start(executors: usize) -> Cluster {
-        let work = tempfile::tempdir().unwrap();
-        let port = free_port();
-        let scheduler = Command::new(binary("ardent-scheduler"))
-            .args([
-                "--bind-host",
-                "127.0.0.1",
-                "--bind-port",
-                &port.to_string(),
-                "--external-host",
-                "127.0.0.1",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("ardent-scheduler starts");
-        let mut cluster = Cluster {
-            port,
-            children: vec![scheduler],
-            _work: work,
+        let dir = tempfile::tempdir().unwrap();
+        let spec = ClusterSpec {
+            bin_dir: ardent_bin().parent().unwrap().to_path_buf(),
+            dir: dir.path().to_path_buf(),
+            executors,
+            port: 0,
+            vcores: 2,
+            timeout: Duration::from_secs(60),
         };
-        cluster.wait_for(
-            || TcpStream::connect(("127.0.0.1", port)).is_ok(),
-            "the scheduler to listen",
-        );
-        for i in 0..executors {
-            let dir = cluster._work.path().join(format!("executor{i}"));
-            std::fs::create_dir_all(&dir).unwrap();
-            let executor = Command::new(binary("ardent-executor"))
-                .args([
-                    "--scheduler-host",
-                    "127.0.0.1",
-                    "--scheduler-port",
-                    &port.to_string(),
-                    "--bind-host",
-                    "127.0.0.1",
-                    "--external-host",
-                    "127.0.0.1",
-                    "--bind-port",
-                    &free_port().to_string(),
-                    "--bind-grpc-port",
-                    &free_port().to_string(),
-                    "--bind-health-port",
-                    &free_port().to_string(),
-                    "--work-dir",
-                    dir.to_str().unwrap(),
-                    "-c",
-                    "2",
-                ])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("ardent-executor starts");
-            cluster.children.push(executor);
-        }
-        cluster.wait_for(
-            || {
-                rest_get(port, "/api/executors")
-                    .is_some_and(|r| r.matches("\"id\"").count() >= executors)
-            },
-            "the executors to register",
-        );
-        cluster
-    }
-
-    fn wait_for(&mut self, ready: impl Fn() -> bool, what: &str) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while !ready() {
-            for child in &mut self.children {
-                if let Ok(Some(status)) = child.try_wait() {
-                    panic!("a cluster process exited ({status}) while waiting for {what}");
-                }
-            }
-            assert!(Instant::now() < deadline, "timed out waiting for {what}");
-            std::thread::sleep(Duration::from_millis(200));
+        let state = up(&spec).unwrap_or_else(|e| panic!("cluster up: {e}"));
+        Cluster {
+            port: state.scheduler_port,
+            dir,
         }
     }
 
@@ -141,10 +44,7 @@ impl Cluster {
 
 impl Drop for Cluster {
     fn drop(&mut self) {
-        for child in &mut self.children {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        let _ = down(self.dir.path());
     }
 }
 
@@ -208,4 +108,71 @@ async fn cluster_answers_equal_local_answers() {
     assert!(on_cluster.status.success(), "{}", stderr(&on_cluster));
     let on_host = ardent(&["sql", "--master", "local", "--format", "csv", &script]);
     assert_eq!(stdout(&on_cluster), stdout(&on_host));
+}
+
+#[test]
+fn cluster_command_starts_and_stops_processes() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let o = ardent(&[
+        "cluster",
+        "up",
+        "--executors",
+        "1",
+        "--port",
+        "0",
+        "--dir",
+        d,
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let master = stdout(&o)
+        .lines()
+        .find_map(|l| l.strip_prefix("master: "))
+        .unwrap()
+        .to_string();
+    let pids: Vec<u32> = read_state(dir.path())
+        .unwrap()
+        .members
+        .iter()
+        .map(|m| m.pid)
+        .collect();
+    assert_eq!(pids.len(), 2);
+
+    let again = ardent(&[
+        "cluster",
+        "up",
+        "--executors",
+        "1",
+        "--port",
+        "0",
+        "--dir",
+        d,
+    ]);
+    assert_clean_failure(&again, &["already running", "cluster down"]);
+
+    let status = ardent(&["cluster", "status", "--dir", d]);
+    assert!(
+        stdout(&status).contains("1 executor(s) registered"),
+        "{}",
+        stdout(&status)
+    );
+    let sql = format!(
+        "SELECT count(*) AS n FROM raster_pixels('{}')",
+        stack().display()
+    );
+    let counted = ardent(&["sql", "--master", &master, "--format", "csv", &sql]);
+    assert_eq!(
+        stdout(&counted),
+        format!("n\n{}\n", SIZE * SIZE),
+        "{}",
+        stderr(&counted)
+    );
+
+    let o = ardent(&["cluster", "down", "--dir", d]);
+    assert!(stdout(&o).contains("stopped 2"), "{}", stdout(&o));
+    for pid in pids {
+        assert!(!is_running(pid), "process {pid} still runs");
+    }
+    let o = ardent(&["cluster", "down", "--dir", d]);
+    assert_clean_failure(&o, &["no cluster recorded"]);
 }

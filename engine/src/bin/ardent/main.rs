@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand};
 #[derive(Parser, Debug)]
 #[command(name = "ardent", version)]
 struct Cli {
-    /// Where queries run: local, local[N] (embedded, the default).
+    /// Where queries run: local, local[N] (embedded, the default) or df://host:port (a cluster).
     #[arg(long, global = true, env = "ARDENT_MASTER")]
     master: Option<String>,
 
@@ -30,6 +30,8 @@ enum Command {
     Sql(commands::sql::Args),
     /// Write a per-pixel column of a query result as a GeoTIFF map and PNG preview.
     Map(commands::map::Args),
+    /// Start, stop or show a scheduler and executors on this host.
+    Cluster(commands::cluster::Args),
 }
 
 fn main() -> ExitCode {
@@ -51,6 +53,7 @@ fn main() -> ExitCode {
             Command::Synth(args) => commands::synth::run(args),
             Command::Sql(args) => commands::sql::run(master, args).await,
             Command::Map(args) => commands::map::run(master, args).await,
+            Command::Cluster(args) => commands::cluster::run(args),
         }
     });
     match result {

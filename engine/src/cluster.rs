@@ -1,0 +1,302 @@
+//! A cluster on one host: an `ardent-scheduler` and N `ardent-executor` processes started in the
+//! background on loopback, recorded in a state file, and stopped again. For users with one big
+//! machine, and for tests.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+/// The file in the cluster folder that records the running processes.
+pub const STATE_FILE: &str = "cluster.json";
+
+/// What to start.
+#[derive(Clone, Debug)]
+pub struct ClusterSpec {
+    /// Folder holding the `ardent-scheduler` and `ardent-executor` binaries.
+    pub bin_dir: PathBuf,
+    /// Folder for the state file, logs and executors' work directories.
+    pub dir: PathBuf,
+    pub executors: usize,
+    /// Scheduler port; 0 picks a free one.
+    pub port: u16,
+    /// Task slots per executor.
+    pub vcores: usize,
+    /// How long to wait for the scheduler and executors to come up.
+    pub timeout: Duration,
+}
+
+/// A running process of the cluster.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Member {
+    pub role: String,
+    pub pid: u32,
+    pub port: u16,
+    pub log: PathBuf,
+}
+
+/// The running cluster, as recorded in [`STATE_FILE`].
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ClusterState {
+    pub master: String,
+    pub scheduler_port: u16,
+    pub members: Vec<Member>,
+}
+
+fn free_port() -> Result<u16, String> {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .map_err(|e| format!("cannot find a free loopback port: {e}"))
+}
+
+/// GETs `path` from the scheduler's REST API on loopback; the body, or `None` if it did not answer.
+pub fn rest_get(port: u16, path: &str) -> Option<String> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    response
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_string())
+}
+
+/// Number of executors the scheduler knows.
+pub fn registered_executors(port: u16) -> Option<usize> {
+    rest_get(port, "/api/executors").map(|body| body.matches("\"id\"").count())
+}
+
+/// Whether a process exists and has not exited (an exited, unreaped child still exists as a zombie).
+pub fn is_running(pid: u32) -> bool {
+    // SAFETY: signal 0 only checks that the process exists.
+    let exists = unsafe { libc::kill(pid as libc::pid_t, 0) == 0 };
+    exists && !is_zombie(pid)
+}
+
+fn signal(pid: u32, sig: libc::c_int) {
+    // SAFETY: plain kill(2) on a pid this module started.
+    unsafe {
+        libc::kill(pid as libc::pid_t, sig);
+    }
+}
+
+fn spawn(
+    spec: &ClusterSpec,
+    binary: &str,
+    role: String,
+    port: u16,
+    args: &[String],
+) -> Result<Member, String> {
+    use std::os::unix::process::CommandExt;
+    let program = spec.bin_dir.join(binary);
+    if !program.exists() {
+        return Err(format!(
+            "{} is missing: build it with `cargo build --release --bins`",
+            program.display()
+        ));
+    }
+    let log = spec.dir.join(format!("{role}.log"));
+    let file = std::fs::File::create(&log)
+        .map_err(|e| format!("cannot create '{}': {e}", log.display()))?;
+    let err = file.try_clone().map_err(|e| e.to_string())?;
+    let child = Command::new(&program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(file)
+        .stderr(err)
+        // Own process group: the cluster outlives the command that started it and ^C in that shell.
+        .process_group(0)
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", program.display()))?;
+    Ok(Member {
+        role,
+        pid: child.id(),
+        port,
+        log,
+    })
+}
+
+/// Starts the cluster and waits until every executor has registered. On failure every process it
+/// started is stopped again and the error names the log to read.
+pub fn up(spec: &ClusterSpec) -> Result<ClusterState, String> {
+    std::fs::create_dir_all(&spec.dir)
+        .map_err(|e| format!("cannot create '{}': {e}", spec.dir.display()))?;
+    let state_file = spec.dir.join(STATE_FILE);
+    if let Ok(previous) = read_state(&spec.dir) {
+        if previous.members.iter().any(|m| is_running(m.pid)) {
+            return Err(format!(
+                "a cluster is already running from '{}' ({}): stop it with `ardent cluster down`",
+                state_file.display(),
+                previous.master
+            ));
+        }
+    }
+    let port = if spec.port == 0 {
+        free_port()?
+    } else {
+        spec.port
+    };
+    let mut members = Vec::new();
+    let started = start_members(spec, port, &mut members);
+    match started {
+        Ok(()) => {
+            let state = ClusterState {
+                master: format!("df://127.0.0.1:{port}"),
+                scheduler_port: port,
+                members,
+            };
+            let json = serde_json::to_string_pretty(&state).map_err(|e| e.to_string())?;
+            std::fs::write(&state_file, json)
+                .map_err(|e| format!("cannot write '{}': {e}", state_file.display()))?;
+            Ok(state)
+        }
+        Err(e) => {
+            stop(&members);
+            Err(e)
+        }
+    }
+}
+
+fn start_members(spec: &ClusterSpec, port: u16, members: &mut Vec<Member>) -> Result<(), String> {
+    let args = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let scheduler_args = args(&[
+        "--bind-host",
+        "127.0.0.1",
+        "--bind-port",
+        &port.to_string(),
+        "--external-host",
+        "127.0.0.1",
+    ]);
+    members.push(spawn(
+        spec,
+        "ardent-scheduler",
+        "scheduler".into(),
+        port,
+        &scheduler_args,
+    )?);
+    wait(spec, members, "the scheduler to listen", || {
+        TcpStream::connect(("127.0.0.1", port)).is_ok()
+    })?;
+    for i in 0..spec.executors {
+        let work = spec.dir.join(format!("executor{i}"));
+        std::fs::create_dir_all(&work)
+            .map_err(|e| format!("cannot create '{}': {e}", work.display()))?;
+        let flight = free_port()?;
+        let executor_args = args(&[
+            "--scheduler-host",
+            "127.0.0.1",
+            "--scheduler-port",
+            &port.to_string(),
+            "--bind-host",
+            "127.0.0.1",
+            "--external-host",
+            "127.0.0.1",
+            "--bind-port",
+            &flight.to_string(),
+            "--bind-grpc-port",
+            &free_port()?.to_string(),
+            "--bind-health-port",
+            &free_port()?.to_string(),
+            "--work-dir",
+            &work.display().to_string(),
+            "-c",
+            &spec.vcores.to_string(),
+        ]);
+        members.push(spawn(
+            spec,
+            "ardent-executor",
+            format!("executor{i}"),
+            flight,
+            &executor_args,
+        )?);
+    }
+    let expected = spec.executors;
+    wait(spec, members, "the executors to register", || {
+        registered_executors(port).is_some_and(|n| n >= expected)
+    })
+}
+
+fn wait(
+    spec: &ClusterSpec,
+    members: &[Member],
+    what: &str,
+    ready: impl Fn() -> bool,
+) -> Result<(), String> {
+    let deadline = Instant::now() + spec.timeout;
+    while !ready() {
+        if let Some(dead) = members.iter().find(|m| !is_running(m.pid)) {
+            return Err(format!(
+                "{} exited while waiting for {what}; see {}",
+                dead.role,
+                dead.log.display()
+            ));
+        }
+        if Instant::now() > deadline {
+            return Err(format!(
+                "timed out after {} s waiting for {what}; logs in {}",
+                spec.timeout.as_secs(),
+                spec.dir.display()
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    Ok(())
+}
+
+/// A child that exited but was not reaped still answers kill(0); its /proc status tells.
+fn is_zombie(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            s.rsplit_once(')')
+                .map(|(_, rest)| rest.trim_start().starts_with('Z'))
+        })
+        .unwrap_or(false)
+}
+
+/// Reads the state file of a cluster folder.
+pub fn read_state(dir: &Path) -> Result<ClusterState, String> {
+    let path = dir.join(STATE_FILE);
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| format!("no cluster recorded in '{}': {e}", path.display()))?;
+    serde_json::from_str(&text)
+        .map_err(|e| format!("'{}' is not a cluster state file: {e}", path.display()))
+}
+
+/// Stops the processes (executors first), SIGTERM then SIGKILL after 10 s.
+fn stop(members: &[Member]) -> usize {
+    let mut stopped = 0;
+    for member in members.iter().rev() {
+        if !is_running(member.pid) {
+            continue;
+        }
+        signal(member.pid, libc::SIGTERM);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while is_running(member.pid) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        if is_running(member.pid) {
+            signal(member.pid, libc::SIGKILL);
+        }
+        stopped += 1;
+    }
+    stopped
+}
+
+/// Stops the cluster recorded in `dir` and removes its state file. Returns how many processes
+/// were still running.
+pub fn down(dir: &Path) -> Result<usize, String> {
+    let state = read_state(dir)?;
+    let stopped = stop(&state.members);
+    std::fs::remove_file(dir.join(STATE_FILE))
+        .map_err(|e| format!("cannot remove the state file: {e}"))?;
+    Ok(stopped)
+}
