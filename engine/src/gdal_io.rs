@@ -45,6 +45,41 @@ impl From<RasterError> for datafusion::error::DataFusionError {
 
 pub type Result<T, E = RasterError> = std::result::Result<T, E>;
 
+thread_local! {
+    /// The last failure GDAL reported on this thread: with a custom error handler installed GDAL
+    /// does not always keep it for `CPLGetLastErrorMsg`, and it is often the useful part.
+    static LAST_FAILURE: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+}
+
+/// `error`, with GDAL's own last message on this thread when the error lacks it.
+fn with_gdal_message(error: impl fmt::Display) -> String {
+    let error = error.to_string();
+    let last = LAST_FAILURE.with(|m| std::mem::take(&mut *m.borrow_mut()));
+    if last.is_empty() || error.contains(&last) {
+        error
+    } else {
+        format!("{last} ({error})")
+    }
+}
+
+/// Where this process runs, for errors raised on executors: `host vm, process ardent-executor 42`.
+pub fn process_description() -> String {
+    let mut name = [0u8; 256];
+    // SAFETY: gethostname writes at most `len` bytes into the buffer.
+    let host = if unsafe { libc::gethostname(name.as_mut_ptr().cast(), name.len()) } == 0 {
+        let end = name.iter().position(|&b| b == 0).unwrap_or(name.len());
+        String::from_utf8_lossy(&name[..end]).into_owned()
+    } else {
+        "unknown".into()
+    };
+    let program = std::fs::read_to_string("/proc/self/comm").unwrap_or_default();
+    format!(
+        "host {host}, process {} {}",
+        program.trim(),
+        std::process::id()
+    )
+}
+
 /// One-time process setup: GDAL's messages go to `tracing`, directories are not listed on every
 /// open (a stack folder holds thousands of files, and listing an S3 prefix per open is slow), and
 /// the open-file limit is raised, since a partition keeps one dataset open per file it reads.
@@ -57,7 +92,10 @@ pub fn init() {
                 tracing::trace!(target: "gdal", code, "{message}")
             }
             // Failures come back to the caller as errors with the file named; log them quietly.
-            _ => tracing::debug!(target: "gdal", code, "{message}"),
+            _ => {
+                tracing::debug!(target: "gdal", code, "{message}");
+                LAST_FAILURE.with(|m| *m.borrow_mut() = message.to_string());
+            }
         });
         for (key, value) in [
             ("GDAL_DISABLE_READDIR_ON_OPEN", "EMPTY_DIR"),
@@ -132,11 +170,14 @@ impl RasterFile {
     pub fn open(path: &str) -> Result<RasterFile> {
         init();
         let options = DatasetOptions {
-            open_flags: GdalOpenFlags::GDAL_OF_RASTER | GdalOpenFlags::GDAL_OF_READONLY,
+            open_flags: GdalOpenFlags::GDAL_OF_RASTER
+                | GdalOpenFlags::GDAL_OF_READONLY
+                | GdalOpenFlags::GDAL_OF_VERBOSE_ERROR,
             ..Default::default()
         };
-        let dataset = Dataset::open_ex(path, options)
-            .map_err(|e| RasterError::new(path, format!("cannot open: {e}")))?;
+        let dataset = Dataset::open_ex(path, options).map_err(|e| {
+            RasterError::new(path, format!("cannot open: {}", with_gdal_message(e)))
+        })?;
         Ok(RasterFile {
             path: path.to_string(),
             dataset,
@@ -205,8 +246,12 @@ impl RasterFile {
             RasterError::new(
                 &self.path,
                 format!(
-                    "read of {}x{} pixels at column {}, row {} failed (corrupt or truncated file?): {e}",
-                    window.width, window.height, window.col, window.row
+                    "read of {}x{} pixels at column {}, row {} failed (corrupt or truncated file?): {}",
+                    window.width,
+                    window.height,
+                    window.col,
+                    window.row,
+                    with_gdal_message(e)
                 ),
             )
         })

@@ -176,3 +176,33 @@ fn cluster_command_starts_and_stops_processes() {
     let o = ardent(&["cluster", "down", "--dir", d]);
     assert_clean_failure(&o, &["no cluster recorded"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stack_the_executors_cannot_read_fails_the_job_cleanly() {
+    let cluster = Cluster::start(1);
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("stack");
+    copy_stack(&copy);
+    let ctx = session_for(&cluster.master(), SessionConfig::new())
+        .await
+        .unwrap();
+    query(&ctx, &format!("CREATE EXTERNAL TABLE t STORED AS RASTER LOCATION '{}' OPTIONS ('layout' 'observations')", copy.display())).await;
+    // The client catalogued the stack; the executors then find it gone.
+    let victim = tifs(&copy)
+        .into_iter()
+        .find(|p| p.to_string_lossy().ends_with("SRB4.tif"))
+        .unwrap();
+    std::fs::remove_file(&victim).unwrap();
+    let run = async { ctx.sql("SELECT sum(red) FROM t").await?.collect().await };
+    let err = tokio::time::timeout(Duration::from_secs(90), run)
+        .await
+        .expect("the job fails instead of hanging")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains(victim.to_str().unwrap()), "{err}");
+    assert!(
+        err.contains("process ardent-executor"),
+        "the executor is named: {err}"
+    );
+    assert!(err.contains("No such file"), "GDAL's reason is kept: {err}");
+}

@@ -228,7 +228,10 @@ impl PartitionReader {
                 .ok_or_else(|| {
                     exec_datafusion_err!("band '{band}' has no file in tile {}", tile_stack.tile)
                 })?;
-            let file = RasterFile::open(path)?;
+            // Scans may run on executors: say where a file could not be opened.
+            let file = RasterFile::open(path).map_err(|e| {
+                exec_datafusion_err!("{e} (reading on {})", crate::gdal_io::process_description())
+            })?;
             // The CRS was checked when the stack was catalogued; size and transform are cheap.
             if let Some(difference) = tile_stack
                 .grid
