@@ -27,6 +27,9 @@ pub struct ClusterSpec {
     pub vcores: usize,
     /// How long to wait for the scheduler and executors to come up.
     pub timeout: Duration,
+    /// Further flags for the scheduler and for each executor (Ballista's, e.g. timeouts).
+    pub scheduler_flags: Vec<String>,
+    pub executor_flags: Vec<String>,
 }
 
 /// A running process of the cluster.
@@ -190,7 +193,7 @@ fn start_members(spec: &ClusterSpec, port: u16, members: &mut Vec<Member>) -> Re
         std::fs::create_dir_all(&work)
             .map_err(|e| format!("cannot create '{}': {e}", work.display()))?;
         let flight = free_port()?;
-        let executor_args = args(&[
+        let mut executor_args = args(&[
             "--scheduler-host",
             "127.0.0.1",
             "--scheduler-port",
@@ -210,6 +213,7 @@ fn start_members(spec: &ClusterSpec, port: u16, members: &mut Vec<Member>) -> Re
             "-c",
             &spec.vcores.to_string(),
         ]);
+        executor_args.extend(spec.executor_flags.iter().cloned());
         members.push(spawn(
             spec,
             "ardent-executor",

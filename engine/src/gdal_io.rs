@@ -5,7 +5,8 @@
 use std::ffi::CString;
 use std::fmt;
 use std::path::Path;
-use std::sync::Once;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Once, OnceLock};
 
 use gdal::raster::{GdalDataType, GdalType, RasterCreationOptions};
 use gdal::spatial_ref::SpatialRef;
@@ -109,6 +110,31 @@ pub fn init() {
     });
 }
 
+/// Raster files open in this process now.
+static OPEN_FILES: AtomicUsize = AtomicUsize::new(0);
+
+/// Number of raster files open in this process.
+pub fn open_files() -> usize {
+    OPEN_FILES.load(Ordering::Relaxed)
+}
+
+/// How many raster files this process should keep open at most: 70% of its open-file limit,
+/// leaving room for sockets, shuffle files and GDAL's own handles.
+pub fn open_file_budget() -> usize {
+    static BUDGET: OnceLock<usize> = OnceLock::new();
+    *BUDGET.get_or_init(|| {
+        init();
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit fills a local struct.
+        let ok = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0;
+        let current = if ok { limit.rlim_cur as usize } else { 1024 };
+        (current.min(1 << 20) * 7 / 10).max(64)
+    })
+}
+
 fn raise_open_file_limit() {
     // SAFETY: plain libc calls on a local struct.
     unsafe {
@@ -178,6 +204,7 @@ impl RasterFile {
         let dataset = Dataset::open_ex(path, options).map_err(|e| {
             RasterError::new(path, format!("cannot open: {}", with_gdal_message(e)))
         })?;
+        OPEN_FILES.fetch_add(1, Ordering::Relaxed);
         Ok(RasterFile {
             path: path.to_string(),
             dataset,
@@ -255,6 +282,12 @@ impl RasterFile {
                 ),
             )
         })
+    }
+}
+
+impl Drop for RasterFile {
+    fn drop(&mut self) {
+        OPEN_FILES.fetch_sub(1, Ordering::Relaxed);
     }
 }
 

@@ -4,7 +4,9 @@
 
 use std::time::Duration;
 
-use ardent_engine::cluster::{down, is_running, read_state, rest_get, up, ClusterSpec};
+use ardent_engine::cluster::{
+    down, is_running, read_state, rest_get, up, ClusterSpec, ClusterState,
+};
 use ardent_engine::session::{session_for, Master};
 use datafusion::prelude::SessionConfig;
 
@@ -13,23 +15,37 @@ use crate::common::*;
 /// A one-host cluster started through the library, stopped on drop.
 pub struct Cluster {
     pub port: u16,
+    pub state: ClusterState,
     dir: tempfile::TempDir,
 }
 
 impl Cluster {
     pub fn start(executors: usize) -> Cluster {
+        Self::start_with(executors, 2, &[], &[])
+    }
+
+    pub fn start_with(
+        executors: usize,
+        vcores: usize,
+        scheduler_flags: &[&str],
+        executor_flags: &[&str],
+    ) -> Cluster {
         let dir = tempfile::tempdir().unwrap();
+        let flags = |f: &[&str]| f.iter().map(|s| s.to_string()).collect();
         let spec = ClusterSpec {
             bin_dir: ardent_bin().parent().unwrap().to_path_buf(),
             dir: dir.path().to_path_buf(),
             executors,
             port: 0,
-            vcores: 2,
+            vcores,
             timeout: Duration::from_secs(60),
+            scheduler_flags: flags(scheduler_flags),
+            executor_flags: flags(executor_flags),
         };
         let state = up(&spec).unwrap_or_else(|e| panic!("cluster up: {e}"));
         Cluster {
             port: state.scheduler_port,
+            state,
             dir,
         }
     }

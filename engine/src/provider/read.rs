@@ -218,9 +218,16 @@ impl PartitionReader {
 
     /// The open file of a band of an acquisition, opened on first use and checked against the grid
     /// the catalog recorded.
+    ///
+    /// A partition keeps its files open, so each is opened once. When the process nears its
+    /// open-file budget (many partitions reading at once), the partition lets go of its own files
+    /// first and reopens them as needed: slower, but never "too many open files".
     fn file(&mut self, tile: usize, acq: usize, band: Band) -> Result<&RasterFile> {
         let key = (tile, acq, band);
         if !self.files.contains_key(&key) {
+            if crate::gdal_io::open_files() >= crate::gdal_io::open_file_budget() {
+                self.files.clear();
+            }
             let tile_stack = &self.plan.stack.tiles[tile];
             let path = tile_stack.acquisitions[acq]
                 .files

@@ -67,6 +67,8 @@ pub fn run(args: Args) -> Result<(), String> {
                 port,
                 vcores: vcores.unwrap_or((cores / executors).max(1)),
                 timeout: Duration::from_secs(timeout),
+                scheduler_flags: Vec::new(),
+                executor_flags: Vec::new(),
             };
             let state = up(&spec)?;
             println!(
