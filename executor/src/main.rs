@@ -7,7 +7,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use ardent_engine::distributed::{
-    cluster_config, executor_function_registry, ArdentLogicalCodec, ArdentPhysicalCodec,
+    cluster_config, executor_function_registry, run_to_exit_code, ArdentLogicalCodec,
+    ArdentPhysicalCodec,
 };
 use ballista_core::extension::SessionConfigExt;
 use ballista_executor::config::Config;
@@ -17,20 +18,10 @@ use datafusion::prelude::SessionConfig;
 
 fn main() -> ExitCode {
     let options = Config::parse();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build();
-    let result = match runtime {
-        Ok(runtime) => runtime.block_on(run(options)),
-        Err(e) => Err(format!("cannot start the async runtime: {e}")),
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("error: {message}");
-            ExitCode::FAILURE
-        }
-    }
+    run_to_exit_code(
+        &mut tokio::runtime::Builder::new_multi_thread(),
+        run(options),
+    )
 }
 
 async fn run(options: Config) -> Result<(), String> {

@@ -7,7 +7,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use ardent_engine::distributed::{
-    cluster_config, scheduler_session_state, ArdentLogicalCodec, ArdentPhysicalCodec,
+    cluster_config, run_to_exit_code, scheduler_session_state, ArdentLogicalCodec,
+    ArdentPhysicalCodec,
 };
 use ballista_core::extension::SessionConfigExt;
 use ballista_scheduler::cluster::BallistaCluster;
@@ -24,21 +25,10 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     // Ballista's scheduler plans deep trees recursively: it runs with 32 MiB thread stacks.
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .thread_stack_size(32 * 1024 * 1024)
-        .build();
-    let result = match runtime {
-        Ok(runtime) => runtime.block_on(run(options)),
-        Err(e) => Err(format!("cannot start the async runtime: {e}")),
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("error: {message}");
-            ExitCode::FAILURE
-        }
-    }
+    run_to_exit_code(
+        tokio::runtime::Builder::new_multi_thread().thread_stack_size(32 * 1024 * 1024),
+        run(options),
+    )
 }
 
 async fn run(options: Config) -> Result<(), String> {

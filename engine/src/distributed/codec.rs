@@ -58,12 +58,19 @@ fn prepare(stack: &Stack) -> Result<()> {
         .map_err(|e| plan_datafusion_err!("{e}"))
 }
 
-/// ardent's UDFs by name, so that plans decode where no registry holds them.
-fn ardent_udf(name: &str) -> Option<Arc<ScalarUDF>> {
-    ardent_udfs::all_udfs()
+/// ardent's UDFs by name, so that plans decode where no registry holds them; other names go to
+/// `fallback` (Ballista's codec).
+fn decode_udf(
+    name: &str,
+    fallback: impl FnOnce() -> Result<Arc<ScalarUDF>>,
+) -> Result<Arc<ScalarUDF>> {
+    match ardent_udfs::all_udfs()
         .into_iter()
         .find(|u| u.name() == name)
-        .map(Arc::new)
+    {
+        Some(udf) => Ok(Arc::new(udf)),
+        None => fallback(),
+    }
 }
 
 /// The logical codec: raster tables, then Ballista's codec for everything else.
@@ -146,10 +153,7 @@ impl LogicalExtensionCodec for ArdentLogicalCodec {
     }
 
     fn try_decode_udf(&self, name: &str, buf: &[u8]) -> Result<Arc<ScalarUDF>> {
-        match ardent_udf(name) {
-            Some(udf) => Ok(udf),
-            None => self.ballista.try_decode_udf(name, buf),
-        }
+        decode_udf(name, || self.ballista.try_decode_udf(name, buf))
     }
 
     fn try_encode_udf(&self, node: &ScalarUDF, buf: &mut Vec<u8>) -> Result<()> {
@@ -198,10 +202,7 @@ impl PhysicalExtensionCodec for ArdentPhysicalCodec {
     }
 
     fn try_decode_udf(&self, name: &str, buf: &[u8]) -> Result<Arc<ScalarUDF>> {
-        match ardent_udf(name) {
-            Some(udf) => Ok(udf),
-            None => self.ballista.try_decode_udf(name, buf),
-        }
+        decode_udf(name, || self.ballista.try_decode_udf(name, buf))
     }
 
     fn try_encode_udf(&self, node: &ScalarUDF, buf: &mut Vec<u8>) -> Result<()> {

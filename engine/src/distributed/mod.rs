@@ -18,6 +18,25 @@ use datafusion::prelude::{SessionConfig, SessionContext};
 
 use crate::functions::RasterTableFactory;
 
+/// Runs a server's main future on `runtime`, printing a failure as one `error:` line: the shell
+/// shared by `ardent-scheduler` and `ardent-executor`.
+pub fn run_to_exit_code(
+    runtime: &mut tokio::runtime::Builder,
+    work: impl std::future::Future<Output = std::result::Result<(), String>>,
+) -> std::process::ExitCode {
+    let result = match runtime.enable_all().build() {
+        Ok(runtime) => runtime.block_on(work),
+        Err(e) => Err(format!("cannot start the async runtime: {e}")),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
 /// How long a client waits for the scheduler to accept a connection before giving up.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
