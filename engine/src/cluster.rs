@@ -170,7 +170,7 @@ pub fn up(spec: &ClusterSpec) -> Result<ClusterState, String> {
 
 fn start_members(spec: &ClusterSpec, port: u16, members: &mut Vec<Member>) -> Result<(), String> {
     let args = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-    let scheduler_args = args(&[
+    let mut scheduler_args = args(&[
         "--bind-host",
         "127.0.0.1",
         "--bind-port",
@@ -178,6 +178,7 @@ fn start_members(spec: &ClusterSpec, port: u16, members: &mut Vec<Member>) -> Re
         "--external-host",
         "127.0.0.1",
     ]);
+    scheduler_args.extend(spec.scheduler_flags.iter().cloned());
     members.push(spawn(
         spec,
         "ardent-scheduler",

@@ -2,10 +2,11 @@
 //! loopback ports, started by the test and stopped at its end. Raster queries must give exactly the
 //! answers of local mode.
 
-use std::time::Duration;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use ardent_engine::cluster::{
-    down, is_running, read_state, rest_get, up, ClusterSpec, ClusterState,
+    down, is_running, read_state, registered_executors, rest_get, up, ClusterSpec, ClusterState,
 };
 use ardent_engine::session::{session_for, Master};
 use datafusion::prelude::SessionConfig;
@@ -72,10 +73,11 @@ async fn cluster_answers_equal_local_answers() {
         .unwrap();
     let local = session(2);
     let location = stack().display();
+    // One chip a partition: 9 partitions, so stages have many tasks and each must read only its own.
     for ctx in [&remote, &local] {
         for (name, layout) in [("pix", "pixels"), ("obs", "observations")] {
             query(ctx, &format!(
-                "CREATE EXTERNAL TABLE {name} STORED AS RASTER LOCATION '{location}' OPTIONS ('layout' '{layout}', 'chip_size' '10')"
+                "CREATE EXTERNAL TABLE {name} STORED AS RASTER LOCATION '{location}' OPTIONS ('layout' '{layout}', 'chip_size' '10', 'chips_per_partition' '1')"
             ))
             .await;
         }
@@ -221,4 +223,94 @@ async fn a_stack_the_executors_cannot_read_fails_the_job_cleanly() {
         "the executor is named: {err}"
     );
     assert!(err.contains("No such file"), "GDAL's reason is kept: {err}");
+}
+
+/// SIGKILL of one of two executors in the middle of a multi-stage raster job: the scheduler misses
+/// its heartbeats, reruns its tasks and the map outputs it held on the survivor, and the answer is
+/// still local mode's.
+#[test]
+fn a_job_survives_an_executor_killed_mid_way() {
+    let cluster = Cluster::start_with(
+        2,
+        1,
+        &[
+            "--executor-timeout-seconds",
+            "6",
+            "--expire-dead-executor-interval-seconds",
+            "1",
+        ],
+        &["--executor-heartbeat-interval-seconds", "1"],
+    );
+    let script = |options: &str| {
+        format!(
+            "CREATE EXTERNAL TABLE obs STORED AS RASTER LOCATION '{}' OPTIONS ('layout' 'observations'{options});
+             SELECT CAST(date_part('year', date) AS INT) AS year, round(median(ndvi(red, nir)), 9) AS ndvi, count(*) AS n
+             FROM obs WHERE qa_clear(qa, 'c1') GROUP BY year ORDER BY year",
+            stack().display()
+        )
+    };
+    // 3 px chips, one a partition: 100 scan tasks, then a hash exchange and a final sort.
+    let many_tasks = script(", 'chip_size' '3', 'chips_per_partition' '1'");
+    let url = format!("df://127.0.0.1:{}", cluster.port);
+    let mut client = Command::new(ardent_bin())
+        .args([
+            "sql",
+            "--quiet",
+            "--master",
+            &url,
+            "--format",
+            "csv",
+            &many_tasks,
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+
+    let jobs = || rest_get(cluster.port, "/api/jobs").unwrap_or_default();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !jobs().contains("\"status\":\"Running\"") {
+        assert!(
+            Instant::now() < deadline,
+            "the job never started: {}",
+            jobs()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Let both executors finish some scan tasks, so lost map output must be recomputed too.
+    std::thread::sleep(Duration::from_secs(2));
+    let victim = cluster
+        .state
+        .members
+        .iter()
+        .find(|m| m.role == "executor0")
+        .unwrap();
+    let killed = Command::new("kill")
+        .args(["-KILL", &victim.pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    assert!(
+        jobs().contains("\"status\":\"Running\""),
+        "the job ended before the executor was killed; make it longer: {}",
+        jobs()
+    );
+
+    let deadline = Instant::now() + Duration::from_secs(240);
+    while client.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = client.kill();
+            panic!("the job hangs after losing an executor: {}", jobs());
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let out = client.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let on_host = ardent(&["sql", "--master", "local", "--format", "csv", &script("")]);
+    assert_eq!(stdout(&out), stdout(&on_host));
+    assert_eq!(
+        registered_executors(cluster.port),
+        Some(1),
+        "the scheduler dropped the dead executor"
+    );
 }

@@ -77,7 +77,7 @@ async fn physical_plans_travel_with_their_raster_scans() {
         if let Some(scan) = node.downcast_ref::<RasterScanExec>() {
             scans += 1;
             assert_eq!(
-                scan.plan().partitions.iter().map(Vec::len).sum::<usize>(),
+                scan.plan().chips.len(),
                 4,
                 "chips cut by the pushed row/col bounds"
             );

@@ -137,9 +137,9 @@ async fn batches_are_bounded_and_partitions_follow_chips() {
         &[("chip_size", "10"), ("batch_pixels", "25")],
     );
     let plan = table.plan_scan(None, &[], 3);
-    assert_eq!(plan.partitions.len(), 3);
+    assert_eq!(plan.partitions().len(), 3);
     assert!(
-        plan.partitions.iter().all(|p| p.len() == 3),
+        plan.partitions().iter().all(|p| p.len() == 3),
         "9 chips over 3 partitions"
     );
     let batches = query(&ctx, "SELECT px, red FROM pix").await;

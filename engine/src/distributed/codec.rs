@@ -179,7 +179,7 @@ impl PhysicalExtensionCodec for ArdentPhysicalCodec {
             Some(payload) => match payload? {
                 Payload::RasterScan(plan) => {
                     prepare(&plan.stack)?;
-                    Ok(Arc::new(RasterScanExec::new(plan)))
+                    Ok(Arc::new(RasterScanExec::try_from_parts(plan, inputs)?))
                 }
                 Payload::RasterTable { .. } => Err(plan_datafusion_err!(
                     "a raster table is not an execution plan"

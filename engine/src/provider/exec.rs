@@ -3,9 +3,11 @@
 use std::fmt;
 use std::sync::Arc;
 
-use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::array::{RecordBatch, UInt32Array};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::common::tree_node::TreeNodeRecursion;
-use datafusion::common::Result;
+use datafusion::common::{internal_datafusion_err, internal_err, Result};
+use datafusion::datasource::memory::MemorySourceConfig;
 use datafusion::execution::TaskContext;
 use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
@@ -17,6 +19,7 @@ use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
     SendableRecordBatchStream,
 };
+use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::Stack;
@@ -45,8 +48,10 @@ pub struct ScanPlan {
     pub layout: Layout,
     /// Output columns, in order.
     pub columns: Vec<Column>,
-    /// Chips of each partition.
-    pub partitions: Vec<Vec<ChipTask>>,
+    /// The chips to read, in order.
+    pub chips: Vec<ChipTask>,
+    /// How many consecutive chips make up a partition as planned.
+    pub chips_per_partition: usize,
     /// Per tile: indices of the acquisitions read, ascending by date.
     pub acquisitions: Vec<Vec<usize>>,
     pub batch_pixels: usize,
@@ -57,6 +62,14 @@ pub struct ScanPlan {
 }
 
 impl ScanPlan {
+    /// The chips of each partition as planned (at least one partition, maybe empty).
+    pub fn partitions(&self) -> Vec<&[ChipTask]> {
+        if self.chips.is_empty() {
+            return vec![&[]];
+        }
+        self.chips.chunks(self.chips_per_partition.max(1)).collect()
+    }
+
     /// Files the scan will open: for each chip's tile, one per selected acquisition and band read.
     pub fn files_to_open(&self) -> usize {
         let bands = self
@@ -65,7 +78,7 @@ impl ScanPlan {
             .filter(|c| matches!(c, Column::Band(_)))
             .count();
         // A file is opened once per partition that reads its tile.
-        self.partitions
+        self.partitions()
             .iter()
             .map(|p| {
                 let mut t: Vec<usize> = p.iter().map(|c| c.tile).collect();
@@ -80,28 +93,76 @@ impl ScanPlan {
 }
 
 /// The physical scan of a raster table.
+///
+/// Which chips each partition reads comes from its one child, a small in-memory table of chip
+/// indices into the [`ScanPlan`] (one partition per scan partition). Ballista hands each task
+/// only its own partitions of a stage by slicing the stage's leaves, and it knows how to slice
+/// an in-memory table but not a custom leaf: a scan that were a leaf itself would make every
+/// task read every partition.
 #[derive(Debug)]
 pub struct RasterScanExec {
     plan: Arc<ScanPlan>,
+    chips: Arc<dyn ExecutionPlan>,
     schema: SchemaRef,
     properties: Arc<PlanProperties>,
     metrics: ExecutionPlanMetricsSet,
 }
 
+/// The column of the chip table: an index into [`ScanPlan::chips`].
+const CHIP_INDEX: &str = "chip";
+
 impl RasterScanExec {
-    pub fn new(plan: ScanPlan) -> Self {
+    /// The scan with its chips assigned to partitions as planned.
+    pub fn try_new(plan: ScanPlan) -> Result<Self> {
+        let schema = Arc::new(Schema::new(vec![Field::new(
+            CHIP_INDEX,
+            DataType::UInt32,
+            false,
+        )]));
+        let mut first = 0u32;
+        let partitions = plan
+            .partitions()
+            .iter()
+            .map(|chips| {
+                let n = chips.len() as u32;
+                let indices = UInt32Array::from_iter_values(first..first + n);
+                first += n;
+                let batch = RecordBatch::try_new(Arc::clone(&schema), vec![Arc::new(indices)])?;
+                Ok(vec![batch])
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let chips = MemorySourceConfig::try_new_exec(&partitions, schema, None)?;
+        Ok(Self::with_chips(Arc::new(plan), chips))
+    }
+
+    /// The scan reading, in each partition, the chips the child's same partition names.
+    fn with_chips(plan: Arc<ScanPlan>, chips: Arc<dyn ExecutionPlan>) -> Self {
         let schema = schema_of(&plan.columns, plan.layout);
         let properties = PlanProperties::new(
             EquivalenceProperties::new(Arc::clone(&schema)),
-            Partitioning::UnknownPartitioning(plan.partitions.len().max(1)),
+            Partitioning::UnknownPartitioning(
+                chips.properties().output_partitioning().partition_count(),
+            ),
             EmissionType::Incremental,
             Boundedness::Bounded,
         );
         Self {
-            plan: Arc::new(plan),
+            plan,
+            chips,
             schema,
             properties: Arc::new(properties),
             metrics: ExecutionPlanMetricsSet::new(),
+        }
+    }
+
+    /// Rebuilds a scan from its plan and chip table (what travels to executors).
+    pub fn try_from_parts(plan: ScanPlan, children: &[Arc<dyn ExecutionPlan>]) -> Result<Self> {
+        match children {
+            [chips] => Ok(Self::with_chips(Arc::new(plan), Arc::clone(chips))),
+            _ => internal_err!(
+                "RasterScanExec needs one chip table, got {}",
+                children.len()
+            ),
         }
     }
 
@@ -113,7 +174,6 @@ impl RasterScanExec {
 impl DisplayAs for RasterScanExec {
     fn fmt_as(&self, t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
         let p = &self.plan;
-        let chips: usize = p.partitions.iter().map(Vec::len).sum();
         let acquisitions: usize = p.acquisitions.iter().map(Vec::len).sum();
         let available: usize = p.stack.tiles.iter().map(|t| t.acquisitions.len()).sum();
         let bands: Vec<&str> = p
@@ -123,17 +183,24 @@ impl DisplayAs for RasterScanExec {
             .map(|c| c.name())
             .collect();
         match t {
-            DisplayFormatType::TreeRender => write!(f, "layout={}\nchips={chips}\nfiles={}", p.layout, p.files_to_open()),
+            DisplayFormatType::TreeRender => write!(
+                f,
+                "layout={}\nchips={}\nfiles={}",
+                p.layout,
+                p.chips.len(),
+                p.files_to_open()
+            ),
             _ => write!(
                 f,
-                "RasterScanExec: location={}, layout={}, chips={chips}/{}, acquisitions={acquisitions}/{available}, \
+                "RasterScanExec: location={}, layout={}, chips={}/{}, acquisitions={acquisitions}/{available}, \
                  bands=[{}], files={}, partitions={}, pushed=[{}]",
                 p.stack.location.display(),
                 p.layout,
+                p.chips.len(),
                 p.chips_total,
                 bands.join(", "),
                 p.files_to_open(),
-                p.partitions.len(),
+                self.properties.partitioning.partition_count(),
                 p.bounds
             ),
         }
@@ -150,7 +217,12 @@ impl ExecutionPlan for RasterScanExec {
     }
 
     fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
-        vec![]
+        vec![&self.chips]
+    }
+
+    /// The chip table is tiny: spreading it over more partitions would only add exchanges.
+    fn benefits_from_input_partitioning(&self) -> Vec<bool> {
+        vec![false]
     }
 
     fn apply_expressions(
@@ -162,9 +234,15 @@ impl ExecutionPlan for RasterScanExec {
 
     fn with_new_children(
         self: Arc<Self>,
-        _children: Vec<Arc<dyn ExecutionPlan>>,
+        children: Vec<Arc<dyn ExecutionPlan>>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        Ok(self)
+        match children.as_slice() {
+            [chips] if Arc::ptr_eq(chips, &self.chips) => Ok(self),
+            _ => Ok(Arc::new(Self::try_from_parts(
+                self.plan.as_ref().clone(),
+                &children,
+            )?)),
+        }
     }
 
     fn execute(
@@ -172,16 +250,9 @@ impl ExecutionPlan for RasterScanExec {
         partition: usize,
         context: Arc<TaskContext>,
     ) -> Result<SendableRecordBatchStream> {
-        let chips = self
-            .plan
-            .partitions
-            .get(partition)
-            .cloned()
-            .unwrap_or_default();
+        let mut chip_indices = self.chips.execute(partition, Arc::clone(&context))?;
+        let plan = Arc::clone(&self.plan);
         let progress = context.session_config().get_extension::<ScanProgress>();
-        if let Some(p) = &progress {
-            p.add_total(chips.len() as u64);
-        }
         let baseline = BaselineMetrics::new(&self.metrics, partition);
         let counters = ReadCounters {
             files_opened: MetricBuilder::new(&self.metrics).counter("files_opened", partition),
@@ -189,30 +260,52 @@ impl ExecutionPlan for RasterScanExec {
             elapsed_compute: baseline.elapsed_compute().clone(),
         };
         let mut reader = PartitionReader::new(
-            Arc::clone(&self.plan),
+            Arc::clone(&plan),
             Arc::clone(&self.schema),
             counters,
             context.session_config().batch_size(),
         );
         let mut builder = RecordBatchReceiverStreamBuilder::new(Arc::clone(&self.schema), 2);
         let tx = builder.tx();
-        // GDAL reads block, so the partition is read on a blocking thread feeding a bounded channel.
-        builder.spawn_blocking(move || {
-            for chip in &chips {
-                let mut emit = |batch: datafusion::arrow::array::RecordBatch| {
-                    baseline.record_output(batch.num_rows());
-                    tx.blocking_send(Ok(batch)).is_ok()
-                };
-                let wanted = reader.read_chip(chip, &mut emit)?;
-                if let Some(p) = &progress {
-                    p.chip_done();
-                }
-                if !wanted {
-                    break;
+        builder.spawn(async move {
+            let mut chips = Vec::new();
+            while let Some(batch) = chip_indices.next().await {
+                let batch = batch?;
+                let indices = batch
+                    .column(0)
+                    .as_any()
+                    .downcast_ref::<UInt32Array>()
+                    .ok_or_else(|| internal_datafusion_err!("chip table of the wrong type"))?;
+                for i in indices.values() {
+                    let chip = plan.chips.get(*i as usize).ok_or_else(|| {
+                        internal_datafusion_err!("chip {i} is not in the scan's plan")
+                    })?;
+                    chips.push(chip.clone());
                 }
             }
-            baseline.done();
-            Ok(())
+            if let Some(p) = &progress {
+                p.add_total(chips.len() as u64);
+            }
+            // GDAL reads block, so the chips are read on a blocking thread feeding a bounded channel.
+            let read = tokio::task::spawn_blocking(move || {
+                for chip in &chips {
+                    let mut emit = |batch: RecordBatch| {
+                        baseline.record_output(batch.num_rows());
+                        tx.blocking_send(Ok(batch)).is_ok()
+                    };
+                    let wanted = reader.read_chip(chip, &mut emit)?;
+                    if let Some(p) = &progress {
+                        p.chip_done();
+                    }
+                    if !wanted {
+                        break;
+                    }
+                }
+                baseline.done();
+                Ok(())
+            });
+            read.await
+                .map_err(|e| internal_datafusion_err!("raster read task failed: {e}"))?
         });
         Ok(builder.build())
     }

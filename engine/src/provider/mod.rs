@@ -149,16 +149,12 @@ impl RasterTable {
             .chips_per_partition
             .unwrap_or_else(|| chips.len().div_ceil(target_partitions.max(1)))
             .max(1);
-        let mut partitions: Vec<Vec<ChipTask>> =
-            chips.chunks(per_partition).map(<[_]>::to_vec).collect();
-        if partitions.is_empty() {
-            partitions.push(Vec::new());
-        }
         ScanPlan {
             stack: Arc::clone(&self.stack),
             layout,
             columns,
-            partitions,
+            chips,
+            chips_per_partition: per_partition,
             acquisitions,
             batch_pixels: self.options.batch_pixels,
             bounds,
@@ -185,7 +181,7 @@ impl TableProvider for RasterTable {
         _limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
         let plan = self.plan_scan(projection, filters, state.config().target_partitions());
-        Ok(Arc::new(RasterScanExec::new(plan)))
+        Ok(Arc::new(RasterScanExec::try_new(plan)?))
     }
 
     fn supports_filters_pushdown(
