@@ -2,13 +2,14 @@
 //! background on loopback, recorded in a state file, and stopped again. For users with one big
 //! machine, and for tests.
 
-use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
+
+use crate::distributed::rest;
 
 /// The file in the cluster folder that records the running processes.
 pub const STATE_FILE: &str = "cluster.json";
@@ -56,25 +57,9 @@ fn free_port() -> Result<u16, String> {
         .map_err(|e| format!("cannot find a free loopback port: {e}"))
 }
 
-/// GETs `path` from the scheduler's REST API on loopback; the body, or `None` if it did not answer.
-pub fn rest_get(port: u16, path: &str) -> Option<String> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).ok()?;
-    response
-        .split_once("\r\n\r\n")
-        .map(|(_, body)| body.to_string())
-}
-
-/// Number of executors the scheduler knows.
+/// Number of executors the scheduler on loopback `port` knows.
 pub fn registered_executors(port: u16) -> Option<usize> {
-    rest_get(port, "/api/executors").map(|body| body.matches("\"id\"").count())
+    rest::registered_executors("127.0.0.1", port)
 }
 
 /// Whether a process exists and has not exited (an exited, unreaped child still exists as a zombie).

@@ -7,17 +7,16 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use ardent_engine::distributed::{
-    cluster_config, executor_function_registry, run_to_exit_code, ArdentLogicalCodec,
-    ArdentPhysicalCodec,
+    cluster_config, executor_function_registry, parse_flags_with_env, run_to_exit_code,
+    ArdentLogicalCodec, ArdentPhysicalCodec,
 };
 use ballista_core::extension::SessionConfigExt;
 use ballista_executor::config::Config;
 use ballista_executor::executor_process::{start_executor_process, ExecutorProcessConfig};
-use clap::Parser;
 use datafusion::prelude::SessionConfig;
 
 fn main() -> ExitCode {
-    let options = Config::parse();
+    let options: Config = parse_flags_with_env("ARDENT_EXECUTOR_");
     run_to_exit_code(
         &mut tokio::runtime::Builder::new_multi_thread(),
         run(options),

@@ -7,18 +7,17 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use ardent_engine::distributed::{
-    cluster_config, run_to_exit_code, scheduler_session_state, ArdentLogicalCodec,
-    ArdentPhysicalCodec,
+    cluster_config, parse_flags_with_env, run_to_exit_code, scheduler_session_state,
+    ArdentLogicalCodec, ArdentPhysicalCodec,
 };
 use ballista_core::extension::SessionConfigExt;
 use ballista_scheduler::cluster::BallistaCluster;
 use ballista_scheduler::config::{Config, SchedulerConfig};
 use ballista_scheduler::scheduler_process::start_server;
-use clap::Parser;
 use datafusion::prelude::SessionConfig;
 
 fn main() -> ExitCode {
-    let options = Config::parse();
+    let options: Config = parse_flags_with_env("ARDENT_SCHEDULER_");
     let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| options.log_level_setting.clone());
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))

@@ -6,8 +6,9 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use ardent_engine::cluster::{
-    down, is_running, read_state, registered_executors, rest_get, up, ClusterSpec, ClusterState,
+    down, is_running, read_state, registered_executors, up, ClusterSpec, ClusterState,
 };
+use ardent_engine::distributed::rest;
 use ardent_engine::session::{session_for, Master};
 use datafusion::prelude::SessionConfig;
 
@@ -108,11 +109,17 @@ async fn cluster_answers_equal_local_answers() {
         );
     }
 
-    // The queries really ran on the cluster: the scheduler lists their jobs, all successful.
-    let jobs = rest_get(cluster.port, "/api/jobs").unwrap();
+    // The queries really ran on the cluster: the scheduler lists their jobs, all successful, and
+    // counts them in its Prometheus metrics.
+    let jobs = rest::jobs("127.0.0.1", cluster.port).unwrap();
     assert!(
-        jobs.matches("\"status\":\"Completed\"").count() >= queries.len(),
-        "{jobs}"
+        jobs.iter().filter(|j| j.status == "Completed").count() >= queries.len(),
+        "{jobs:?}"
+    );
+    let metrics = rest::get("127.0.0.1", cluster.port, "/api/metrics").unwrap();
+    assert!(
+        metrics.contains("# TYPE job_completed_total counter"),
+        "{metrics}"
     );
 
     // The CLI gives the same CSV on the cluster as locally.
@@ -126,6 +133,36 @@ async fn cluster_answers_equal_local_answers() {
     assert!(on_cluster.status.success(), "{}", stderr(&on_cluster));
     let on_host = ardent(&["sql", "--master", "local", "--format", "csv", &script]);
     assert_eq!(stdout(&on_cluster), stdout(&on_host));
+
+    // On a terminal, the CLI shows the job's tasks and stages; --quiet does not.
+    let longer = script.replace(
+        "'observations'",
+        "'observations', 'chip_size' '5', 'chips_per_partition' '1'",
+    );
+    let on_terminal = |quiet: &str| {
+        let command = format!(
+            "{} sql {quiet} --master {url} --format csv \"{longer}\"",
+            ardent_bin().display()
+        );
+        let o = Command::new("script")
+            .args(["-qec", &command, "/dev/null"])
+            .env_remove("ARDENT_MASTER")
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", stdout(&o));
+        stdout(&o)
+    };
+    let shown = on_terminal("");
+    assert!(
+        shown.contains(" tasks ") && shown.contains(" stages"),
+        "{shown}"
+    );
+    assert!(shown.contains("2014,"), "{shown}");
+    let quiet = on_terminal("--quiet");
+    assert!(
+        !quiet.contains(" tasks") && quiet.contains("2014,"),
+        "{quiet}"
+    );
 }
 
 #[test]
@@ -267,7 +304,7 @@ fn a_job_survives_an_executor_killed_mid_way() {
         .spawn()
         .unwrap();
 
-    let jobs = || rest_get(cluster.port, "/api/jobs").unwrap_or_default();
+    let jobs = || rest::get("127.0.0.1", cluster.port, "/api/jobs").unwrap_or_default();
     let deadline = Instant::now() + Duration::from_secs(60);
     while !jobs().contains("\"status\":\"Running\"") {
         assert!(
@@ -313,4 +350,70 @@ fn a_job_survives_an_executor_killed_mid_way() {
         Some(1),
         "the scheduler dropped the dead executor"
     );
+}
+
+/// Kills a server process when the test ends, passed or not.
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A scheduler and an executor configured by ARDENT_* variables alone find each other.
+#[test]
+fn servers_take_their_flags_from_ardent_variables() {
+    let free_port = || {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .unwrap()
+            .port()
+            .to_string()
+    };
+    let work = tempfile::tempdir().unwrap();
+    let bin = ardent_bin().parent().unwrap().to_path_buf();
+    let port = free_port();
+    let start = |program: &str, vars: &[(&str, String)]| {
+        Server(
+            Command::new(bin.join(program))
+                .envs(vars.iter().map(|(k, v)| (k, v)))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        )
+    };
+    let _scheduler = start(
+        "ardent-scheduler",
+        &[
+            ("ARDENT_SCHEDULER_BIND_HOST", "127.0.0.1".into()),
+            ("ARDENT_SCHEDULER_BIND_PORT", port.clone()),
+        ],
+    );
+    let _executor = start(
+        "ardent-executor",
+        &[
+            ("ARDENT_EXECUTOR_SCHEDULER_HOST", "127.0.0.1".into()),
+            ("ARDENT_EXECUTOR_SCHEDULER_PORT", port.clone()),
+            ("ARDENT_EXECUTOR_BIND_HOST", "127.0.0.1".into()),
+            ("ARDENT_EXECUTOR_BIND_PORT", free_port()),
+            ("ARDENT_EXECUTOR_BIND_GRPC_PORT", free_port()),
+            ("ARDENT_EXECUTOR_BIND_HEALTH_PORT", free_port()),
+            (
+                "ARDENT_EXECUTOR_WORK_DIR",
+                work.path().display().to_string(),
+            ),
+            ("ARDENT_EXECUTOR_VCORES", "3".into()),
+        ],
+    );
+    let port: u16 = port.parse().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while registered_executors(port) != Some(1) {
+        assert!(Instant::now() < deadline, "the executor never registered");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let executors = rest::get("127.0.0.1", port, "/api/executors").unwrap();
+    assert!(executors.contains("\"vcores\":3"), "{executors}");
 }

@@ -3,6 +3,7 @@
 //! registry the scheduler and executors are built with, and the client session for a `df://` master.
 
 mod codec;
+pub mod rest;
 
 pub use codec::{ArdentLogicalCodec, ArdentPhysicalCodec};
 
@@ -35,6 +36,20 @@ pub fn run_to_exit_code(
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// Parses a server's command line (Ballista's own flags), reading each long flag that is absent
+/// from the command line from `<prefix><FLAG>` in the environment: with prefix `ARDENT_SCHEDULER_`,
+/// `--bind-port` comes from `ARDENT_SCHEDULER_BIND_PORT`. `--help` lists the variables.
+pub fn parse_flags_with_env<T: clap::Parser>(prefix: &str) -> T {
+    let command = T::command().mut_args(|arg| {
+        let var = match arg.get_long() {
+            Some("help" | "version") | None => return arg,
+            Some(long) => format!("{prefix}{}", long.to_uppercase().replace('-', "_")),
+        };
+        arg.env(var)
+    });
+    T::from_arg_matches(&command.get_matches()).unwrap_or_else(|e| e.exit())
 }
 
 /// How long a client waits for the scheduler to accept a connection before giving up.

@@ -9,8 +9,10 @@ use std::io::IsTerminal;
 use std::sync::Arc;
 use std::time::Duration;
 
+use ardent_engine::distributed::rest::job_progress;
 use ardent_engine::progress::ScanProgress;
 use ardent_engine::session::{session_for, Master};
+use ballista_core::extension::SessionConfigExt;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -35,39 +37,98 @@ impl Script {
     }
 }
 
-/// A session for the master, with scan progress counters installed.
-pub async fn session(master: Option<&str>) -> Result<(SessionContext, Arc<ScanProgress>), String> {
+/// What a progress bar follows.
+pub enum Progress {
+    /// Chips read by the scans of this process (local mode).
+    Chips(Arc<ScanProgress>),
+    /// Stages and tasks of this client's jobs, from the scheduler's REST API (cluster mode).
+    Jobs {
+        host: String,
+        port: u16,
+        job_name: String,
+    },
+}
+
+/// A session for the master, with what its progress bar follows.
+pub async fn session(master: Option<&str>) -> Result<(SessionContext, Progress), String> {
     let master = Master::resolve(master)?;
-    let progress = Arc::new(ScanProgress::default());
-    let config = SessionConfig::new().with_extension(Arc::clone(&progress));
+    let chips = Arc::new(ScanProgress::default());
+    let mut config = SessionConfig::new().with_extension(Arc::clone(&chips));
+    let progress = match &master {
+        Master::Local { .. } => Progress::Chips(chips),
+        Master::Cluster { host, port } => {
+            // A name of this client's own, to pick its jobs out of the scheduler's list.
+            let job_name = format!("ardent-{}-{}", std::process::id(), unix_millis());
+            config = config.with_ballista_job_name(&job_name);
+            Progress::Jobs {
+                host: host.clone(),
+                port: *port,
+                job_name,
+            }
+        }
+    };
     let ctx = session_for(&master, config)
         .await
         .map_err(|e| e.to_string())?;
     Ok((ctx, progress))
 }
 
-/// Runs `work` while a progress bar of chips read is drawn on stderr, if stderr is a terminal.
+fn unix_millis() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis())
+}
+
+/// Runs `work` while a progress bar is drawn on stderr, if stderr is a terminal: chips read in
+/// local mode, a job's tasks and stages on a cluster.
 pub async fn with_progress<T>(
-    progress: &ScanProgress,
+    progress: &Progress,
     quiet: bool,
     work: impl std::future::Future<Output = T>,
 ) -> T {
     if quiet || !std::io::stderr().is_terminal() {
         return work.await;
     }
+    let unit = match progress {
+        Progress::Chips(_) => "chips",
+        Progress::Jobs { .. } => "tasks",
+    };
     let bar = ProgressBar::new(0);
     bar.set_style(
-        ProgressStyle::with_template(
-            "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} chips {msg}",
-        )
+        ProgressStyle::with_template(&format!(
+            "{{spinner}} [{{elapsed_precise}}] {{bar:40}} {{pos}}/{{len}} {unit} {{msg}}"
+        ))
         .expect("valid progress template"),
     );
     let poll = async {
         loop {
-            let (done, total) = progress.snapshot();
-            bar.set_length(total);
-            bar.set_position(done);
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            match progress {
+                Progress::Chips(chips) => {
+                    let (done, total) = chips.snapshot();
+                    bar.set_length(total);
+                    bar.set_position(done);
+                }
+                Progress::Jobs {
+                    host,
+                    port,
+                    job_name,
+                } => {
+                    let (host, port, name) = (host.clone(), *port, job_name.clone());
+                    let job = tokio::task::spawn_blocking(move || job_progress(&host, port, &name))
+                        .await
+                        .ok()
+                        .flatten();
+                    if let Some(job) = job {
+                        bar.set_length(job.tasks as u64);
+                        bar.set_position(job.tasks_done as u64);
+                        bar.set_message(format!(
+                            "job {}: {}/{} stages",
+                            job.job_id, job.stages_done, job.stages
+                        ));
+                    }
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
         }
     };
     let result = tokio::select! {
