@@ -8,6 +8,7 @@
 
 pub mod ard;
 pub mod catalog;
+pub mod ccdc;
 pub mod cluster;
 pub mod distributed;
 pub mod functions;

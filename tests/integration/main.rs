@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod catalog;
+mod ccdc;
 mod cli;
 mod cluster;
 mod codec;

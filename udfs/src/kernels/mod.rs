@@ -1,5 +1,6 @@
 //! Per-pixel kernels in plain Rust: scalars and slices in, scalars out, no engine types.
 
+pub mod ccdc;
 pub mod composite;
 pub mod indices;
 pub mod qa;

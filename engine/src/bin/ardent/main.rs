@@ -32,6 +32,8 @@ enum Command {
     Map(commands::map::Args),
     /// Start, stop or show a scheduler and executors on this host.
     Cluster(commands::cluster::Args),
+    /// Run CCDC change detection on one pixel's CSV and print pyccd-shaped JSON.
+    Ccdc(commands::ccdc::Args),
 }
 
 fn main() -> ExitCode {
@@ -54,6 +56,7 @@ fn main() -> ExitCode {
             Command::Sql(args) => commands::sql::run(master, args).await,
             Command::Map(args) => commands::map::run(master, args).await,
             Command::Cluster(args) => commands::cluster::run(args),
+            Command::Ccdc(args) => commands::ccdc::run(args),
         }
     });
     match result {

@@ -1,5 +1,6 @@
 //! The subcommands. Each parses its flags and calls into `ardent_engine`.
 
+pub mod ccdc;
 pub mod cluster;
 pub mod map;
 pub mod sql;

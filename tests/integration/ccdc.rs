@@ -1,0 +1,196 @@
+//! CCDC parity with pyccd 2021.7.19: the real Landsat pixels of pyccd's test data with pyccd's own
+//! results (tests/data/pyccd-pixels), compared field by field.
+
+use std::path::{Path, PathBuf};
+
+use ardent_engine::ccdc::{to_pyccd_json, PixelCsv};
+use ardent_udfs::kernels::ccdc::{detect, Params, QaCoding};
+use serde_json::Value;
+
+use crate::common::*;
+
+/// Where the reference pixels live in the repository.
+pub fn reference_pixels() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("data/pyccd-pixels")
+}
+
+/// Within 1e-4 relative or 0.01 absolute, the tolerance for fitted values.
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 0.01 || (a - b).abs() <= 1e-4 * a.abs().max(b.abs())
+}
+
+/// Every way `ours` differs from `pyccd`'s result: model count, days, counts, curve QA, change
+/// probability and processing mask exactly; fitted values and probabilities within tolerance.
+pub fn differences(ours: &Value, pyccd: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    if ours["processing_mask"] != pyccd["processing_mask"] {
+        out.push("processing_mask differs".to_string());
+    }
+    for key in ["cloud_prob", "snow_prob", "water_prob"] {
+        let (a, b) = (ours[key].as_f64().unwrap(), pyccd[key].as_f64().unwrap());
+        if !close(a, b) {
+            out.push(format!("{key}: {a} vs {b}"));
+        }
+    }
+    let (a, b) = (
+        ours["change_models"].as_array().unwrap(),
+        pyccd["change_models"].as_array().unwrap(),
+    );
+    if a.len() != b.len() {
+        out.push(format!("{} change models vs {}", a.len(), b.len()));
+    }
+    for (i, (x, y)) in a.iter().zip(b).enumerate() {
+        for key in [
+            "start_day",
+            "end_day",
+            "break_day",
+            "observation_count",
+            "curve_qa",
+            "change_probability",
+        ] {
+            if x[key].as_f64() != y[key].as_f64() {
+                out.push(format!("model {i} {key}: {} vs {}", x[key], y[key]));
+            }
+        }
+        for band in ["blue", "green", "red", "nir", "swir1", "swir2", "thermal"] {
+            let mut values = vec![];
+            for key in ["rmse", "intercept", "magnitude"] {
+                values.push((key.to_string(), &x[band][key], &y[band][key]));
+            }
+            let coefficients = x[band]["coefficients"].as_array().unwrap();
+            for (j, c) in coefficients.iter().enumerate() {
+                values.push((format!("coefficient {j}"), c, &y[band]["coefficients"][j]));
+            }
+            for (key, a, b) in values {
+                let (a, b) = (a.as_f64().unwrap(), b.as_f64().unwrap());
+                if !close(a, b) {
+                    out.push(format!("model {i} {band} {key}: {a} vs {b}"));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The CSV files of a folder with a pyccd result beside them.
+pub fn pixels_with_results(dir: &Path) -> Vec<(PathBuf, PathBuf)> {
+    let mut pairs: Vec<(PathBuf, PathBuf)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "csv"))
+        .map(|csv| {
+            let json = csv.with_extension("pyccd.json");
+            (csv, json)
+        })
+        .filter(|(_, json)| json.exists())
+        .collect();
+    pairs.sort();
+    pairs
+}
+
+/// ardent's result for a pixel CSV, its QA coding named in the file name.
+pub fn ardent_result(csv: &Path, params: &Params) -> Value {
+    let name = csv.file_name().unwrap().to_string_lossy();
+    let coding = if name.contains(".cfmask.") {
+        QaCoding::Codes
+    } else {
+        QaCoding::C1
+    };
+    let pixel = PixelCsv::read(csv).unwrap();
+    to_pyccd_json(&detect(&pixel.series(), coding, params).unwrap())
+}
+
+/// pyccd's parameters as recorded beside its result.
+pub fn recorded_params(pyccd: &Value) -> Params {
+    let mut merged = serde_json::to_value(Params::default()).unwrap();
+    if let Some(overrides) = pyccd["_meta"]["params"].as_object() {
+        merged.as_object_mut().unwrap().extend(overrides.clone());
+    }
+    serde_json::from_value(merged).unwrap()
+}
+
+#[test]
+fn real_pixels_match_pyccd() {
+    let pairs = pixels_with_results(&reference_pixels());
+    assert_eq!(pairs.len(), 8);
+    let mut failures = Vec::new();
+    for (csv, json) in &pairs {
+        let pyccd: Value = serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap();
+        let ours = ardent_result(csv, &recorded_params(&pyccd));
+        let diff = differences(&ours, &pyccd);
+        if !diff.is_empty() {
+            failures.push(format!("{}:\n  {}", csv.display(), diff.join("\n  ")));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn the_cli_prints_pyccd_shaped_json() {
+    let csv = reference_pixels().join("test_3657_3610_observations.cfmask.csv");
+    let o = ardent(&["ccdc", "--csv", csv.to_str().unwrap(), "--qa", "cfmask"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let ours: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let pyccd: Value =
+        serde_json::from_str(&std::fs::read_to_string(csv.with_extension("pyccd.json")).unwrap())
+            .unwrap();
+    assert_eq!(differences(&ours, &pyccd), Vec::<String>::new());
+    assert_eq!(ours["change_models"].as_array().unwrap().len(), 5);
+}
+
+#[test]
+fn bad_pixels_are_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p.to_str().unwrap().to_string()
+    };
+    let header = ardent_engine::ccdc::CSV_HEADER;
+    let cases = [
+        (write("missing.csv", ""), vec!["empty file"]),
+        (write("header.csv", "date,blue\n1,2\n"), vec!["header"]),
+        (
+            write("short.csv", &format!("{header}\n730000,1,2,3\n")),
+            vec!["line 2", "fields"],
+        ),
+        (
+            write("text.csv", &format!("{header}\n730000,1,2,3,4,5,6,x,0\n")),
+            vec!["line 2", "'x'"],
+        ),
+        (
+            write("none.csv", &format!("{header}\n")),
+            vec!["at least one observation"],
+        ),
+        (
+            write("qa.csv", &format!("{header}\n730000,1,2,3,4,5,6,7,0\n")),
+            vec!["unsupported bit-packed QA value 0"],
+        ),
+    ];
+    for (path, expected) in cases {
+        let o = ardent(&["ccdc", "--csv", &path]);
+        assert_clean_failure(&o, &expected);
+    }
+    let csv = reference_pixels().join("sample_2.cfmask.csv");
+    let csv = csv.to_str().unwrap();
+    assert_clean_failure(
+        &ardent(&[
+            "ccdc",
+            "--csv",
+            csv,
+            "--qa",
+            "cfmask",
+            "--params",
+            "{\"MEOW\": 3}",
+        ]),
+        &["unknown field", "MEOW"],
+    );
+    assert_clean_failure(
+        &ardent(&["ccdc", "--csv", csv, "--params", "[1]"]),
+        &["JSON object"],
+    );
+    assert_clean_failure(
+        &ardent(&["ccdc", "--csv", "/nonexistent.csv"]),
+        &["/nonexistent.csv"],
+    );
+}

@@ -1,0 +1,201 @@
+//! pyccd's harmonic model, fitted as pyccd fits it: scikit-learn 1.2.2's `Lasso(max_iter=...)`
+//! (alpha 1, tol 1e-4, intercept by centering, cyclic coordinate descent, duality-gap stop).
+//! pyccd often stops there unconverged, so the port follows every step, not just the optimum.
+
+use super::numeric::{mean, sum_of_squares};
+
+/// Columns of pyccd's coefficient matrix: time, then cos/sin of 1, 2 and 3 cycles a year.
+pub const COLUMNS: usize = 7;
+
+/// A fitted model of one band over one window.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Fit {
+    pub coefficients: [f64; COLUMNS],
+    pub intercept: f64,
+    /// Observed minus predicted, over the fitted window.
+    pub residual: Vec<f64>,
+    pub rmse: f64,
+}
+
+impl Fit {
+    /// The model's value on `date` (unused harmonics have zero coefficients, so the full row
+    /// serves every model, as in pyccd's `predict`).
+    pub fn predict(&self, date: f64, avg_days_yr: f64) -> f64 {
+        let row = matrix_row(date, avg_days_yr, 8);
+        let mut value = 0.0;
+        for (x, c) in row.iter().zip(&self.coefficients) {
+            value += x * c;
+        }
+        value + self.intercept
+    }
+}
+
+/// One row of pyccd's `coefficient_matrix` (unused harmonics stay zero).
+pub fn matrix_row(date: f64, avg_days_yr: f64, num_coefficients: usize) -> [f64; COLUMNS] {
+    let w = 2.0 * std::f64::consts::PI / avg_days_yr;
+    let w12 = w * date;
+    let mut row = [date, w12.cos(), w12.sin(), 0.0, 0.0, 0.0, 0.0];
+    if num_coefficients >= 6 {
+        let w34 = 2.0 * w12;
+        row[3] = w34.cos();
+        row[4] = w34.sin();
+    }
+    if num_coefficients >= 8 {
+        let w56 = 3.0 * w12;
+        row[5] = w56.cos();
+        row[6] = w56.sin();
+    }
+    row
+}
+
+/// pyccd's `fitted_model`: the Lasso fit of `observed` on `dates`, its residuals and its RMSE
+/// with `num_coefficients` degrees of freedom taken off.
+pub fn fit(
+    dates: &[f64],
+    observed: &[f64],
+    max_iter: usize,
+    avg_days_yr: f64,
+    num_coefficients: usize,
+) -> Fit {
+    let n = dates.len();
+    // Column-major, as pyccd builds it (order='F').
+    let mut x = vec![vec![0.0; n]; COLUMNS];
+    for (i, &d) in dates.iter().enumerate() {
+        for (j, v) in matrix_row(d, avg_days_yr, num_coefficients)
+            .into_iter()
+            .enumerate()
+        {
+            x[j][i] = v;
+        }
+    }
+    let (coefficients, intercept) = lasso(x, observed, 1.0, max_iter, 1e-4);
+    let fit = Fit {
+        coefficients,
+        intercept,
+        residual: Vec::new(),
+        rmse: 0.0,
+    };
+    let residual: Vec<f64> = dates
+        .iter()
+        .zip(observed)
+        .map(|(&d, &y)| y - fit.predict(d, avg_days_yr))
+        .collect();
+    let rmse =
+        (sum_of_squares(residual.iter().copied()) / (n as f64 - num_coefficients as f64)).sqrt();
+    Fit {
+        residual,
+        rmse,
+        ..fit
+    }
+}
+
+/// scikit-learn 1.2.2 `Lasso(alpha, max_iter, tol).fit(X, y)` on a dense column-major `x`:
+/// `(coef_, intercept_)`.
+pub fn lasso(
+    mut x: Vec<Vec<f64>>,
+    y: &[f64],
+    alpha: f64,
+    max_iter: usize,
+    tol: f64,
+) -> ([f64; COLUMNS], f64) {
+    let n = y.len();
+    // _preprocess_data: center X and y.
+    let x_offset: Vec<f64> = x.iter().map(|c| mean(c)).collect();
+    for (column, offset) in x.iter_mut().zip(&x_offset) {
+        for v in column.iter_mut() {
+            *v -= offset;
+        }
+    }
+    let y_offset = mean(y);
+    let y: Vec<f64> = y.iter().map(|v| v - y_offset).collect();
+    // enet_path: the penalty scales with the sample count.
+    let l1 = alpha * n as f64;
+    let w = coordinate_descent(&x, &y, l1, max_iter, tol);
+    let mut coef = [0.0; COLUMNS];
+    coef.copy_from_slice(&w);
+    let intercept = y_offset - dot(&x_offset, &w);
+    (coef, intercept)
+}
+
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).fold(0.0, |acc, (x, y)| acc + x * y)
+}
+
+/// `sklearn.linear_model._cd_fast.enet_coordinate_descent` with l2 = 0, cyclic, not positive.
+fn coordinate_descent(
+    x: &[Vec<f64>],
+    y: &[f64],
+    alpha: f64,
+    max_iter: usize,
+    tol: f64,
+) -> Vec<f64> {
+    let features = x.len();
+    let norm_cols: Vec<f64> = x
+        .iter()
+        .map(|c| sum_of_squares(c.iter().copied()))
+        .collect();
+    let mut w = vec![0.0; features];
+    let mut r: Vec<f64> = y.to_vec();
+    let d_w_tol = tol;
+    let tol = tol * dot(y, y);
+    for n_iter in 0..max_iter {
+        let mut w_max: f64 = 0.0;
+        let mut d_w_max: f64 = 0.0;
+        for ii in 0..features {
+            if norm_cols[ii] == 0.0 {
+                continue;
+            }
+            let w_ii = w[ii];
+            if w_ii != 0.0 {
+                for (ri, xi) in r.iter_mut().zip(&x[ii]) {
+                    *ri += w_ii * xi;
+                }
+            }
+            let tmp = dot(&x[ii], &r);
+            w[ii] = tmp.signum() * (tmp.abs() - alpha).max(0.0) / norm_cols[ii];
+            if w[ii] != 0.0 {
+                for (ri, xi) in r.iter_mut().zip(&x[ii]) {
+                    *ri += -w[ii] * xi;
+                }
+            }
+            d_w_max = d_w_max.max((w[ii] - w_ii).abs());
+            w_max = w_max.max(w[ii].abs());
+        }
+        if w_max == 0.0 || d_w_max / w_max < d_w_tol || n_iter == max_iter - 1 {
+            // The duality gap decides.
+            let xta: Vec<f64> = x.iter().map(|c| dot(c, &r)).collect();
+            let dual_norm = xta.iter().fold(0.0_f64, |m, v| m.max(v.abs()));
+            let r_norm2 = dot(&r, &r);
+            let (constant, mut gap) = if dual_norm > alpha {
+                let c = alpha / dual_norm;
+                (c, 0.5 * (r_norm2 + r_norm2 * c * c))
+            } else {
+                (1.0, r_norm2)
+            };
+            let l1_norm: f64 = w.iter().map(|v| v.abs()).sum();
+            gap += alpha * l1_norm - constant * dot(&r, y);
+            if gap < tol {
+                break;
+            }
+        }
+    }
+    w
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recovers_a_clean_harmonic() {
+        let dates: Vec<f64> = (0..60).map(|i| 730_000.0 + 16.0 * f64::from(i)).collect();
+        let y: Vec<f64> = dates
+            .iter()
+            .map(|&d| 1000.0 + 300.0 * (2.0 * std::f64::consts::PI / 365.2425 * d).cos())
+            .collect();
+        let f = fit(&dates, &y, 1000, 365.2425, 4);
+        assert!(f.rmse < 5.0, "{f:?}");
+        assert!((f.coefficients[1] - 300.0).abs() < 5.0, "{f:?}");
+        assert_eq!(f.residual.len(), 60);
+    }
+}

@@ -1,0 +1,704 @@
+//! CCDC change detection, a port of lcmap-pyccd 2021.7.19 (`ccd.detect`) that gives its answers:
+//! the same procedure choice, filters, variogram, Tmask, model windows, change and outlier tests,
+//! and the same scikit-learn Lasso fits, step for step.
+//!
+//! ```
+//! use ardent_udfs::kernels::ccdc::{detect, Params, QaCoding, Series};
+//! // Too few observations for a model: pyccd's answer is no change model at all.
+//! let dates = [730_000, 730_016, 730_032];
+//! let band = [500.0, 510.0, 505.0];
+//! let series = Series { dates: &dates, bands: [&band; 7], qa: &[0, 0, 0] };
+//! let result = detect(&series, QaCoding::Codes, &Params::cfmask()).unwrap();
+//! assert!(result.change_models.is_empty());
+//! ```
+
+mod lasso;
+mod numeric;
+mod params;
+mod qa;
+mod tmask;
+
+pub use params::{CurveQa, Params};
+pub use qa::QaCoding;
+
+use lasso::Fit;
+use numeric::{argsort, median, round, sum_of_squares};
+
+/// Offset between proleptic Gregorian ordinal days (pyccd's dates) and days since 1970-01-01.
+pub const ORDINAL_OF_UNIX_EPOCH: i64 = 719_163;
+
+/// The bands in pyccd's order.
+pub const BANDS: [&str; 7] = ["blue", "green", "red", "nir", "swir1", "swir2", "thermal"];
+
+/// One pixel's time series, in any order: ordinal dates, the 7 bands (blue, green, red, nir,
+/// swir1, swir2, thermal; reflectance x 10000, brightness temperature K x 10) and QA values.
+#[derive(Clone, Copy, Debug)]
+pub struct Series<'a> {
+    pub dates: &'a [i64],
+    pub bands: [&'a [f64]; 7],
+    pub qa: &'a [i64],
+}
+
+/// The model of one band over a segment.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BandModel {
+    pub magnitude: f64,
+    pub rmse: f64,
+    pub coefficients: [f64; 7],
+    pub intercept: f64,
+}
+
+/// A segment: a stretch of time with one model per band, ended by a break or the series' end.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChangeModel {
+    pub start_day: i64,
+    pub end_day: i64,
+    pub break_day: i64,
+    pub observation_count: usize,
+    pub change_probability: f64,
+    pub curve_qa: i64,
+    pub bands: [BandModel; 7],
+}
+
+/// What `ccd.detect` returns.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CcdResult {
+    pub change_models: Vec<ChangeModel>,
+    /// Per observation, in date order: whether the procedure used it.
+    pub processing_mask: Vec<bool>,
+    pub cloud_prob: f64,
+    pub snow_prob: f64,
+    pub water_prob: f64,
+}
+
+/// Runs CCDC on one pixel as `ccd.detect(dates, blues, ..., qas, params=params)` does.
+pub fn detect(series: &Series, coding: QaCoding, params: &Params) -> Result<CcdResult, String> {
+    let n = series.dates.len();
+    if n == 0 {
+        return Err("CCDC needs at least one observation".into());
+    }
+    if series.qa.len() != n || series.bands.iter().any(|b| b.len() != n) {
+        return Err(format!(
+            "CCDC inputs differ in length: {n} dates, {} QA values, bands of {:?}",
+            series.qa.len(),
+            series.bands.map(<[f64]>::len)
+        ));
+    }
+    params.check()?;
+    let order = argsort(series.dates);
+    let dates: Vec<i64> = order.iter().map(|&i| series.dates[i]).collect();
+    let spectra: [Vec<f64>; 7] = series
+        .bands
+        .map(|band| order.iter().map(|&i| band[i]).collect());
+    let raw_qa: Vec<i64> = order.iter().map(|&i| series.qa[i]).collect();
+    let coding = match coding {
+        QaCoding::C1 if !params.qa_bitpacked => QaCoding::Codes,
+        other => other,
+    };
+    let quality = qa::classes(&raw_qa, coding, params)?;
+    let (cloud_prob, snow_prob, water_prob) = qa::probabilities(&quality, params);
+    let pixel = Pixel {
+        dates,
+        spectra,
+        quality,
+    };
+    let (change_models, processing_mask) = match choose_procedure(&pixel, params) {
+        Procedure::Standard => Standard::new(pixel, params.clone()).run()?,
+        Procedure::PermanentSnow => single_model(
+            &pixel,
+            params,
+            params.curve_qa.persist_snow,
+            qa::snow_filter,
+        ),
+        Procedure::InsufficientClear => single_model(
+            &pixel,
+            params,
+            params.curve_qa.insuf_clear,
+            qa::standard_filter,
+        ),
+    };
+    Ok(CcdResult {
+        change_models,
+        processing_mask,
+        cloud_prob,
+        snow_prob,
+        water_prob,
+    })
+}
+
+/// A series sorted by date, QA decoded.
+struct Pixel {
+    dates: Vec<i64>,
+    spectra: [Vec<f64>; 7],
+    quality: Vec<i64>,
+}
+
+#[derive(Debug, PartialEq)]
+enum Procedure {
+    Standard,
+    PermanentSnow,
+    InsufficientClear,
+}
+
+/// pyccd's `fit_procedure`, over the observations up to `STAT_ORD`.
+fn choose_procedure(pixel: &Pixel, p: &Params) -> Procedure {
+    let quality: Vec<i64> = pixel
+        .dates
+        .iter()
+        .zip(&pixel.quality)
+        .filter(|(d, _)| **d <= p.stat_ord)
+        .map(|(_, q)| *q)
+        .collect();
+    // NaN (nothing but fill) is not enough.
+    if qa::ratio_clear(&quality, p) >= p.clear_pct_threshold {
+        Procedure::Standard
+    } else if qa::ratio_snow(&quality, p) >= p.snow_pct_threshold {
+        Procedure::PermanentSnow
+    } else {
+        Procedure::InsufficientClear
+    }
+}
+
+/// The permanent-snow and insufficient-clear procedures: one 4-coefficient model over everything
+/// the filter keeps, dated by the whole series.
+fn single_model(
+    pixel: &Pixel,
+    p: &Params,
+    curve_qa: i64,
+    filter: fn(&[Vec<f64>; 7], &[i64], &[i64], &Params) -> Vec<bool>,
+) -> (Vec<ChangeModel>, Vec<bool>) {
+    let mask = filter(&pixel.spectra, &pixel.quality, &pixel.dates, p);
+    let kept: Vec<usize> = (0..mask.len()).filter(|&i| mask[i]).collect();
+    if kept.len() < p.meow_size {
+        return (Vec::new(), mask);
+    }
+    let period: Vec<f64> = kept.iter().map(|&i| pixel.dates[i] as f64).collect();
+    let fits: Vec<Fit> = pixel
+        .spectra
+        .iter()
+        .map(|band| {
+            let y: Vec<f64> = kept.iter().map(|&i| band[i]).collect();
+            lasso::fit(
+                &period,
+                &y,
+                p.lasso_max_iter,
+                p.avg_days_yr,
+                p.coefficient_min,
+            )
+        })
+        .collect();
+    let last = pixel.dates[pixel.dates.len() - 1];
+    let model = change_model(
+        &fits,
+        [pixel.dates[0], last, last],
+        &[0.0; 7],
+        kept.len(),
+        0.0,
+        curve_qa,
+    );
+    (vec![model], mask)
+}
+
+/// pyccd's `results_to_changemodel`; `days` are start, end and break.
+fn change_model(
+    fits: &[Fit],
+    days: [i64; 3],
+    magnitudes: &[f64; 7],
+    observation_count: usize,
+    change_probability: f64,
+    curve_qa: i64,
+) -> ChangeModel {
+    ChangeModel {
+        start_day: days[0],
+        end_day: days[1],
+        break_day: days[2],
+        observation_count,
+        change_probability,
+        curve_qa,
+        bands: std::array::from_fn(|b| BandModel {
+            magnitude: magnitudes[b],
+            rmse: fits[b].rmse,
+            coefficients: fits[b].coefficients,
+            intercept: fits[b].intercept,
+        }),
+    }
+}
+
+/// A window of positions among the observations the processing mask keeps, `start..stop`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Window {
+    start: usize,
+    stop: usize,
+}
+
+impl Window {
+    fn new(start: usize, stop: usize) -> Self {
+        Self { start, stop }
+    }
+    fn len(&self) -> usize {
+        self.stop.saturating_sub(self.start)
+    }
+}
+
+/// The standard procedure's state: the series (thermal in scaled Celsius), the processing mask
+/// and the observations it keeps, and the parameters as adjusted for this series.
+struct Standard {
+    pixel: Pixel,
+    p: Params,
+    mask: Vec<bool>,
+    /// Positions in the series of the observations the mask keeps.
+    kept: Vec<usize>,
+    /// Their dates.
+    period: Vec<f64>,
+    variogram: [f64; 7],
+}
+
+impl Standard {
+    fn new(mut pixel: Pixel, p: Params) -> Self {
+        // kelvin_to_celsius: K x 10 becomes C x 100.
+        for t in pixel.spectra[p.thermal_idx].iter_mut() {
+            *t = *t * 10.0 - 27315.0;
+        }
+        let mask = qa::standard_filter(&pixel.spectra, &pixel.quality, &pixel.dates, &p);
+        let mut s = Self {
+            pixel,
+            p,
+            mask,
+            kept: Vec::new(),
+            period: Vec::new(),
+            variogram: [0.0; 7],
+        };
+        s.refresh();
+        s
+    }
+
+    /// Recomputes the kept observations after the mask changed.
+    fn refresh(&mut self) {
+        self.kept = (0..self.mask.len()).filter(|&i| self.mask[i]).collect();
+        self.period = self
+            .kept
+            .iter()
+            .map(|&i| self.pixel.dates[i] as f64)
+            .collect();
+    }
+
+    /// Band `b` of the kept observations in `w`.
+    fn observed(&self, b: usize, w: Window) -> Vec<f64> {
+        self.kept[w.start..w.stop.min(self.kept.len())]
+            .iter()
+            .map(|&i| self.pixel.spectra[b][i])
+            .collect()
+    }
+
+    fn dates(&self, w: Window) -> &[f64] {
+        &self.period[w.start..w.stop.min(self.period.len())]
+    }
+
+    /// Drops kept observations (positions among the kept ones) from the mask.
+    fn drop_kept(&mut self, positions: impl IntoIterator<Item = usize>) {
+        for k in positions {
+            self.mask[self.kept[k]] = false;
+        }
+        self.refresh();
+    }
+
+    fn fit_all(&self, w: Window, coefficients: usize) -> Vec<Fit> {
+        (0..7)
+            .map(|b| {
+                lasso::fit(
+                    self.dates(w),
+                    &self.observed(b, w),
+                    self.p.lasso_max_iter,
+                    self.p.avg_days_yr,
+                    coefficients,
+                )
+            })
+            .collect()
+    }
+
+    fn run(mut self) -> Result<(Vec<ChangeModel>, Vec<bool>), String> {
+        let meow = self.p.meow_size;
+        let stat: Vec<usize> = (0..self.mask.len())
+            .filter(|&i| self.mask[i] && self.pixel.dates[i] <= self.p.stat_ord)
+            .collect();
+        let mut results = Vec::new();
+        if self.kept.len() <= meow {
+            return Ok((results, self.mask));
+        }
+        let stat_dates: Vec<i64> = stat.iter().map(|&i| self.pixel.dates[i]).collect();
+        let peek = adjust_peek(&stat_dates, self.p.peek_size);
+        self.p.change_threshold =
+            adjust_change_threshold(peek, self.p.peek_size, self.p.change_threshold);
+        self.p.peek_size = peek;
+        let stat_spectra: [Vec<f64>; 7] =
+            std::array::from_fn(|b| stat.iter().map(|&i| self.pixel.spectra[b][i]).collect());
+        self.variogram = adjusted_variogram(&stat_dates, &stat_spectra);
+        if self.variogram.iter().any(|v| v.is_nan()) {
+            return Ok((results, self.mask));
+        }
+
+        let mut window = Window::new(0, meow);
+        let mut previous_end = 0;
+        let mut start = true;
+        while window.stop + meow <= self.kept.len() {
+            if !results.is_empty() {
+                start = false;
+            }
+            let (w, models) = self.initialize(window);
+            window = w;
+            let Some(models) = models else { break };
+            if window.start > previous_end {
+                window = self.lookback(window, &models, previous_end)?;
+            }
+            if window.start - previous_end > peek && start {
+                results.push(self.catch(
+                    Window::new(previous_end, window.start),
+                    self.p.curve_qa.start,
+                ));
+                start = false;
+            }
+            if window.stop + peek > self.kept.len() {
+                break;
+            }
+            let (model, w) = self.lookforward(window)?;
+            results.push(model);
+            previous_end = w.stop;
+            window = Window::new(w.stop, w.stop + meow);
+        }
+        if previous_end + peek < self.kept.len() {
+            let end = self.kept.len();
+            results.push(self.catch(Window::new(previous_end, end), self.p.curve_qa.end));
+        }
+        Ok((results, self.mask))
+    }
+
+    /// pyccd's `initialize`: a stable window of at least a year, Tmask outliers removed.
+    fn initialize(&mut self, mut w: Window) -> (Window, Option<Vec<Fit>>) {
+        let p = self.p.clone();
+        while w.stop + p.meow_size < self.kept.len() {
+            let dates = self.dates(w).to_vec();
+            if !enough_time(&dates, p.day_delta) {
+                w.stop += 1;
+                continue;
+            }
+            let bands: [Vec<f64>; 7] = std::array::from_fn(|b| self.observed(b, w));
+            let outliers = tmask::tmask(
+                &dates,
+                &bands.each_ref().map(Vec::as_slice),
+                &self.variogram,
+                &p.tmask_bands,
+                p.t_const,
+                p.avg_days_yr,
+            );
+            let count = outliers.iter().filter(|o| **o).count();
+            if count == w.len() {
+                w.stop += 1;
+                continue;
+            }
+            let clean: Vec<f64> = dates
+                .iter()
+                .zip(&outliers)
+                .filter(|(_, o)| !**o)
+                .map(|(d, _)| *d)
+                .collect();
+            if !enough_time(&clean, p.day_delta) || clean.len() < p.meow_size {
+                w.stop += 1;
+                continue;
+            }
+            if count > 0 {
+                let drop: Vec<usize> = (0..outliers.len())
+                    .filter(|&j| outliers[j])
+                    .map(|j| w.start + j)
+                    .collect();
+                self.drop_kept(drop);
+                w.stop -= count;
+            }
+            let models = self.fit_all(w, 4);
+            if !self.stable(&models, w) {
+                w = Window::new(w.start + 1, w.stop + 1);
+                continue;
+            }
+            return (w, Some(models));
+        }
+        (w, None)
+    }
+
+    /// pyccd's `stable`.
+    fn stable(&self, models: &[Fit], w: Window) -> bool {
+        let dates = self.dates(w);
+        let span = dates[dates.len() - 1] - dates[0];
+        let checks = self.p.detection_bands.iter().map(|&b| {
+            let m = &models[b];
+            let rmse_norm = if self.variogram[b] >= m.rmse {
+                self.variogram[b]
+            } else {
+                m.rmse
+            };
+            let slope = m.coefficients[0] * span;
+            (slope.abs() + m.residual[0].abs() + m.residual[m.residual.len() - 1].abs()) / rmse_norm
+        });
+        sum_of_squares(checks) < self.p.change_threshold
+    }
+
+    /// Absolute residuals of every band against `models` at kept positions `positions`.
+    fn residuals(&self, models: &[Fit], positions: &[usize]) -> [Vec<f64>; 7] {
+        std::array::from_fn(|b| {
+            positions
+                .iter()
+                .map(|&k| {
+                    let observed = self.pixel.spectra[b][self.kept[k]];
+                    (observed - models[b].predict(self.period[k], self.p.avg_days_yr)).abs()
+                })
+                .collect()
+        })
+    }
+
+    /// pyccd's `change_magnitude` over the detection bands.
+    fn magnitudes(&self, residuals: &[Vec<f64>; 7], comparison_rmse: &[f64]) -> Vec<f64> {
+        let n = residuals[0].len();
+        (0..n)
+            .map(|k| {
+                sum_of_squares(self.p.detection_bands.iter().zip(comparison_rmse).map(
+                    |(&b, &c)| {
+                        // np.maximum: NaN wins.
+                        let rmse = if c.is_nan() {
+                            c
+                        } else {
+                            self.variogram[b].max(c)
+                        };
+                        residuals[b][k] / rmse
+                    },
+                ))
+            })
+            .collect()
+    }
+
+    /// pyccd's `lookforward`: extends the window until a change is confirmed or the data end.
+    fn lookforward(&mut self, mut w: Window) -> Result<(ChangeModel, Window), String> {
+        let p = self.p.clone();
+        let peek = p.peek_size;
+        let mut fit_window = w;
+        let mut models: Option<Vec<Fit>> = None;
+        let mut change = 0.0;
+        let mut fit_span = span(&self.period, fit_window);
+        let mut last = None;
+        while w.stop + peek <= self.kept.len() {
+            let num_coefs = determine_num_coefs(w.len(), &p);
+            let peek_window = Window::new(w.stop, w.stop + peek);
+            let model_span = span(&self.period, w);
+            if models.is_none() || w.len() < 24 || model_span >= 1.33 * fit_span {
+                fit_window = w;
+                fit_span = span(&self.period, fit_window);
+                models = Some(self.fit_all(fit_window, num_coefs));
+            }
+            let fits = models.as_deref().expect("fitted above");
+            let positions: Vec<usize> = (peek_window.start..peek_window.stop).collect();
+            let residuals = self.residuals(fits, &positions);
+            let comparison: Vec<f64> = if w.len() <= 24 {
+                p.detection_bands.iter().map(|&b| fits[b].rmse).collect()
+            } else {
+                let closest = closest_doy(&self.period, peek_window.stop - 1, fit_window, 24);
+                p.detection_bands
+                    .iter()
+                    .map(|&b| {
+                        sum_of_squares(closest.iter().map(|&j| fits[b].residual[j])).sqrt() / 4.0
+                    })
+                    .collect()
+            };
+            let magnitude = self.magnitudes(&residuals, &comparison);
+            last = Some((peek_window, residuals, num_coefs));
+            if min(&magnitude) > p.change_threshold {
+                change = 1.0;
+                break;
+            } else if magnitude[0] > p.outlier_threshold {
+                self.drop_kept([peek_window.start]);
+                continue;
+            }
+            if w.stop + peek > self.kept.len() {
+                break;
+            }
+            w.stop += 1;
+        }
+        let (peek_window, residuals, num_coefs) =
+            last.ok_or("CCDC: no room to look forward (pyccd fails here too)")?;
+        let fits = models.expect("fitted in the first pass");
+        let magnitudes: [f64; 7] = std::array::from_fn(|b| median(&residuals[b]));
+        let day = |k: usize| self.pixel.dates[self.kept[k]];
+        let model = change_model(
+            &fits,
+            [day(w.start), day(w.stop - 1), day(peek_window.start)],
+            &magnitudes,
+            w.len(),
+            change,
+            num_coefs as i64,
+        );
+        Ok((model, w))
+    }
+
+    /// pyccd's `lookback`: extends the window backwards towards the previous break.
+    fn lookback(
+        &mut self,
+        mut w: Window,
+        models: &[Fit],
+        previous_break: usize,
+    ) -> Result<Window, String> {
+        let peek = self.p.peek_size;
+        while w.start > previous_break {
+            // pyccd's reversed slices: start - 1 down to, but not including, the stop.
+            let positions: Vec<usize> = if w.start - previous_break > peek {
+                (w.start - peek + 1..w.start).rev().collect()
+            } else if w.start <= peek {
+                (0..w.start).rev().collect()
+            } else {
+                (previous_break..w.start).rev().collect()
+            };
+            if positions.is_empty() {
+                return Err("CCDC: empty look-back window (PEEK_SIZE too small)".into());
+            }
+            let residuals = self.residuals(models, &positions);
+            let comparison: Vec<f64> = self
+                .p
+                .detection_bands
+                .iter()
+                .map(|&b| models[b].rmse)
+                .collect();
+            let magnitude = self.magnitudes(&residuals, &comparison);
+            if min(&magnitude) > self.p.change_threshold {
+                break;
+            } else if magnitude[0] > self.p.outlier_threshold {
+                self.drop_kept([positions[0]]);
+                w = Window::new(w.start - 1, w.stop - 1);
+                continue;
+            }
+            w = Window::new(positions[0], w.stop);
+        }
+        Ok(w)
+    }
+
+    /// pyccd's `catch`: a 4-coefficient model over a window that is not a full segment.
+    fn catch(&self, w: Window, curve_qa: i64) -> ChangeModel {
+        let fits = self.fit_all(w, self.p.coefficient_min);
+        let day = |k: usize| self.pixel.dates[self.kept[k]];
+        let n = self.kept.len();
+        let break_day = if w.stop >= n { day(n - 1) } else { day(w.stop) };
+        change_model(
+            &fits,
+            [day(w.start), day(w.stop - 1), break_day],
+            &[0.0; 7],
+            w.len(),
+            0.0,
+            curve_qa,
+        )
+    }
+}
+
+fn min(values: &[f64]) -> f64 {
+    values.iter().copied().fold(f64::INFINITY, f64::min)
+}
+
+fn enough_time(dates: &[f64], day_delta: i64) -> bool {
+    dates[dates.len() - 1] - dates[0] >= day_delta as f64
+}
+
+fn span(period: &[f64], w: Window) -> f64 {
+    period[w.stop - 1] - period[w.start]
+}
+
+/// pyccd's `determine_num_coefs`.
+fn determine_num_coefs(observations: usize, p: &Params) -> usize {
+    let span = observations as f64 / p.num_obs_factor;
+    if span < p.coefficient_mid as f64 {
+        p.coefficient_min
+    } else if span < p.coefficient_max as f64 {
+        p.coefficient_mid
+    } else {
+        p.coefficient_max
+    }
+}
+
+/// pyccd's `find_closest_doy`: positions within `window` of the `num` observations closest in
+/// day of year to observation `index`.
+fn closest_doy(period: &[f64], index: usize, window: Window, num: usize) -> Vec<usize> {
+    let distances: Vec<f64> = period[window.start..window.stop]
+        .iter()
+        .map(|d| {
+            let d_rt = d - period[index];
+            (round(d_rt / 365.25) * 365.25 - d_rt).abs()
+        })
+        .collect();
+    let mut order = argsort(&distances);
+    order.truncate(num);
+    order
+}
+
+/// pyccd's `adjustpeek`: a longer peek window when observations are denser than every 16 days.
+fn adjust_peek(dates: &[i64], default_peek: usize) -> usize {
+    if dates.len() < 2 {
+        return default_peek;
+    }
+    let diffs: Vec<f64> = dates.windows(2).map(|w| (w[1] - w[0]) as f64).collect();
+    let delta = median(&diffs) + 0.001;
+    let adjusted = round(default_peek as f64 * 16.0 / delta);
+    if adjusted > default_peek as f64 {
+        adjusted as usize
+    } else {
+        default_peek
+    }
+}
+
+/// pyccd's `adjustchgthresh`: the chi-square threshold for the adjusted peek window.
+fn adjust_change_threshold(peek: usize, default_peek: usize, threshold: f64) -> f64 {
+    if peek <= default_peek {
+        return threshold;
+    }
+    use statrs::distribution::{ChiSquared, ContinuousCDF};
+    let p = 1.0 - 0.01_f64.powf(default_peek as f64 / peek as f64);
+    ChiSquared::new(5.0)
+        .expect("5 degrees of freedom")
+        .inverse_cdf(p)
+}
+
+/// pyccd's `adjusted_variogram`: median absolute differences between observations at the
+/// smallest lag whose most common spacing exceeds 30 days (lag 1 if none does).
+fn adjusted_variogram(dates: &[i64], spectra: &[Vec<f64>; 7]) -> [f64; 7] {
+    let median_abs_diff = |lag: usize, keep: &dyn Fn(usize) -> bool| -> [f64; 7] {
+        std::array::from_fn(|b| {
+            let diffs: Vec<f64> = (0..spectra[b].len().saturating_sub(lag))
+                .filter(|&i| keep(i))
+                .map(|i| (spectra[b][i + lag] - spectra[b][i]).abs())
+                .collect();
+            median(&diffs)
+        })
+    };
+    let mut variogram = median_abs_diff(1, &|_| true);
+    for lag in 1..=dates.len() {
+        let spacing: Vec<i64> = (0..dates.len().saturating_sub(lag))
+            .map(|i| dates[i + lag] - dates[i])
+            .collect();
+        if spacing.is_empty() {
+            continue;
+        }
+        if mode(&spacing) > 30 {
+            variogram = median_abs_diff(lag, &|i| spacing[i] > 30);
+            break;
+        }
+    }
+    variogram
+}
+
+/// `scipy.stats.mode`: the most common value, the smallest among equally common ones.
+fn mode(values: &[i64]) -> i64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_unstable();
+    let (mut best, mut best_count) = (sorted[0], 0);
+    let mut i = 0;
+    while i < sorted.len() {
+        let j = i + sorted[i..].iter().take_while(|v| **v == sorted[i]).count();
+        if j - i > best_count {
+            best = sorted[i];
+            best_count = j - i;
+        }
+        i = j;
+    }
+    best
+}

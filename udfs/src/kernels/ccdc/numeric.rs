@@ -1,0 +1,220 @@
+//! The few numpy behaviours that decide pyccd's answers, reproduced exactly: pairwise summation
+//! (`np.sum`, `np.mean`), `np.median`, and `np.argsort`'s default introsort, whose order among
+//! equal keys picks which observations pyccd keeps and which residuals it compares.
+
+/// `np.sum` of a contiguous float array: numpy's pairwise summation (8 accumulators in blocks of
+/// at most 128, halves above that), so sums and means round as numpy's do.
+pub fn sum(values: &[f64]) -> f64 {
+    const BLOCK: usize = 128;
+    let n = values.len();
+    if n < 8 {
+        return values.iter().fold(0.0, |acc, v| acc + v);
+    }
+    if n <= BLOCK {
+        let mut r = [0.0; 8];
+        r.copy_from_slice(&values[..8]);
+        let mut i = 8;
+        while i < n - n % 8 {
+            for (k, acc) in r.iter_mut().enumerate() {
+                *acc += values[i + k];
+            }
+            i += 8;
+        }
+        let mut total = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+        for v in &values[i..] {
+            total += v;
+        }
+        return total;
+    }
+    let mut half = n / 2;
+    half -= half % 8;
+    sum(&values[..half]) + sum(&values[half..])
+}
+
+/// `np.mean`.
+pub fn mean(values: &[f64]) -> f64 {
+    sum(values) / values.len() as f64
+}
+
+/// `np.sum(values ** 2)`.
+pub fn sum_of_squares(values: impl IntoIterator<Item = f64>) -> f64 {
+    let squares: Vec<f64> = values.into_iter().map(|v| v * v).collect();
+    sum(&squares)
+}
+
+/// `np.median`: NaN for no values, the mean of the middle two for an even count.
+pub fn median(values: &[f64]) -> f64 {
+    let mut v: Vec<f64> = values.to_vec();
+    let n = v.len();
+    if n == 0 || v.iter().any(|x| x.is_nan()) {
+        return f64::NAN;
+    }
+    let mid = n / 2;
+    let (_, upper, _) = v.select_nth_unstable_by(mid, f64::total_cmp);
+    let upper = *upper;
+    if n % 2 == 1 {
+        return upper;
+    }
+    let lower = v[..mid].iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    // np.mean of the two middle values.
+    (lower + upper) / 2.0
+}
+
+/// `np.round`: halves to even.
+pub fn round(x: f64) -> f64 {
+    x.round_ties_even()
+}
+
+/// numpy's "less than" for sorting: NaN sorts last.
+fn less<T: PartialOrd>(a: &T, b: &T) -> bool {
+    #[allow(clippy::eq_op)]
+    let b_is_nan = b != b;
+    #[allow(clippy::eq_op)]
+    let a_is_nan = a != a;
+    a < b || (b_is_nan && !a_is_nan)
+}
+
+/// `np.argsort(values)` with numpy's default `kind='quicksort'` (numpy 1.23: introsort, median of
+/// three, insertion sort below 17 elements, heapsort past the depth limit). Not stable: equal
+/// keys come out in the order this exact procedure leaves them, which pyccd's results depend on.
+pub fn argsort<T: PartialOrd + Copy>(values: &[T]) -> Vec<usize> {
+    const SMALL_QUICKSORT: usize = 16;
+    let n = values.len();
+    let mut order: Vec<usize> = (0..n).collect();
+    if n < 2 {
+        return order;
+    }
+    let v = |i: usize| values[i];
+    let mut stack: Vec<(usize, usize, i32)> = Vec::new();
+    let (mut pl, mut pr) = (0usize, n - 1);
+    let mut depth = 2 * (usize::BITS - 1 - n.leading_zeros()) as i32;
+    loop {
+        if depth < 0 {
+            heapsort(values, &mut order[pl..=pr]);
+        } else {
+            while pr - pl > SMALL_QUICKSORT {
+                let pm = pl + ((pr - pl) >> 1);
+                if less(&v(order[pm]), &v(order[pl])) {
+                    order.swap(pm, pl);
+                }
+                if less(&v(order[pr]), &v(order[pm])) {
+                    order.swap(pr, pm);
+                }
+                if less(&v(order[pm]), &v(order[pl])) {
+                    order.swap(pm, pl);
+                }
+                let vp = v(order[pm]);
+                let mut pi = pl;
+                let mut pj = pr - 1;
+                order.swap(pm, pj);
+                loop {
+                    pi += 1;
+                    while less(&v(order[pi]), &vp) {
+                        pi += 1;
+                    }
+                    pj -= 1;
+                    while less(&vp, &v(order[pj])) {
+                        pj -= 1;
+                    }
+                    if pi >= pj {
+                        break;
+                    }
+                    order.swap(pi, pj);
+                }
+                order.swap(pi, pr - 1);
+                depth -= 1;
+                // Push the larger partition, go on with the smaller.
+                if pi - pl < pr - pi {
+                    stack.push((pi + 1, pr, depth));
+                    pr = pi - 1;
+                } else {
+                    stack.push((pl, pi - 1, depth));
+                    pl = pi + 1;
+                }
+            }
+            for pi in pl + 1..=pr {
+                let vi = order[pi];
+                let vp = v(vi);
+                let mut pj = pi;
+                while pj > pl && less(&vp, &v(order[pj - 1])) {
+                    order[pj] = order[pj - 1];
+                    pj -= 1;
+                }
+                order[pj] = vi;
+            }
+        }
+        match stack.pop() {
+            Some((l, r, d)) => {
+                pl = l;
+                pr = r;
+                depth = d;
+            }
+            None => return order,
+        }
+    }
+}
+
+/// numpy's `aheapsort` over a slice of indices (1-based heap, as in its source).
+fn heapsort<T: PartialOrd + Copy>(values: &[T], order: &mut [usize]) {
+    let n = order.len();
+    let v = |i: usize| values[i];
+    // a[k] for k in 1..=n is order[k - 1].
+    let sift = |order: &mut [usize], mut i: usize, n: usize, tmp: usize| {
+        let mut j = i * 2;
+        while j <= n {
+            if j < n && less(&v(order[j - 1]), &v(order[j])) {
+                j += 1;
+            }
+            if less(&v(tmp), &v(order[j - 1])) {
+                order[i - 1] = order[j - 1];
+                i = j;
+                j += j;
+            } else {
+                break;
+            }
+        }
+        order[i - 1] = tmp;
+    };
+    for l in (1..=n / 2).rev() {
+        let tmp = order[l - 1];
+        sift(order, l, n, tmp);
+    }
+    let mut m = n;
+    while m > 1 {
+        let tmp = order[m - 1];
+        order[m - 1] = order[0];
+        m -= 1;
+        sift(order, 1, m, tmp);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pairwise_sum_matches_plain_sum_on_exact_values() {
+        let v: Vec<f64> = (0..1000).map(f64::from).collect();
+        assert_eq!(sum(&v), 499_500.0);
+        assert_eq!(mean(&[1.0, 2.0, 3.0, 4.0]), 2.5);
+    }
+
+    #[test]
+    fn median_like_numpy() {
+        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), 2.5);
+        assert!(median(&[]).is_nan());
+    }
+
+    #[test]
+    fn argsort_sorts_and_handles_many_ties() {
+        let v: Vec<i64> = (0..500).map(|i| (i * 7919) % 13).collect();
+        let order = argsort(&v);
+        assert!(order.windows(2).all(|w| v[w[0]] <= v[w[1]]));
+        let mut seen = order.clone();
+        seen.sort();
+        assert_eq!(seen, (0..500).collect::<Vec<_>>());
+        // Small arrays are insertion sorted: stable.
+        assert_eq!(argsort(&[2.0, 1.0, 2.0, 1.0]), vec![1, 3, 0, 2]);
+    }
+}

@@ -1,0 +1,124 @@
+//! Tmask: pyccd's screen for cloud and snow missed by QA, a robust (bisquare IRLS) fit of a
+//! harmonic with the window's own period, flagging observations far from it
+//! (`ccd/models/tmask.py` and `robust_fit.py`).
+
+use nalgebra::{DMatrix, DVector};
+
+use super::numeric::{mean, median};
+
+const TUNE: f64 = 4.685;
+const SCALE_CONSTANT: f64 = 0.6745;
+const MAX_ITER: usize = 5;
+
+/// pyccd's `tmask_coefficient_matrix`.
+fn design(dates: &[f64], avg_days_yr: f64) -> DMatrix<f64> {
+    let annual = 2.0 * std::f64::consts::PI / avg_days_yr;
+    let span = dates[dates.len() - 1] - dates[0];
+    let observation = annual / (span / avg_days_yr).ceil();
+    DMatrix::from_fn(dates.len(), 5, |i, j| match j {
+        0 => (annual * dates[i]).cos(),
+        1 => (annual * dates[i]).sin(),
+        2 => (observation * dates[i]).cos(),
+        3 => (observation * dates[i]).sin(),
+        _ => 1.0,
+    })
+}
+
+/// `numpy.linalg.lstsq(x, y, rcond=None)`: the minimum-norm least-squares solution by SVD.
+fn lstsq(x: &DMatrix<f64>, y: &DVector<f64>) -> DVector<f64> {
+    let svd = x.clone().svd(true, true);
+    let largest = svd.singular_values.max();
+    let cutoff = f64::EPSILON * x.nrows().max(x.ncols()) as f64 * largest;
+    svd.solve(y, cutoff)
+        .unwrap_or_else(|_| DVector::zeros(x.ncols()))
+}
+
+/// `_weight_fit`: weighted least squares, and residuals of the unweighted data.
+fn weighted_fit(x: &DMatrix<f64>, y: &DVector<f64>, w: &[f64]) -> (DVector<f64>, DVector<f64>) {
+    let sw: Vec<f64> = w.iter().map(|v| v.sqrt()).collect();
+    let xw = DMatrix::from_fn(x.nrows(), x.ncols(), |i, j| x[(i, j)] * sw[i]);
+    let yw = DVector::from_fn(y.len(), |i, _| y[i] * sw[i]);
+    let beta = lstsq(&xw, &yw);
+    let resid = y - x * &beta;
+    (beta, resid)
+}
+
+/// pyccd's `mad`: the median of the absolute values without the four smallest, over 0.6745.
+fn mad(x: &[f64]) -> f64 {
+    let mut abs: Vec<f64> = x.iter().map(|v| v.abs()).collect();
+    abs.sort_by(f64::total_cmp);
+    median(abs.get(4..).unwrap_or(&[])) / SCALE_CONSTANT
+}
+
+fn bisquare(r: f64) -> f64 {
+    if r.abs() < TUNE {
+        (1.0 - (r / TUNE).powi(2)).powi(2)
+    } else {
+        0.0
+    }
+}
+
+/// pyccd's `RLM(maxiter=5).fit(x, y)` coefficients.
+fn robust_fit(x: &DMatrix<f64>, y: &DVector<f64>) -> DVector<f64> {
+    let n = y.len();
+    let (mut coef, resid) = weighted_fit(x, y, &vec![1.0; n]);
+    let mut scale = mad(resid.as_slice());
+    // Leverage from the QR factorization: h = rowsum((X R^-1)^2), capped at 0.9999.
+    let r = x.clone().qr().r();
+    let adjfactor: Vec<f64> = match r.try_inverse() {
+        Some(inv) => {
+            let e = x * inv;
+            (0..n)
+                .map(|i| {
+                    let h: f64 = e.row(i).iter().map(|v| v * v).sum();
+                    1.0 / (1.0 - h.min(0.9999)).sqrt()
+                })
+                .collect()
+        }
+        None => vec![1.0 / (1.0 - 0.9999_f64).sqrt(); n],
+    };
+    if scale < f64::EPSILON {
+        return coef;
+    }
+    let y_mean = mean(y.as_slice());
+    let y_std = (mean(&y.iter().map(|v| (v - y_mean).powi(2)).collect::<Vec<_>>())).sqrt();
+    let mut iteration = 1;
+    let mut converged = false;
+    while !converged && iteration < MAX_ITER {
+        let previous = coef.clone();
+        let resid: Vec<f64> = (y - x * &previous)
+            .iter()
+            .zip(&adjfactor)
+            .map(|(r, a)| r * a)
+            .collect();
+        scale = (f64::EPSILON * y_std).max(mad(&resid));
+        let weights: Vec<f64> = resid.iter().map(|r| bisquare(r / scale)).collect();
+        coef = weighted_fit(x, y, &weights).0;
+        iteration += 1;
+        // pyccd's `_check_converge` tests `fabs(x0 - x > tol)`: only increases count.
+        converged = !previous.iter().zip(coef.iter()).any(|(p, c)| c - p > 1e-8);
+    }
+    coef
+}
+
+/// pyccd's `tmask`: which observations of the window are outliers in any of `bands`.
+pub fn tmask(
+    dates: &[f64],
+    spectra: &[&[f64]; 7],
+    variogram: &[f64; 7],
+    bands: &[usize],
+    t_const: f64,
+    avg_days_yr: f64,
+) -> Vec<bool> {
+    let x = design(dates, avg_days_yr);
+    let mut outliers = vec![false; dates.len()];
+    for &band in bands {
+        let y = DVector::from_column_slice(spectra[band]);
+        let coef = robust_fit(&x, &y);
+        let predicted = &x * coef;
+        for (i, flag) in outliers.iter_mut().enumerate() {
+            *flag |= (predicted[i] - y[i]).abs() > variogram[band] * t_const;
+        }
+    }
+    outliers
+}
