@@ -194,3 +194,112 @@ fn bad_pixels_are_clear_errors() {
         &["/nonexistent.csv"],
     );
 }
+
+/// The pyccd pixel CSV as a table, and the SQL that gathers it into one series for `ccdc`.
+async fn pixel_table(ctx: &datafusion::prelude::SessionContext, csv: &Path) {
+    query(
+        ctx,
+        &format!(
+            "CREATE EXTERNAL TABLE px STORED AS CSV LOCATION '{}' OPTIONS ('format.has_header' 'true')",
+            csv.display()
+        ),
+    )
+    .await;
+}
+
+const SERIES: &str = "array_agg(arrow_cast(CAST(ordinal_date - 719163 AS INT), 'Date32')), \
+    array_agg(blue), array_agg(green), array_agg(red), array_agg(nir), array_agg(swir1), \
+    array_agg(swir2), array_agg(thermal), array_agg(qa)";
+
+#[tokio::test]
+async fn the_udf_gives_pyccd_segments_in_sql() {
+    let csv = reference_pixels().join("test_3657_3610_observations.cfmask.csv");
+    let pyccd: Value =
+        serde_json::from_str(&std::fs::read_to_string(csv.with_extension("pyccd.json")).unwrap())
+            .unwrap();
+    let ctx = session(2);
+    pixel_table(&ctx, &csv).await;
+    // LCMAP's segment table: one row per segment.
+    let sql = format!(
+        "WITH r AS (SELECT ccdc({SERIES}, '{{\"QA\": \"cfmask\"}}') AS c FROM px),
+              s AS (SELECT unnest(c['change_models']) AS m, c['snow_prob'] AS snow FROM r)
+         SELECT CAST(m['start_day'] AS BIGINT) + 719163 AS sday, CAST(m['end_day'] AS BIGINT) + 719163 AS eday,
+                CAST(m['break_day'] AS BIGINT) + 719163 AS bday, m['change_probability'] AS chprob,
+                m['curve_qa'] AS curqa, m['nir']['magnitude'] AS nirmag, m['nir']['rmse'] AS nirrmse,
+                m['nir']['coefficients'] AS nircoef, m['nir']['intercept'] AS nirint, snow
+         FROM s ORDER BY sday"
+    );
+    let batches = query(&ctx, &sql).await;
+    let table = datafusion::arrow::compute::concat_batches(&batches[0].schema(), &batches).unwrap();
+    let models = pyccd["change_models"].as_array().unwrap();
+    assert_eq!(table.num_rows(), models.len());
+    let int = |c: &str, row: usize| {
+        datafusion::arrow::array::AsArray::as_primitive::<datafusion::arrow::datatypes::Int64Type>(
+            table.column_by_name(c).unwrap(),
+        )
+        .value(row)
+    };
+    let float = |c: &str, row: usize| {
+        datafusion::arrow::array::AsArray::as_primitive::<datafusion::arrow::datatypes::Float64Type>(
+            table.column_by_name(c).unwrap(),
+        )
+        .value(row)
+    };
+    for (row, m) in models.iter().enumerate() {
+        assert_eq!(int("sday", row), m["start_day"].as_i64().unwrap());
+        assert_eq!(int("eday", row), m["end_day"].as_i64().unwrap());
+        assert_eq!(int("bday", row), m["break_day"].as_i64().unwrap());
+        assert_eq!(
+            float("chprob", row),
+            m["change_probability"].as_f64().unwrap()
+        );
+        assert!(close(
+            float("nirrmse", row),
+            m["nir"]["rmse"].as_f64().unwrap()
+        ));
+        assert!(close(
+            float("nirint", row),
+            m["nir"]["intercept"].as_f64().unwrap()
+        ));
+    }
+    assert!(close(
+        float("snow", 0),
+        pyccd["snow_prob"].as_f64().unwrap()
+    ));
+}
+
+#[tokio::test]
+async fn the_udf_names_bad_input() {
+    let csv = reference_pixels().join("sample_2.cfmask.csv");
+    let ctx = session(1);
+    pixel_table(&ctx, &csv).await;
+    for (sql, expected) in [
+        (format!("SELECT ccdc({SERIES}, 'nope') FROM px"), "not JSON"),
+        (
+            format!("SELECT ccdc({SERIES}, '{{\"QA\": \"c9\"}}') FROM px"),
+            "unknown QA coding 'c9'",
+        ),
+        (
+            format!("SELECT ccdc({SERIES}) FROM px"),
+            "unsupported bit-packed QA value",
+        ),
+        (
+            "SELECT ccdc(array_agg(arrow_cast(1, 'Date32')), array_agg(blue)) FROM px".to_string(),
+            "takes dates",
+        ),
+    ] {
+        let err = async { ctx.sql(&sql).await?.collect().await }
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains(expected), "{sql}: {err}");
+    }
+    // Lists of unequal length are named.
+    let sql = format!(
+        "SELECT ccdc({}, array_agg(qa) FILTER (WHERE qa = 0)) FROM px",
+        SERIES.replace(", array_agg(qa)", "")
+    );
+    let err = async { ctx.sql(&sql).await?.collect().await }
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("unequal length"), "{err}");
+}

@@ -93,6 +93,10 @@ async fn cluster_answers_equal_local_answers() {
         "SELECT p.row, count(*) AS n, sum(o.nir) AS nir FROM pix p JOIN obs o ON p.row = o.row AND p.col = o.col
          WHERE o.date >= DATE '2015-01-01' GROUP BY p.row ORDER BY p.row".to_string(),
         format!("SELECT count(*) AS n FROM raster_observations('{location}', 'bands', 'red') WHERE tile = 'h003v008' AND col = 3"),
+        "SELECT row, col, cardinality(c['change_models']) AS segments, round(c['cloud_prob'], 9) AS cloud,
+                round(c['change_models'][1]['nir']['rmse'], 6) AS nir_rmse
+         FROM (SELECT row, col, ccdc(dates, blue, green, red, nir, swir1, swir2, thermal, qa) AS c
+               FROM pix WHERE row < 3 AND col < 12) ORDER BY row, col".to_string(),
     ];
     for sql in &queries {
         let from_cluster = remote

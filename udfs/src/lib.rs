@@ -18,7 +18,7 @@ mod wrappers;
 use datafusion::logical_expr::ScalarUDF;
 use datafusion::prelude::SessionContext;
 
-pub use wrappers::{CompositeUdf, NormalizedDifferenceUdf, QaUdf};
+pub use wrappers::{CcdcUdf, CompositeUdf, NormalizedDifferenceUdf, QaUdf};
 
 /// Every scalar UDF that ardent provides, ready to register in a session or a function registry.
 pub fn all_udfs() -> Vec<ScalarUDF> {
@@ -29,6 +29,7 @@ pub fn all_udfs() -> Vec<ScalarUDF> {
         ScalarUDF::new_from_impl(QaUdf::class()),
         ScalarUDF::new_from_impl(QaUdf::clear()),
         ScalarUDF::new_from_impl(CompositeUdf::new()),
+        ScalarUDF::new_from_impl(CcdcUdf::new()),
     ]
 }
 

@@ -76,9 +76,15 @@ pub fn scheduler_session_state(config: SessionConfig) -> Result<SessionState> {
     Ok(state)
 }
 
-/// The executors' function registry: Ballista's defaults plus ardent's UDFs.
+/// The executors' function registry: Ballista's scalar (with nested), aggregate and window
+/// functions plus ardent's UDFs.
 pub fn executor_function_registry() -> BallistaFunctionRegistry {
     let mut registry = BallistaFunctionRegistry::default();
+    // Ballista's default registry lacks the nested (array, struct, map) functions that its own
+    // client sessions plan with, e.g. `cardinality`: executors would reject such tasks.
+    for udf in ballista_core::extension::ballista_scalar_functions() {
+        registry.scalar_functions.insert(udf.name().to_string(), udf);
+    }
     for udf in ardent_udfs::all_udfs() {
         registry
             .scalar_functions

@@ -4,10 +4,12 @@
 //! as a per-pixel list (the `pixels` layout); lists are processed element by element and keep their
 //! row structure.
 
+mod ccdc;
 mod composite;
 mod indices;
 mod qa;
 
+pub use ccdc::CcdcUdf;
 pub use composite::CompositeUdf;
 pub use indices::NormalizedDifferenceUdf;
 pub use qa::QaUdf;

@@ -18,7 +18,7 @@ mod params;
 mod qa;
 mod tmask;
 
-pub use params::{CurveQa, Params};
+pub use params::{settings, CurveQa, Params};
 pub use qa::QaCoding;
 
 use lasso::Fit;

@@ -192,3 +192,51 @@ impl Params {
         Ok(())
     }
 }
+
+/// The QA coding and parameters of a run: `qa` (`c1`, `cfmask` or `c2`, else the `"QA"` key of
+/// `overrides`, else `c1`) picks pyccd's parameters for that coding, then the other keys of the
+/// `overrides` JSON object replace parameters by pyccd's names.
+///
+/// ```
+/// use ardent_udfs::kernels::ccdc::{settings, QaCoding};
+/// let (coding, p) = settings(None, Some(r#"{"QA": "cfmask", "PEEK_SIZE": 8}"#)).unwrap();
+/// assert_eq!((coding, p.qa_fill, p.peek_size), (QaCoding::Codes, 255, 8));
+/// ```
+pub fn settings(
+    qa: Option<&str>,
+    overrides: Option<&str>,
+) -> Result<(super::QaCoding, Params), String> {
+    use super::QaCoding;
+    let mut overrides = match overrides {
+        Some(json) => match serde_json::from_str::<serde_json::Value>(json) {
+            Ok(serde_json::Value::Object(map)) => map,
+            Ok(_) => return Err("CCDC parameters must be a JSON object".into()),
+            Err(e) => return Err(format!("CCDC parameters are not JSON: {e}")),
+        },
+        None => serde_json::Map::new(),
+    };
+    let named = match overrides.remove("QA") {
+        Some(serde_json::Value::String(s)) => Some(s),
+        Some(other) => return Err(format!("CCDC parameters: QA must be a string, not {other}")),
+        None => qa.map(str::to_string),
+    };
+    let coding = match named.as_deref().unwrap_or("c1") {
+        "c1" => QaCoding::C1,
+        "cfmask" => QaCoding::Codes,
+        "c2" => QaCoding::C2,
+        other => {
+            return Err(format!(
+                "unknown QA coding '{other}' (expected c1, cfmask or c2)"
+            ))
+        }
+    };
+    let base = match coding {
+        QaCoding::Codes => Params::cfmask(),
+        _ => Params::default(),
+    };
+    let mut merged = serde_json::to_value(base).map_err(|e| e.to_string())?;
+    if let Some(map) = merged.as_object_mut() {
+        map.extend(overrides);
+    }
+    Ok((coding, Params::from_json(&merged.to_string())?))
+}

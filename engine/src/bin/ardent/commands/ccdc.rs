@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use ardent_engine::ccdc::{to_pyccd_json, PixelCsv};
-use ardent_udfs::kernels::ccdc::{detect, Params, QaCoding};
+use ardent_udfs::kernels::ccdc::{detect, settings};
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Qa {
@@ -30,24 +30,12 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<(), String> {
     let pixel = PixelCsv::read(&args.csv)?;
-    let (base, coding) = match args.qa {
-        Qa::C1 => (Params::default(), QaCoding::C1),
-        Qa::Cfmask => (Params::cfmask(), QaCoding::Codes),
-        Qa::C2 => (Params::default(), QaCoding::C2),
+    let qa = match args.qa {
+        Qa::C1 => "c1",
+        Qa::Cfmask => "cfmask",
+        Qa::C2 => "c2",
     };
-    let params = match &args.params {
-        Some(json) => {
-            let mut merged = serde_json::to_value(&base).map_err(|e| e.to_string())?;
-            let overrides: serde_json::Value =
-                serde_json::from_str(json).map_err(|e| format!("--params is not JSON: {e}"))?;
-            let (Some(m), Some(o)) = (merged.as_object_mut(), overrides.as_object()) else {
-                return Err("--params must be a JSON object".into());
-            };
-            m.extend(o.clone());
-            Params::from_json(&merged.to_string())?
-        }
-        None => base,
-    };
+    let (coding, params) = settings(Some(qa), args.params.as_deref())?;
     let result = detect(&pixel.series(), coding, &params)
         .map_err(|e| format!("'{}': {e}", args.csv.display()))?;
     let text = serde_json::to_string_pretty(&to_pyccd_json(&result)).map_err(|e| e.to_string())?;

@@ -1,0 +1,318 @@
+//! `ccdc(dates, blue, green, red, nir, swir1, swir2, thermal, qa [, params])`.
+
+use std::sync::Arc;
+
+use datafusion::arrow::array::{
+    Array, ArrayRef, AsArray, BooleanArray, Date32Array, Float64Array, Int32Array, ListArray,
+    StructArray,
+};
+use datafusion::arrow::buffer::{NullBuffer, OffsetBuffer};
+use datafusion::arrow::datatypes::{DataType, Date32Type, Field, Fields, Float64Type, Int64Type};
+use datafusion::common::{exec_datafusion_err, plan_err, Result};
+use datafusion::logical_expr::{
+    ColumnarValue, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
+};
+
+use super::{coerce_band, constant_str, is_list, list_of, row_ranges, same_length};
+use crate::kernels::ccdc::{
+    detect, settings, CcdResult, ChangeModel, Series, BANDS, ORDINAL_OF_UNIX_EPOCH,
+};
+
+const NAME: &str = "ccdc";
+
+/// `ccdc(dates, blue, green, red, nir, swir1, swir2, thermal, qa [, params])`: CCDC change
+/// detection of each pixel's time series, as pyccd 2021.7.19's `ccd.detect` gives it.
+///
+/// The arguments are per-pixel lists (the `pixels` layout, or `array_agg` over observations):
+/// dates, the seven bands and QA as integers. `params` is a constant JSON object of pyccd
+/// parameters by pyccd's names, plus `"QA"`: `"c1"` (default), `"cfmask"` or `"c2"`.
+/// Observations with a null date, band or QA value are left out. The result is a struct shaped
+/// like pyccd's: `change_models` (a list of segments with `start_day`, `end_day`, `break_day`,
+/// `observation_count`, `change_probability`, `curve_qa` and per band `magnitude`, `rmse`,
+/// `coefficients`, `intercept`), `processing_mask` (in date order), `cloud_prob`, `snow_prob`,
+/// `water_prob`.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct CcdcUdf {
+    signature: Signature,
+}
+
+impl CcdcUdf {
+    pub fn new() -> Self {
+        Self {
+            signature: Signature::user_defined(Volatility::Immutable),
+        }
+    }
+}
+
+impl Default for CcdcUdf {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn field(name: &str, dt: DataType) -> Arc<Field> {
+    Arc::new(Field::new(name, dt, true))
+}
+
+fn band_fields() -> Fields {
+    Fields::from(vec![
+        field("magnitude", DataType::Float64),
+        field("rmse", DataType::Float64),
+        field("coefficients", list_of(DataType::Float64)),
+        field("intercept", DataType::Float64),
+    ])
+}
+
+fn model_fields() -> Fields {
+    let mut fields = vec![
+        field("start_day", DataType::Date32),
+        field("end_day", DataType::Date32),
+        field("break_day", DataType::Date32),
+        field("observation_count", DataType::Int32),
+        field("change_probability", DataType::Float64),
+        field("curve_qa", DataType::Int32),
+    ];
+    fields.extend(
+        BANDS
+            .iter()
+            .map(|b| field(b, DataType::Struct(band_fields()))),
+    );
+    Fields::from(fields)
+}
+
+fn result_fields() -> Fields {
+    Fields::from(vec![
+        field("change_models", list_of(DataType::Struct(model_fields()))),
+        field("processing_mask", list_of(DataType::Boolean)),
+        field("cloud_prob", DataType::Float64),
+        field("snow_prob", DataType::Float64),
+        field("water_prob", DataType::Float64),
+    ])
+}
+
+impl ScalarUDFImpl for CcdcUdf {
+    fn name(&self) -> &str {
+        NAME
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+        if !(9..=10).contains(&arg_types.len()) {
+            return plan_err!(
+                "{NAME} takes dates, blue, green, red, nir, swir1, swir2, thermal, qa and optional \
+                 params, got {} arguments",
+                arg_types.len()
+            );
+        }
+        let mut types = Vec::with_capacity(arg_types.len());
+        for (i, arg) in arg_types.iter().take(9).enumerate() {
+            if !is_list(arg) {
+                return plan_err!(
+                    "{NAME}: argument {} must be a per-pixel list, not {arg}",
+                    i + 1
+                );
+            }
+            types.push(match i {
+                0 => list_of(DataType::Date32),
+                8 => coerce_band(NAME, i + 1, arg, &DataType::Int64)?,
+                _ => coerce_band(NAME, i + 1, arg, &DataType::Float64)?,
+            });
+        }
+        if arg_types.len() == 10 {
+            types.push(DataType::Utf8);
+        }
+        Ok(types)
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Struct(result_fields()))
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let a = &args.args;
+        let json = match a.get(9) {
+            Some(arg) => Some(constant_str(NAME, "params", arg)?),
+            None => None,
+        };
+        let (coding, params) =
+            settings(None, json).map_err(|e| exec_datafusion_err!("{NAME}: {e}"))?;
+        let n = args.number_rows;
+        let arrays: Vec<ArrayRef> = a[..9]
+            .iter()
+            .map(|v| v.to_array(n))
+            .collect::<Result<_>>()?;
+        let lists: Vec<&ListArray> = arrays.iter().map(|a| a.as_list::<i32>()).collect();
+        let dates = lists[0].values().as_primitive::<Date32Type>();
+        let bands: Vec<_> = lists[1..8]
+            .iter()
+            .map(|l| l.values().as_primitive::<Float64Type>())
+            .collect();
+        let qa = lists[8].values().as_primitive::<Int64Type>();
+
+        let mut ranges: Vec<_> = lists.iter().map(|l| row_ranges(l)).collect();
+        let mut results = Vec::with_capacity(n);
+        for row in 0..n {
+            let rows: Vec<_> = ranges.iter_mut().map(|r| r.next().flatten()).collect();
+            let Some(rows) = rows.into_iter().collect::<Option<Vec<_>>>() else {
+                results.push(None);
+                continue;
+            };
+            for r in &rows[1..] {
+                same_length(NAME, row, &rows[0], r)?;
+            }
+            // Observations with any null value are left out.
+            let keep: Vec<usize> = (0..rows[0].len())
+                .filter(|&k| {
+                    dates.is_valid(rows[0].start + k)
+                        && qa.is_valid(rows[8].start + k)
+                        && (0..7).all(|b| bands[b].is_valid(rows[b + 1].start + k))
+                })
+                .collect();
+            let series_dates: Vec<i64> = keep
+                .iter()
+                .map(|&k| i64::from(dates.value(rows[0].start + k)) + ORDINAL_OF_UNIX_EPOCH)
+                .collect();
+            let series_bands: [Vec<f64>; 7] = std::array::from_fn(|b| {
+                keep.iter()
+                    .map(|&k| bands[b].value(rows[b + 1].start + k))
+                    .collect()
+            });
+            let series_qa: Vec<i64> = keep.iter().map(|&k| qa.value(rows[8].start + k)).collect();
+            if series_dates.is_empty() {
+                results.push(None);
+                continue;
+            }
+            let series = Series {
+                dates: &series_dates,
+                bands: std::array::from_fn(|b| series_bands[b].as_slice()),
+                qa: &series_qa,
+            };
+            let result = detect(&series, coding, &params)
+                .map_err(|e| exec_datafusion_err!("{NAME}: row {row}: {e}"))?;
+            results.push(Some(result));
+        }
+        Ok(ColumnarValue::Array(Arc::new(to_struct(&results)?)))
+    }
+}
+
+/// Offsets of lists with these lengths.
+fn offsets(lengths: impl IntoIterator<Item = usize>) -> OffsetBuffer<i32> {
+    OffsetBuffer::from_lengths(lengths)
+}
+
+fn list(
+    item: DataType,
+    lengths: Vec<usize>,
+    values: ArrayRef,
+    nulls: Option<NullBuffer>,
+) -> Result<ArrayRef> {
+    Ok(Arc::new(ListArray::try_new(
+        Arc::new(Field::new_list_field(item, true)),
+        offsets(lengths),
+        values,
+        nulls,
+    )?))
+}
+
+fn day(ordinal: i64) -> i32 {
+    (ordinal - ORDINAL_OF_UNIX_EPOCH) as i32
+}
+
+/// The per-band models of every segment, as one struct array per band.
+fn band_array(models: &[&ChangeModel], b: usize) -> Result<ArrayRef> {
+    let floats = |f: &dyn Fn(&ChangeModel) -> f64| -> ArrayRef {
+        Arc::new(Float64Array::from_iter_values(models.iter().map(|m| f(m))))
+    };
+    let coefficients =
+        Float64Array::from_iter_values(models.iter().flat_map(|m| m.bands[b].coefficients));
+    let columns: Vec<ArrayRef> = vec![
+        floats(&|m| m.bands[b].magnitude),
+        floats(&|m| m.bands[b].rmse),
+        list(
+            DataType::Float64,
+            models
+                .iter()
+                .map(|m| m.bands[b].coefficients.len())
+                .collect(),
+            Arc::new(coefficients),
+            None,
+        )?,
+        floats(&|m| m.bands[b].intercept),
+    ];
+    Ok(Arc::new(StructArray::try_new(
+        band_fields(),
+        columns,
+        None,
+    )?))
+}
+
+fn to_struct(results: &[Option<CcdResult>]) -> Result<StructArray> {
+    let present = || results.iter().flatten();
+    let models: Vec<&ChangeModel> = present().flat_map(|r| &r.change_models).collect();
+    let days = |f: &dyn Fn(&ChangeModel) -> i64| -> ArrayRef {
+        Arc::new(Date32Array::from_iter_values(
+            models.iter().map(|m| day(f(m))),
+        ))
+    };
+    let mut model_columns: Vec<ArrayRef> = vec![
+        days(&|m| m.start_day),
+        days(&|m| m.end_day),
+        days(&|m| m.break_day),
+        Arc::new(Int32Array::from_iter_values(
+            models.iter().map(|m| m.observation_count as i32),
+        )),
+        Arc::new(Float64Array::from_iter_values(
+            models.iter().map(|m| m.change_probability),
+        )),
+        Arc::new(Int32Array::from_iter_values(
+            models.iter().map(|m| m.curve_qa as i32),
+        )),
+    ];
+    for b in 0..7 {
+        model_columns.push(band_array(&models, b)?);
+    }
+    let model_struct = StructArray::try_new(model_fields(), model_columns, None)?;
+    let rows_valid = NullBuffer::from(results.iter().map(Option::is_some).collect::<Vec<_>>());
+    let lengths = |f: &dyn Fn(&CcdResult) -> usize| -> Vec<usize> {
+        results.iter().map(|r| r.as_ref().map_or(0, f)).collect()
+    };
+    let change_models = list(
+        DataType::Struct(model_fields()),
+        lengths(&|r| r.change_models.len()),
+        Arc::new(model_struct),
+        Some(rows_valid.clone()),
+    )?;
+    let mask = BooleanArray::from(
+        present()
+            .flat_map(|r| r.processing_mask.iter().copied())
+            .collect::<Vec<_>>(),
+    );
+    let processing_mask = list(
+        DataType::Boolean,
+        lengths(&|r| r.processing_mask.len()),
+        Arc::new(mask),
+        Some(rows_valid.clone()),
+    )?;
+    let probability = |f: &dyn Fn(&CcdResult) -> f64| -> ArrayRef {
+        Arc::new(Float64Array::from(
+            results
+                .iter()
+                .map(|r| r.as_ref().map(f))
+                .collect::<Vec<_>>(),
+        ))
+    };
+    Ok(StructArray::try_new(
+        result_fields(),
+        vec![
+            change_models,
+            processing_mask,
+            probability(&|r| r.cloud_prob),
+            probability(&|r| r.snow_prob),
+            probability(&|r| r.water_prob),
+        ],
+        Some(rows_valid),
+    )?)
+}
