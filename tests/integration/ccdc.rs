@@ -303,3 +303,56 @@ async fn the_udf_names_bad_input() {
         .unwrap_err();
     assert!(err.to_string().contains("unequal length"), "{err}");
 }
+
+/// pyccd itself, run on 200 generated pixels covering breaks, stable land, heavy cloud, snow,
+/// fill, short and long series and duplicate dates: ardent must give its answer on at least 99%.
+#[test]
+fn generated_pixels_match_live_pyccd() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("pyccd/generate.py");
+    let o = std::process::Command::new(python())
+        .args(["-W", "ignore"])
+        .arg(&script)
+        .arg(dir.path())
+        .args(["--count", "200", "--seed", "7"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let pairs = pixels_with_results(dir.path());
+    assert_eq!(pairs.len(), 200);
+    let mut differing = Vec::new();
+    let mut curve_qa = std::collections::BTreeSet::new();
+    let mut most_segments = 0;
+    for (csv, json) in &pairs {
+        let pyccd: Value = serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap();
+        let models = pyccd["change_models"].as_array().unwrap();
+        most_segments = most_segments.max(models.len());
+        curve_qa.extend(models.iter().map(|m| m["curve_qa"].as_i64().unwrap()));
+        let diff = differences(&ardent_result(csv, &recorded_params(&pyccd)), &pyccd);
+        if !diff.is_empty() {
+            differing.push(format!(
+                "{}:\n  {}\ninputs:\n{}",
+                csv.display(),
+                diff.join("\n  "),
+                std::fs::read_to_string(csv).unwrap()
+            ));
+        }
+    }
+    for d in &differing {
+        eprintln!("{d}");
+    }
+    assert!(
+        differing.len() <= 2,
+        "{} of 200 pixels differ from pyccd",
+        differing.len()
+    );
+    // The regimes were really exercised: 6- and 8-coefficient segments, end catches, both
+    // single-model procedures, and series with several segments.
+    for code in [6, 8, 24, 44, 54] {
+        assert!(
+            curve_qa.contains(&code),
+            "no segment with curve_qa {code}: {curve_qa:?}"
+        );
+    }
+    assert!(most_segments >= 3);
+}

@@ -181,3 +181,18 @@ pub fn pretty(batches: &[RecordBatch]) -> String {
         .unwrap()
         .to_string()
 }
+
+/// The tests' Python (moto and boto3; pyccd 2021.7.19 on its pinned numpy, scipy and
+/// scikit-learn): `ARDENT_TEST_PYTHON`, else the workspace's `.venv` (made by `make test`).
+pub fn python() -> PathBuf {
+    if let Ok(p) = std::env::var("ARDENT_TEST_PYTHON") {
+        return PathBuf::from(p);
+    }
+    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python");
+    assert!(
+        venv.exists(),
+        "{} is missing: run `make venv` (make test does) or set ARDENT_TEST_PYTHON",
+        venv.display()
+    );
+    venv
+}

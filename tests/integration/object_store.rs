@@ -2,26 +2,10 @@
 //! read by ardent through object_store (listing) and GDAL's /vsis3/ (pixels).
 
 use std::net::TcpListener;
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::common::*;
-
-/// The Python with moto and boto3: `ARDENT_TEST_PYTHON`, else the workspace's `.venv` (made by
-/// `make test`).
-fn python() -> PathBuf {
-    if let Ok(p) = std::env::var("ARDENT_TEST_PYTHON") {
-        return PathBuf::from(p);
-    }
-    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python");
-    assert!(
-        venv.exists(),
-        "{} is missing: run `make venv` (make test does) or set ARDENT_TEST_PYTHON",
-        venv.display()
-    );
-    venv
-}
 
 /// A moto S3 server on a free loopback port, stopped on drop.
 struct Moto {

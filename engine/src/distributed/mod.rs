@@ -83,7 +83,9 @@ pub fn executor_function_registry() -> BallistaFunctionRegistry {
     // Ballista's default registry lacks the nested (array, struct, map) functions that its own
     // client sessions plan with, e.g. `cardinality`: executors would reject such tasks.
     for udf in ballista_core::extension::ballista_scalar_functions() {
-        registry.scalar_functions.insert(udf.name().to_string(), udf);
+        registry
+            .scalar_functions
+            .insert(udf.name().to_string(), udf);
     }
     for udf in ardent_udfs::all_udfs() {
         registry

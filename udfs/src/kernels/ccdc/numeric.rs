@@ -8,7 +8,8 @@ pub fn sum(values: &[f64]) -> f64 {
     const BLOCK: usize = 128;
     let n = values.len();
     if n < 8 {
-        return values.iter().fold(0.0, |acc, v| acc + v);
+        // numpy starts from -0.0 so that a sum of negative zeros stays negative zero.
+        return values.iter().fold(-0.0, |acc, v| acc + v);
     }
     if n <= BLOCK {
         let mut r = [0.0; 8];
@@ -75,10 +76,10 @@ fn less<T: PartialOrd>(a: &T, b: &T) -> bool {
 }
 
 /// `np.argsort(values)` with numpy's default `kind='quicksort'` (numpy 1.23: introsort, median of
-/// three, insertion sort below 17 elements, heapsort past the depth limit). Not stable: equal
+/// three, insertion sort up to 16 elements, heapsort past the depth limit). Not stable: equal
 /// keys come out in the order this exact procedure leaves them, which pyccd's results depend on.
 pub fn argsort<T: PartialOrd + Copy>(values: &[T]) -> Vec<usize> {
-    const SMALL_QUICKSORT: usize = 16;
+    const SMALL_QUICKSORT: usize = 15;
     let n = values.len();
     let mut order: Vec<usize> = (0..n).collect();
     if n < 2 {
