@@ -26,9 +26,13 @@ demo: deps
 	$(CARGO) build --release --bin ardent
 	ARDENT=target/release/ardent OUT=$(OUT) SIZE=$(SIZE) demo/run.sh
 
-## Criterion benches (release build); results go to target/criterion.
-bench: deps
+## Criterion benches (release build; results in target/criterion), then pyccd on the same pixels
+## and the local vs one-host cluster comparison.
+bench: venv
 	$(CARGO) bench -p ardent-benches
+	.venv/bin/python benches/pyccd_time.py
+	$(CARGO) build --release --bins
+	benches/local_vs_cluster.sh
 
 clean:
 	rm -rf out

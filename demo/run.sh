@@ -17,12 +17,12 @@ seconds() { echo $(( $(date +%s%N) / 1000000 )); }
 rm -rf "$OUT"
 mkdir -p "$OUT"
 
-step "1/4 synthetic ARD stack: ${SIZE}x${SIZE} px, $START to $END"
+step "1/6 synthetic ARD stack: ${SIZE}x${SIZE} px, $START to $END"
 t0=$(seconds)
 "$ARDENT" synth --out "$STACK" --size "$SIZE" --start "$START" --end "$END" --seed 42
 t_synth=$(( $(seconds) - t0 ))
 
-step "2/4 yearly clear-sky NDVI medians and clear-observation counts (SQL)"
+step "2/6 yearly clear-sky NDVI medians and clear-observation counts (SQL)"
 sed -e "s|\${STACK}|$STACK|g" -e "s|\${OUT}|$OUT|g" demo/yearly_ndvi.sql > "$OUT/yearly_ndvi.sql"
 t0=$(seconds)
 "$ARDENT" sql -f "$OUT/yearly_ndvi.sql"
@@ -32,7 +32,7 @@ first=$(date -d "$START" +%Y)
 last=$(date -d "$END" +%Y)
 mid=$(( (first + last) / 2 ))
 
-step "3/4 maps: NDVI median $mid, and NDVI change $first to $last"
+step "3/6 maps: NDVI median $mid, and NDVI change $first to $last"
 t0=$(seconds)
 "$ARDENT" map --stack "$STACK" --column ndvi_median --title "Clear-sky NDVI median $mid" \
   --out "$OUT/ndvi_median_$mid.tif" --png "$OUT/ndvi_median_$mid.png" \
@@ -44,14 +44,29 @@ t0=$(seconds)
     WHERE a.year = $first AND b.year = $last"
 t_map=$(( $(seconds) - t0 ))
 
-step "4/4 summary"
+step "4/6 CCDC change detection on every pixel, scored against the ground truth (SQL)"
+sed -e "s|\${STACK}|$STACK|g" -e "s|\${OUT}|$OUT|g" demo/ccdc.sql > "$OUT/ccdc.sql"
+t0=$(seconds)
+"$ARDENT" sql -f "$OUT/ccdc.sql"
+t_ccdc=$(( $(seconds) - t0 ))
+
+step "5/6 change maps: most recent break year, number of breaks, change magnitude"
+t0=$(seconds)
+for product in last_break_year breaks last_break_magnitude; do
+  "$ARDENT" map --stack "$STACK" --column "$product" --title "CCDC $product" \
+    --out "$OUT/$product.tif" --png "$OUT/$product.png" \
+    "SELECT row, col, $product FROM '$OUT/change.parquet'"
+done
+t_change_maps=$(( $(seconds) - t0 ))
+
+step "6/6 summary"
 acquisitions=$(( $(find "$STACK" -name '*.tif' | wc -l) / 8 ))
 changed=$(awk -F, 'NR > 1 && $6 != "" { n++ } END { print n + 0 }' "$STACK/truth.csv")
 cat <<TXT
 stack:        $STACK ($acquisitions acquisitions, $(du -sh "$STACK" | cut -f1), ${SIZE}x${SIZE} px)
 ground truth: $STACK/truth.csv ($changed pixels with an injected change)
-parquet:      $OUT/ndvi_yearly.parquet
-maps:         $OUT/ndvi_median_$mid.tif, $OUT/ndvi_change.tif
-previews:     $OUT/ndvi_median_$mid.png, $OUT/ndvi_change.png
-timings:      synth ${t_synth} ms, sql ${t_sql} ms, maps ${t_map} ms
+parquet:      $OUT/ndvi_yearly.parquet, $OUT/ccdc.parquet (pyccd-shaped results), $OUT/change.parquet
+maps:         $OUT/ndvi_median_$mid.tif, $OUT/ndvi_change.tif,
+              $OUT/last_break_year.tif, $OUT/breaks.tif, $OUT/last_break_magnitude.tif (PNG previews beside)
+timings:      synth ${t_synth} ms, sql ${t_sql} ms, maps ${t_map} ms, ccdc ${t_ccdc} ms, change maps ${t_change_maps} ms
 TXT
