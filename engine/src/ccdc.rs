@@ -106,3 +106,105 @@ pub fn to_pyccd_json(result: &CcdResult) -> Value {
         "water_prob": result.water_prob,
     })
 }
+
+/// Draws what lcmap-tap shows for a pixel: one panel per band with the observations (those the
+/// procedure left out in grey), each segment's fitted curve, and its break as a dashed line.
+pub fn plot(
+    pixel: &PixelCsv,
+    result: &CcdResult,
+    avg_days_yr: f64,
+    path: &Path,
+) -> Result<(), String> {
+    use plotters::prelude::*;
+    let mut order: Vec<usize> = (0..pixel.dates.len()).collect();
+    order.sort_by_key(|&i| pixel.dates[i]);
+    // The standard procedure works on thermal in C x 100; the single-model ones on K x 10.
+    let celsius = result
+        .change_models
+        .first()
+        .is_some_and(|m| m.curve_qa != 44 && m.curve_qa != 54);
+    let year = |ordinal: f64| 1.0 + (ordinal - 1.0) / 365.2425;
+    let err = |e: &dyn std::fmt::Display| e.to_string();
+    crate::map::write_png_atomically(path, |partial| {
+        let root = BitMapBackend::new(partial, (1400, 1600)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| err(&e))?;
+        let panels = root.split_evenly((4, 2));
+        let (first, last) = (
+            pixel.dates[order[0]] as f64,
+            pixel.dates[order[order.len() - 1]] as f64,
+        );
+        for (b, panel) in panels.iter().take(7).enumerate() {
+            let value = |i: usize| {
+                let v = pixel.bands[b][i];
+                if b == 6 && celsius {
+                    v * 10.0 - 27315.0
+                } else {
+                    v
+                }
+            };
+            // Scaled to the observations the procedure used (cloud and saturation fall outside).
+            let used = |k: usize| result.processing_mask.get(k).copied().unwrap_or(false);
+            let shown: Vec<f64> = order
+                .iter()
+                .enumerate()
+                .filter(|(k, _)| used(*k))
+                .map(|(_, &i)| value(i))
+                .collect();
+            let lo = shown.iter().copied().fold(f64::INFINITY, f64::min);
+            let hi = shown.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let pad = (hi - lo) * 0.1;
+            let (lo, hi) = if lo < hi {
+                (lo - pad, hi + pad)
+            } else {
+                (0.0, 10000.0)
+            };
+            let mut chart = ChartBuilder::on(panel)
+                .caption(BANDS[b], ("sans-serif", 18))
+                .margin(8)
+                .x_label_area_size(28)
+                .y_label_area_size(56)
+                .build_cartesian_2d(year(first)..year(last), lo..hi)
+                .map_err(|e| err(&e))?;
+            chart
+                .configure_mesh()
+                .disable_mesh()
+                .x_label_formatter(&|y| format!("{y:.0}"))
+                .draw()
+                .map_err(|e| err(&e))?;
+            let points = order.iter().enumerate().filter_map(|(k, &i)| {
+                let v = value(i);
+                (lo..=hi).contains(&v).then(|| {
+                    let color = if used(k) {
+                        BLUE.mix(0.8)
+                    } else {
+                        RGBColor(170, 170, 170).mix(0.6)
+                    };
+                    Circle::new((year(pixel.dates[i] as f64), v), 2, color.filled())
+                })
+            });
+            chart.draw_series(points).map_err(|e| err(&e))?;
+            for model in &result.change_models {
+                let band = &model.bands[b];
+                let (s, e) = (model.start_day as f64, model.end_day as f64);
+                let curve = (0..=((e - s) / 4.0) as usize)
+                    .map(|k| s + 4.0 * k as f64)
+                    .map(|d| (year(d), band.predict(d, avg_days_yr).clamp(lo, hi)));
+                chart
+                    .draw_series(LineSeries::new(curve, RED.stroke_width(2)))
+                    .map_err(|e| err(&e))?;
+                if model.change_probability >= 1.0 {
+                    let x = year(model.break_day as f64);
+                    chart
+                        .draw_series(DashedLineSeries::new(
+                            [(x, lo), (x, hi)],
+                            6,
+                            4,
+                            BLACK.stroke_width(1),
+                        ))
+                        .map_err(|e| err(&e))?;
+                }
+            }
+        }
+        root.present().map_err(|e| err(&e))
+    })
+}

@@ -128,8 +128,24 @@ fn real_pixels_match_pyccd() {
 #[test]
 fn the_cli_prints_pyccd_shaped_json() {
     let csv = reference_pixels().join("test_3657_3610_observations.cfmask.csv");
-    let o = ardent(&["ccdc", "--csv", csv.to_str().unwrap(), "--qa", "cfmask"]);
+    let dir = tempfile::tempdir().unwrap();
+    let png = dir.path().join("pixel.png");
+    let o = ardent(&[
+        "ccdc",
+        "--csv",
+        csv.to_str().unwrap(),
+        "--qa",
+        "cfmask",
+        "--plot",
+        png.to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
+    // A PNG of 1400 x 1600 px (width and height in its IHDR chunk), nothing left half-written.
+    let bytes = std::fs::read(&png).unwrap();
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
+    assert_eq!(u32::from_be_bytes(bytes[16..20].try_into().unwrap()), 1400);
+    assert_eq!(u32::from_be_bytes(bytes[20..24].try_into().unwrap()), 1600);
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     let ours: Value = serde_json::from_str(&stdout(&o)).unwrap();
     let pyccd: Value =
         serde_json::from_str(&std::fs::read_to_string(csv.with_extension("pyccd.json")).unwrap())

@@ -48,6 +48,16 @@ pub struct BandModel {
     pub intercept: f64,
 }
 
+impl BandModel {
+    /// The model's value on an ordinal day.
+    pub fn predict(&self, ordinal_day: f64, avg_days_yr: f64) -> f64 {
+        let row = lasso::matrix_row(ordinal_day, avg_days_yr, 8);
+        row.iter()
+            .zip(&self.coefficients)
+            .fold(self.intercept, |acc, (x, c)| acc + x * c)
+    }
+}
+
 /// A segment: a stretch of time with one model per band, ended by a break or the series' end.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ChangeModel {

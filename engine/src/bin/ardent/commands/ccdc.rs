@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use ardent_engine::ccdc::{to_pyccd_json, PixelCsv};
+use ardent_engine::ccdc::{plot, to_pyccd_json, PixelCsv};
 use ardent_udfs::kernels::ccdc::{detect, settings};
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,6 +26,9 @@ pub struct Args {
     /// pyccd parameters to override, as JSON (e.g. '{"MEOW_SIZE": 16}').
     #[arg(long)]
     pub params: Option<String>,
+    /// Also draw the observations, fitted segments and breaks, one panel per band, to this PNG.
+    #[arg(long)]
+    pub plot: Option<PathBuf>,
 }
 
 pub fn run(args: Args) -> Result<(), String> {
@@ -38,6 +41,9 @@ pub fn run(args: Args) -> Result<(), String> {
     let (coding, params) = settings(Some(qa), args.params.as_deref())?;
     let result = detect(&pixel.series(), coding, &params)
         .map_err(|e| format!("'{}': {e}", args.csv.display()))?;
+    if let Some(png) = &args.plot {
+        plot(&pixel, &result, params.avg_days_yr, png)?;
+    }
     let text = serde_json::to_string_pretty(&to_pyccd_json(&result)).map_err(|e| e.to_string())?;
     println!("{text}");
     Ok(())
