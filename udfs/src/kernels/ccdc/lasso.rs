@@ -121,7 +121,11 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).fold(0.0, |acc, (x, y)| acc + x * y)
 }
 
-/// `sklearn.linear_model._cd_fast.enet_coordinate_descent` with l2 = 0, cyclic, not positive.
+/// `sklearn.linear_model._cd_fast.enet_coordinate_descent` with l2 = 0, cyclic, not positive:
+/// the same coordinate updates, stopping tests and duality gap, computed from the Gram matrix
+/// `X'X` and `X'y` instead of the residual vector. The two are equal in exact arithmetic and agree
+/// to rounding; with 7 features and hundreds of observations this makes an iteration O(49)
+/// instead of O(7n), which matters because pyccd's fits often run all `max_iter` iterations.
 fn coordinate_descent(
     x: &[Vec<f64>],
     y: &[f64],
@@ -134,10 +138,17 @@ fn coordinate_descent(
         .iter()
         .map(|c| sum_of_squares(c.iter().copied()))
         .collect();
+    let gram: Vec<Vec<f64>> = x
+        .iter()
+        .map(|a| x.iter().map(|b| dot(a, b)).collect())
+        .collect();
+    let xty: Vec<f64> = x.iter().map(|c| dot(c, y)).collect();
+    let y_norm2 = dot(y, y);
     let mut w = vec![0.0; features];
-    let mut r: Vec<f64> = y.to_vec();
+    // X'X w, kept up to date with w.
+    let mut h = vec![0.0; features];
     let d_w_tol = tol;
-    let tol = tol * dot(y, y);
+    let tol = tol * y_norm2;
     for n_iter in 0..max_iter {
         let mut w_max: f64 = 0.0;
         let mut d_w_max: f64 = 0.0;
@@ -147,25 +158,29 @@ fn coordinate_descent(
             }
             let w_ii = w[ii];
             if w_ii != 0.0 {
-                for (ri, xi) in r.iter_mut().zip(&x[ii]) {
-                    *ri += w_ii * xi;
+                for (hk, g) in h.iter_mut().zip(&gram[ii]) {
+                    *hk -= w_ii * g;
                 }
             }
-            let tmp = dot(&x[ii], &r);
+            // X_ii . R, the residual without feature ii.
+            let tmp = xty[ii] - h[ii];
             w[ii] = tmp.signum() * (tmp.abs() - alpha).max(0.0) / norm_cols[ii];
             if w[ii] != 0.0 {
-                for (ri, xi) in r.iter_mut().zip(&x[ii]) {
-                    *ri += -w[ii] * xi;
+                for (hk, g) in h.iter_mut().zip(&gram[ii]) {
+                    *hk += w[ii] * g;
                 }
             }
             d_w_max = d_w_max.max((w[ii] - w_ii).abs());
             w_max = w_max.max(w[ii].abs());
         }
         if w_max == 0.0 || d_w_max / w_max < d_w_tol || n_iter == max_iter - 1 {
-            // The duality gap decides.
-            let xta: Vec<f64> = x.iter().map(|c| dot(c, &r)).collect();
-            let dual_norm = xta.iter().fold(0.0_f64, |m, v| m.max(v.abs()));
-            let r_norm2 = dot(&r, &r);
+            // The duality gap decides: X'R = X'y - X'Xw, R.R = y.y - 2 w.X'y + w.X'Xw.
+            let dual_norm = xty
+                .iter()
+                .zip(&h)
+                .fold(0.0_f64, |m, (q, hk)| m.max((q - hk).abs()));
+            let w_q = dot(&w, &xty);
+            let r_norm2 = y_norm2 - 2.0 * w_q + dot(&w, &h);
             let (constant, mut gap) = if dual_norm > alpha {
                 let c = alpha / dual_norm;
                 (c, 0.5 * (r_norm2 + r_norm2 * c * c))
@@ -173,7 +188,7 @@ fn coordinate_descent(
                 (1.0, r_norm2)
             };
             let l1_norm: f64 = w.iter().map(|v| v.abs()).sum();
-            gap += alpha * l1_norm - constant * dot(&r, y);
+            gap += alpha * l1_norm - constant * (y_norm2 - w_q);
             if gap < tol {
                 break;
             }
