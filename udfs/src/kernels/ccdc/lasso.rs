@@ -17,11 +17,14 @@ pub struct Fit {
     pub rmse: f64,
 }
 
+/// A row of pyccd's coefficient matrix with every harmonic: a model with fewer coefficients
+/// ignores the columns it does not use.
+pub type Row = [f64; COLUMNS];
+
 impl Fit {
-    /// The model's value on `date` (unused harmonics have zero coefficients, so the full row
-    /// serves every model, as in pyccd's `predict`).
-    pub fn predict(&self, date: f64, avg_days_yr: f64) -> f64 {
-        let row = matrix_row(date, avg_days_yr, 8);
+    /// The model's value on the date of `row` (unused harmonics have zero coefficients, so the
+    /// full row serves every model, as in pyccd's `predict`).
+    pub fn predict(&self, row: &Row) -> f64 {
         let mut value = 0.0;
         for (x, c) in row.iter().zip(&self.coefficients) {
             value += x * c;
@@ -30,44 +33,42 @@ impl Fit {
     }
 }
 
-/// One row of pyccd's `coefficient_matrix` (unused harmonics stay zero).
-pub fn matrix_row(date: f64, avg_days_yr: f64, num_coefficients: usize) -> [f64; COLUMNS] {
+/// pyccd's `coefficient_matrix` row of `date`, all three harmonics. Computed once per
+/// observation: the trigonometry would otherwise dominate CCDC's time.
+pub fn matrix_row(date: f64, avg_days_yr: f64) -> Row {
     let w = 2.0 * std::f64::consts::PI / avg_days_yr;
     let w12 = w * date;
-    let mut row = [date, w12.cos(), w12.sin(), 0.0, 0.0, 0.0, 0.0];
-    if num_coefficients >= 6 {
-        let w34 = 2.0 * w12;
-        row[3] = w34.cos();
-        row[4] = w34.sin();
-    }
-    if num_coefficients >= 8 {
-        let w56 = 3.0 * w12;
-        row[5] = w56.cos();
-        row[6] = w56.sin();
-    }
-    row
+    let (w34, w56) = (2.0 * w12, 3.0 * w12);
+    [
+        date,
+        w12.cos(),
+        w12.sin(),
+        w34.cos(),
+        w34.sin(),
+        w56.cos(),
+        w56.sin(),
+    ]
 }
 
-/// pyccd's `fitted_model`: the Lasso fit of `observed` on `dates`, its residuals and its RMSE
-/// with `num_coefficients` degrees of freedom taken off.
-pub fn fit(
-    dates: &[f64],
-    observed: &[f64],
-    max_iter: usize,
-    avg_days_yr: f64,
-    num_coefficients: usize,
-) -> Fit {
-    let n = dates.len();
-    // Column-major, as pyccd builds it (order='F').
-    let mut x = vec![vec![0.0; n]; COLUMNS];
-    for (i, &d) in dates.iter().enumerate() {
-        for (j, v) in matrix_row(d, avg_days_yr, num_coefficients)
-            .into_iter()
-            .enumerate()
-        {
-            x[j][i] = v;
-        }
-    }
+/// Whether column `j` of the coefficient matrix is used by a model of `num_coefficients`.
+fn uses_column(j: usize, num_coefficients: usize) -> bool {
+    j < 3 || (j < 5 && num_coefficients >= 6) || num_coefficients >= 8
+}
+
+/// pyccd's `fitted_model`: the Lasso fit of `observed` on the dates of `rows`, its residuals and
+/// its RMSE with `num_coefficients` degrees of freedom taken off.
+pub fn fit(rows: &[Row], observed: &[f64], max_iter: usize, num_coefficients: usize) -> Fit {
+    let n = rows.len();
+    // Column-major, as pyccd builds it (order='F'); unused harmonics are zero columns.
+    let x: Vec<Vec<f64>> = (0..COLUMNS)
+        .map(|j| {
+            if uses_column(j, num_coefficients) {
+                rows.iter().map(|r| r[j]).collect()
+            } else {
+                vec![0.0; n]
+            }
+        })
+        .collect();
     let (coefficients, intercept) = lasso(x, observed, 1.0, max_iter, 1e-4);
     let fit = Fit {
         coefficients,
@@ -75,10 +76,10 @@ pub fn fit(
         residual: Vec::new(),
         rmse: 0.0,
     };
-    let residual: Vec<f64> = dates
+    let residual: Vec<f64> = rows
         .iter()
         .zip(observed)
-        .map(|(&d, &y)| y - fit.predict(d, avg_days_yr))
+        .map(|(r, &y)| y - fit.predict(r))
         .collect();
     let rmse =
         (sum_of_squares(residual.iter().copied()) / (n as f64 - num_coefficients as f64)).sqrt();
@@ -208,7 +209,8 @@ mod tests {
             .iter()
             .map(|&d| 1000.0 + 300.0 * (2.0 * std::f64::consts::PI / 365.2425 * d).cos())
             .collect();
-        let f = fit(&dates, &y, 1000, 365.2425, 4);
+        let rows: Vec<Row> = dates.iter().map(|&d| matrix_row(d, 365.2425)).collect();
+        let f = fit(&rows, &y, 1000, 4);
         assert!(f.rmse < 5.0, "{f:?}");
         assert!((f.coefficients[1] - 300.0).abs() < 5.0, "{f:?}");
         assert_eq!(f.residual.len(), 60);

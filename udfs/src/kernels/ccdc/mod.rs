@@ -21,7 +21,7 @@ mod tmask;
 pub use params::{settings, CurveQa, Params};
 pub use qa::QaCoding;
 
-use lasso::Fit;
+use lasso::{Fit, Row};
 use numeric::{argsort, median, round, sum_of_squares};
 
 /// Offset between proleptic Gregorian ordinal days (pyccd's dates) and days since 1970-01-01.
@@ -51,7 +51,7 @@ pub struct BandModel {
 impl BandModel {
     /// The model's value on an ordinal day.
     pub fn predict(&self, ordinal_day: f64, avg_days_yr: f64) -> f64 {
-        let row = lasso::matrix_row(ordinal_day, avg_days_yr, 8);
+        let row = lasso::matrix_row(ordinal_day, avg_days_yr);
         row.iter()
             .zip(&self.coefficients)
             .fold(self.intercept, |acc, (x, c)| acc + x * c)
@@ -182,19 +182,16 @@ fn single_model(
     if kept.len() < p.meow_size {
         return (Vec::new(), mask);
     }
-    let period: Vec<f64> = kept.iter().map(|&i| pixel.dates[i] as f64).collect();
+    let rows: Vec<Row> = kept
+        .iter()
+        .map(|&i| lasso::matrix_row(pixel.dates[i] as f64, p.avg_days_yr))
+        .collect();
     let fits: Vec<Fit> = pixel
         .spectra
         .iter()
         .map(|band| {
             let y: Vec<f64> = kept.iter().map(|&i| band[i]).collect();
-            lasso::fit(
-                &period,
-                &y,
-                p.lasso_max_iter,
-                p.avg_days_yr,
-                p.coefficient_min,
-            )
+            lasso::fit(&rows, &y, p.lasso_max_iter, p.coefficient_min)
         })
         .collect();
     let last = pixel.dates[pixel.dates.len() - 1];
@@ -260,6 +257,8 @@ struct Standard {
     kept: Vec<usize>,
     /// Their dates.
     period: Vec<f64>,
+    /// Coefficient-matrix rows of every observation of the series.
+    rows: Vec<Row>,
     variogram: [f64; 7],
 }
 
@@ -270,12 +269,18 @@ impl Standard {
             *t = *t * 10.0 - 27315.0;
         }
         let mask = qa::standard_filter(&pixel.spectra, &pixel.quality, &pixel.dates, &p);
+        let rows = pixel
+            .dates
+            .iter()
+            .map(|&d| lasso::matrix_row(d as f64, p.avg_days_yr))
+            .collect();
         let mut s = Self {
             pixel,
             p,
             mask,
             kept: Vec::new(),
             period: Vec::new(),
+            rows,
             variogram: [0.0; 7],
         };
         s.refresh();
@@ -313,13 +318,16 @@ impl Standard {
     }
 
     fn fit_all(&self, w: Window, coefficients: usize) -> Vec<Fit> {
+        let rows: Vec<Row> = self.kept[w.start..w.stop.min(self.kept.len())]
+            .iter()
+            .map(|&i| self.rows[i])
+            .collect();
         (0..7)
             .map(|b| {
                 lasso::fit(
-                    self.dates(w),
+                    &rows,
                     &self.observed(b, w),
                     self.p.lasso_max_iter,
-                    self.p.avg_days_yr,
                     coefficients,
                 )
             })
@@ -457,7 +465,7 @@ impl Standard {
                 .iter()
                 .map(|&k| {
                     let observed = self.pixel.spectra[b][self.kept[k]];
-                    (observed - models[b].predict(self.period[k], self.p.avg_days_yr)).abs()
+                    (observed - models[b].predict(&self.rows[self.kept[k]])).abs()
                 })
                 .collect()
         })
@@ -627,7 +635,11 @@ fn determine_num_coefs(observations: usize, p: &Params) -> usize {
 }
 
 /// pyccd's `find_closest_doy`: positions within `window` of the `num` observations closest in
-/// day of year to observation `index`.
+/// day of year to observation `index`, as the first `num` of numpy's argsort.
+///
+/// Which positions those are depends on numpy's sort only when a tie straddles the cut; without
+/// one, the `num` smallest are selected directly (their order changes only the rounding of the
+/// sum they feed), which saves a full sort at every step of the look-forward.
 fn closest_doy(period: &[f64], index: usize, window: Window, num: usize) -> Vec<usize> {
     let distances: Vec<f64> = period[window.start..window.stop]
         .iter()
@@ -636,6 +648,17 @@ fn closest_doy(period: &[f64], index: usize, window: Window, num: usize) -> Vec<
             (round(d_rt / 365.25) * 365.25 - d_rt).abs()
         })
         .collect();
+    if distances.len() > num {
+        let mut order: Vec<usize> = (0..distances.len()).collect();
+        let by_distance = |a: &usize, b: &usize| distances[*a].total_cmp(&distances[*b]);
+        order.select_nth_unstable_by(num, by_distance);
+        let cut = distances[order[num]];
+        let (nearest, _) = order.split_at_mut(num);
+        if nearest.iter().all(|&i| distances[i] < cut) {
+            nearest.sort_unstable_by(|a, b| by_distance(a, b).then(a.cmp(b)));
+            return nearest.to_vec();
+        }
+    }
     let mut order = argsort(&distances);
     order.truncate(num);
     order
