@@ -33,14 +33,37 @@ fn lstsq(x: &DMatrix<f64>, y: &DVector<f64>) -> DVector<f64> {
         .unwrap_or_else(|_| DVector::zeros(x.ncols()))
 }
 
-/// `_weight_fit`: weighted least squares, and residuals of the unweighted data.
+/// `_weight_fit`: weighted least squares, and residuals of the unweighted data. Solved from the
+/// 5 x 5 normal equations (the harmonic design is well conditioned), by SVD as numpy does when
+/// they are singular: a window of at most a year makes its two cycles the same columns.
 fn weighted_fit(x: &DMatrix<f64>, y: &DVector<f64>, w: &[f64]) -> (DVector<f64>, DVector<f64>) {
-    let sw: Vec<f64> = w.iter().map(|v| v.sqrt()).collect();
-    let xw = DMatrix::from_fn(x.nrows(), x.ncols(), |i, j| x[(i, j)] * sw[i]);
-    let yw = DVector::from_fn(y.len(), |i, _| y[i] * sw[i]);
-    let beta = lstsq(&xw, &yw);
+    let weights = DVector::from_column_slice(w);
+    let xtw = DMatrix::from_fn(x.ncols(), x.nrows(), |j, i| x[(i, j)] * weights[i]);
+    let beta = match (&xtw * x).cholesky() {
+        Some(c) if c.l().diagonal().min() > 1e-6 * c.l().diagonal().max() => c.solve(&(&xtw * y)),
+        _ => {
+            let sw = weights.map(f64::sqrt);
+            let xw = DMatrix::from_fn(x.nrows(), x.ncols(), |i, j| x[(i, j)] * sw[i]);
+            lstsq(&xw, &y.component_mul(&sw))
+        }
+    };
     let resid = y - x * &beta;
     (beta, resid)
+}
+
+/// pyccd's leverage adjustment `1 / sqrt(1 - h)`, h the diagonal of the hat matrix (from the QR
+/// factorization in pyccd) capped at 0.9999.
+fn leverage_adjustment(x: &DMatrix<f64>) -> Vec<f64> {
+    let cap = |h: f64| 1.0 / (1.0 - h.min(0.9999)).sqrt();
+    match (x.transpose() * x).try_inverse() {
+        Some(inv) => (0..x.nrows())
+            .map(|i| {
+                let row = x.row(i);
+                cap((row * &inv).dot(&row))
+            })
+            .collect(),
+        None => vec![cap(1.0); x.nrows()],
+    }
 }
 
 /// pyccd's `mad`: the median of the absolute values without the four smallest, over 0.6745.
@@ -58,25 +81,11 @@ fn bisquare(r: f64) -> f64 {
     }
 }
 
-/// pyccd's `RLM(maxiter=5).fit(x, y)` coefficients.
-fn robust_fit(x: &DMatrix<f64>, y: &DVector<f64>) -> DVector<f64> {
+/// pyccd's `RLM(maxiter=5).fit(x, y)` coefficients; `adjfactor` from [`leverage_adjustment`].
+fn robust_fit(x: &DMatrix<f64>, y: &DVector<f64>, adjfactor: &[f64]) -> DVector<f64> {
     let n = y.len();
     let (mut coef, resid) = weighted_fit(x, y, &vec![1.0; n]);
     let mut scale = mad(resid.as_slice());
-    // Leverage from the QR factorization: h = rowsum((X R^-1)^2), capped at 0.9999.
-    let r = x.clone().qr().r();
-    let adjfactor: Vec<f64> = match r.try_inverse() {
-        Some(inv) => {
-            let e = x * inv;
-            (0..n)
-                .map(|i| {
-                    let h: f64 = e.row(i).iter().map(|v| v * v).sum();
-                    1.0 / (1.0 - h.min(0.9999)).sqrt()
-                })
-                .collect()
-        }
-        None => vec![1.0 / (1.0 - 0.9999_f64).sqrt(); n],
-    };
     if scale < f64::EPSILON {
         return coef;
     }
@@ -88,7 +97,7 @@ fn robust_fit(x: &DMatrix<f64>, y: &DVector<f64>) -> DVector<f64> {
         let previous = coef.clone();
         let resid: Vec<f64> = (y - x * &previous)
             .iter()
-            .zip(&adjfactor)
+            .zip(adjfactor)
             .map(|(r, a)| r * a)
             .collect();
         scale = (f64::EPSILON * y_std).max(mad(&resid));
@@ -111,10 +120,11 @@ pub fn tmask(
     avg_days_yr: f64,
 ) -> Vec<bool> {
     let x = design(dates, avg_days_yr);
+    let adjfactor = leverage_adjustment(&x);
     let mut outliers = vec![false; dates.len()];
     for &band in bands {
         let y = DVector::from_column_slice(spectra[band]);
-        let coef = robust_fit(&x, &y);
+        let coef = robust_fit(&x, &y, &adjfactor);
         let predicted = &x * coef;
         for (i, flag) in outliers.iter_mut().enumerate() {
             *flag |= (predicted[i] - y[i]).abs() > variogram[band] * t_const;
