@@ -641,22 +641,24 @@ fn determine_num_coefs(observations: usize, p: &Params) -> usize {
 /// one, the `num` smallest are selected directly (their order changes only the rounding of the
 /// sum they feed), which saves a full sort at every step of the look-forward.
 fn closest_doy(period: &[f64], index: usize, window: Window, num: usize) -> Vec<usize> {
+    let target = period[index];
     let distances: Vec<f64> = period[window.start..window.stop]
         .iter()
         .map(|d| {
-            let d_rt = d - period[index];
+            let d_rt = d - target;
             (round(d_rt / 365.25) * 365.25 - d_rt).abs()
         })
         .collect();
     if distances.len() > num {
-        let mut order: Vec<usize> = (0..distances.len()).collect();
-        let by_distance = |a: &usize, b: &usize| distances[*a].total_cmp(&distances[*b]);
-        order.select_nth_unstable_by(num, by_distance);
-        let cut = distances[order[num]];
-        let (nearest, _) = order.split_at_mut(num);
-        if nearest.iter().all(|&i| distances[i] < cut) {
-            nearest.sort_unstable_by(|a, b| by_distance(a, b).then(a.cmp(b)));
-            return nearest.to_vec();
+        let mut pairs: Vec<(f64, u32)> =
+            distances.iter().zip(0u32..).map(|(&d, i)| (d, i)).collect();
+        let by_distance = |a: &(f64, u32), b: &(f64, u32)| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1));
+        pairs.select_nth_unstable_by(num, by_distance);
+        let cut = pairs[num].0;
+        let nearest = &mut pairs[..num];
+        if nearest.iter().all(|p| p.0 < cut) {
+            nearest.sort_unstable_by(by_distance);
+            return nearest.iter().map(|p| p.1 as usize).collect();
         }
     }
     let mut order = argsort(&distances);
