@@ -642,26 +642,26 @@ fn determine_num_coefs(observations: usize, p: &Params) -> usize {
 /// sum they feed), which saves a full sort at every step of the look-forward.
 fn closest_doy(period: &[f64], index: usize, window: Window, num: usize) -> Vec<usize> {
     let target = period[index];
-    let distances: Vec<f64> = period[window.start..window.stop]
+    // Distances are finite and never negative, so their bit patterns sort as they do: integer
+    // keys make the comparisons cheap and keep numpy's order exactly.
+    let keys: Vec<u64> = period[window.start..window.stop]
         .iter()
         .map(|d| {
             let d_rt = d - target;
-            (round(d_rt / 365.25) * 365.25 - d_rt).abs()
+            (round(d_rt / 365.25) * 365.25 - d_rt).abs().to_bits()
         })
         .collect();
-    if distances.len() > num {
-        let mut pairs: Vec<(f64, u32)> =
-            distances.iter().zip(0u32..).map(|(&d, i)| (d, i)).collect();
-        let by_distance = |a: &(f64, u32), b: &(f64, u32)| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1));
-        pairs.select_nth_unstable_by(num, by_distance);
+    if keys.len() > num {
+        let mut pairs: Vec<(u64, u32)> = keys.iter().zip(0u32..).map(|(&k, i)| (k, i)).collect();
+        pairs.select_nth_unstable(num);
         let cut = pairs[num].0;
         let nearest = &mut pairs[..num];
         if nearest.iter().all(|p| p.0 < cut) {
-            nearest.sort_unstable_by(by_distance);
+            nearest.sort_unstable();
             return nearest.iter().map(|p| p.1 as usize).collect();
         }
     }
-    let mut order = argsort(&distances);
+    let mut order = argsort(&keys);
     order.truncate(num);
     order
 }
