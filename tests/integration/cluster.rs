@@ -173,7 +173,7 @@ async fn cluster_answers_equal_local_answers() {
 fn cluster_command_starts_and_stops_processes() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_str().unwrap();
-    let o = ardent(&[
+    let up = [
         "cluster",
         "up",
         "--executors",
@@ -182,7 +182,8 @@ fn cluster_command_starts_and_stops_processes() {
         "0",
         "--dir",
         d,
-    ]);
+    ];
+    let o = ardent(&up);
     assert!(o.status.success(), "{}", stderr(&o));
     let master = stdout(&o)
         .lines()
@@ -197,16 +198,7 @@ fn cluster_command_starts_and_stops_processes() {
         .collect();
     assert_eq!(pids.len(), 2);
 
-    let again = ardent(&[
-        "cluster",
-        "up",
-        "--executors",
-        "1",
-        "--port",
-        "0",
-        "--dir",
-        d,
-    ]);
+    let again = ardent(&up);
     assert_clean_failure(&again, &["already running", "cluster down"]);
 
     let status = ardent(&["cluster", "status", "--dir", d]);

@@ -55,67 +55,102 @@ fn uses_column(j: usize, num_coefficients: usize) -> bool {
     j < 3 || (j < 5 && num_coefficients >= 6) || num_coefficients >= 8
 }
 
-/// pyccd's `fitted_model`: the Lasso fit of `observed` on the dates of `rows`, its residuals and
-/// its RMSE with `num_coefficients` degrees of freedom taken off.
-pub fn fit(rows: &[Row], observed: &[f64], max_iter: usize, num_coefficients: usize) -> Fit {
-    let n = rows.len();
-    // Column-major, as pyccd builds it (order='F'); unused harmonics are zero columns.
-    let x: Vec<Vec<f64>> = (0..COLUMNS)
-        .map(|j| {
-            if uses_column(j, num_coefficients) {
-                rows.iter().map(|r| r[j]).collect()
-            } else {
-                vec![0.0; n]
-            }
-        })
-        .collect();
-    let (coefficients, intercept) = lasso(x, observed, 1.0, max_iter, 1e-4);
-    let fit = Fit {
-        coefficients,
-        intercept,
-        residual: Vec::new(),
-        rmse: 0.0,
-    };
-    let residual: Vec<f64> = rows
-        .iter()
-        .zip(observed)
-        .map(|(r, &y)| y - fit.predict(r))
-        .collect();
-    let rmse =
-        (sum_of_squares(residual.iter().copied()) / (n as f64 - num_coefficients as f64)).sqrt();
-    Fit {
-        residual,
-        rmse,
-        ..fit
-    }
+/// The centered coefficient matrix of one window and what scikit-learn derives from it alone;
+/// built once and shared by the fits of every band over that window.
+pub struct Design<'a> {
+    rows: &'a [Row],
+    num_coefficients: usize,
+    /// Centered columns, column-major as pyccd builds them (order='F'); unused harmonics are zero.
+    x: Vec<Vec<f64>>,
+    x_offset: Vec<f64>,
+    norm_cols: Vec<f64>,
+    gram: Vec<Vec<f64>>,
 }
 
-/// scikit-learn 1.2.2 `Lasso(alpha, max_iter, tol).fit(X, y)` on a dense column-major `x`:
-/// `(coef_, intercept_)`.
-pub fn lasso(
-    mut x: Vec<Vec<f64>>,
-    y: &[f64],
-    alpha: f64,
-    max_iter: usize,
-    tol: f64,
-) -> ([f64; COLUMNS], f64) {
-    let n = y.len();
-    // _preprocess_data: center X and y.
-    let x_offset: Vec<f64> = x.iter().map(|c| mean(c)).collect();
-    for (column, offset) in x.iter_mut().zip(&x_offset) {
-        for v in column.iter_mut() {
-            *v -= offset;
+impl<'a> Design<'a> {
+    /// `_preprocess_data`'s centering of X, the column norms and `X'X` for `rows`.
+    pub fn new(rows: &'a [Row], num_coefficients: usize) -> Self {
+        let n = rows.len();
+        let mut x: Vec<Vec<f64>> = (0..COLUMNS)
+            .map(|j| {
+                if uses_column(j, num_coefficients) {
+                    rows.iter().map(|r| r[j]).collect()
+                } else {
+                    vec![0.0; n]
+                }
+            })
+            .collect();
+        let x_offset: Vec<f64> = x.iter().map(|c| mean(c)).collect();
+        for (column, offset) in x.iter_mut().zip(&x_offset) {
+            for v in column.iter_mut() {
+                *v -= offset;
+            }
+        }
+        let norm_cols = x
+            .iter()
+            .map(|c| sum_of_squares(c.iter().copied()))
+            .collect();
+        let gram = x
+            .iter()
+            .map(|a| x.iter().map(|b| dot(a, b)).collect())
+            .collect();
+        Self {
+            rows,
+            num_coefficients,
+            x,
+            x_offset,
+            norm_cols,
+            gram,
         }
     }
-    let y_offset = mean(y);
-    let y: Vec<f64> = y.iter().map(|v| v - y_offset).collect();
-    // enet_path: the penalty scales with the sample count.
-    let l1 = alpha * n as f64;
-    let w = coordinate_descent(&x, &y, l1, max_iter, tol);
-    let mut coef = [0.0; COLUMNS];
-    coef.copy_from_slice(&w);
-    let intercept = y_offset - dot(&x_offset, &w);
-    (coef, intercept)
+
+    /// pyccd's `fitted_model`: the Lasso fit of `observed`, its residuals and its RMSE with
+    /// `num_coefficients` degrees of freedom taken off.
+    pub fn fit(&self, observed: &[f64], max_iter: usize) -> Fit {
+        let (coefficients, intercept) = self.lasso(observed, 1.0, max_iter, 1e-4);
+        let fit = Fit {
+            coefficients,
+            intercept,
+            residual: Vec::new(),
+            rmse: 0.0,
+        };
+        let residual: Vec<f64> = self
+            .rows
+            .iter()
+            .zip(observed)
+            .map(|(r, &y)| y - fit.predict(r))
+            .collect();
+        let degrees = self.rows.len() as f64 - self.num_coefficients as f64;
+        let rmse = (sum_of_squares(residual.iter().copied()) / degrees).sqrt();
+        Fit {
+            residual,
+            rmse,
+            ..fit
+        }
+    }
+
+    /// scikit-learn 1.2.2 `Lasso(alpha, max_iter, tol).fit(X, y)`: `(coef_, intercept_)`.
+    fn lasso(&self, y: &[f64], alpha: f64, max_iter: usize, tol: f64) -> ([f64; COLUMNS], f64) {
+        // _preprocess_data: center y (X is centered already).
+        let y_offset = mean(y);
+        let y: Vec<f64> = y.iter().map(|v| v - y_offset).collect();
+        let xty: Vec<f64> = self.x.iter().map(|c| dot(c, &y)).collect();
+        // enet_path: the penalty scales with the sample count.
+        let l1 = alpha * y.len() as f64;
+        let w = coordinate_descent(
+            &self.norm_cols,
+            &self.gram,
+            &xty,
+            dot(&y, &y),
+            l1,
+            max_iter,
+            tol,
+        );
+        let mut coef = [0.0; COLUMNS];
+        coef.copy_from_slice(&w);
+        let intercept = y_offset - dot(&self.x_offset, &w);
+        (coef, intercept)
+    }
 }
 
 fn dot(a: &[f64], b: &[f64]) -> f64 {
@@ -128,23 +163,15 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
 /// to rounding; with 7 features and hundreds of observations this makes an iteration O(49)
 /// instead of O(7n), which matters because pyccd's fits often run all `max_iter` iterations.
 fn coordinate_descent(
-    x: &[Vec<f64>],
-    y: &[f64],
+    norm_cols: &[f64],
+    gram: &[Vec<f64>],
+    xty: &[f64],
+    y_norm2: f64,
     alpha: f64,
     max_iter: usize,
     tol: f64,
 ) -> Vec<f64> {
-    let features = x.len();
-    let norm_cols: Vec<f64> = x
-        .iter()
-        .map(|c| sum_of_squares(c.iter().copied()))
-        .collect();
-    let gram: Vec<Vec<f64>> = x
-        .iter()
-        .map(|a| x.iter().map(|b| dot(a, b)).collect())
-        .collect();
-    let xty: Vec<f64> = x.iter().map(|c| dot(c, y)).collect();
-    let y_norm2 = dot(y, y);
+    let features = norm_cols.len();
     let mut w = vec![0.0; features];
     // X'X w, kept up to date with w.
     let mut h = vec![0.0; features];
@@ -210,7 +237,7 @@ mod tests {
             .map(|&d| 1000.0 + 300.0 * (2.0 * std::f64::consts::PI / 365.2425 * d).cos())
             .collect();
         let rows: Vec<Row> = dates.iter().map(|&d| matrix_row(d, 365.2425)).collect();
-        let f = fit(&rows, &y, 1000, 4);
+        let f = Design::new(&rows, 4).fit(&y, 1000);
         assert!(f.rmse < 5.0, "{f:?}");
         assert!((f.coefficients[1] - 300.0).abs() < 5.0, "{f:?}");
         assert_eq!(f.residual.len(), 60);

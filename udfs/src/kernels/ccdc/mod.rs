@@ -21,7 +21,7 @@ mod tmask;
 pub use params::{settings, CurveQa, Params};
 pub use qa::QaCoding;
 
-use lasso::{Fit, Row};
+use lasso::{Design, Fit, Row};
 use numeric::{argsort, median, round, sum_of_squares};
 
 /// Offset between proleptic Gregorian ordinal days (pyccd's dates) and days since 1970-01-01.
@@ -186,12 +186,13 @@ fn single_model(
         .iter()
         .map(|&i| lasso::matrix_row(pixel.dates[i] as f64, p.avg_days_yr))
         .collect();
+    let design = Design::new(&rows, p.coefficient_min);
     let fits: Vec<Fit> = pixel
         .spectra
         .iter()
         .map(|band| {
             let y: Vec<f64> = kept.iter().map(|&i| band[i]).collect();
-            lasso::fit(&rows, &y, p.lasso_max_iter, p.coefficient_min)
+            design.fit(&y, p.lasso_max_iter)
         })
         .collect();
     let last = pixel.dates[pixel.dates.len() - 1];
@@ -322,15 +323,9 @@ impl Standard {
             .iter()
             .map(|&i| self.rows[i])
             .collect();
+        let design = Design::new(&rows, coefficients);
         (0..7)
-            .map(|b| {
-                lasso::fit(
-                    &rows,
-                    &self.observed(b, w),
-                    self.p.lasso_max_iter,
-                    coefficients,
-                )
-            })
+            .map(|b| design.fit(&self.observed(b, w), self.p.lasso_max_iter))
             .collect()
     }
 
