@@ -14,25 +14,28 @@ venv: deps
 build: deps
 	$(CARGO) build --workspace --bins
 
-## Unit, doc and integration tests (real GeoTIFF stacks, the CLI, an S3 server on loopback);
-## benches run once each in test mode so they keep working.
+## Unit, doc and integration tests (real GeoTIFF stacks, the CLI, clusters and an S3 server on
+## loopback, pyccd parity); criterion benches run once each in test mode, and the benchmark
+## harness in quick mode (debug build, small inputs, answers cross-checked), so they keep working.
 test: venv
 	$(CARGO) build --workspace --bins
 	$(CARGO) test --workspace --all-targets
 	$(CARGO) test --workspace --doc
+	target/debug/ardent-bench --quick --out target/bench/quick
 
 ## The main job: a synthetic stack, yearly clear-sky NDVI medians in SQL, Parquet, a GeoTIFF map and PNG.
 demo: deps
 	$(CARGO) build --release --bin ardent
 	ARDENT=target/release/ardent OUT=$(OUT) SIZE=$(SIZE) demo/run.sh
 
-## Criterion benches (release build; results in target/criterion), then pyccd on the same pixels
-## and the local vs one-host cluster comparison.
+## The benchmark report (release build): ardent local and on a one-host cluster (or the cluster
+## in ARDENT_MASTER) vs pyccd, rasterio + numpy and Apache Spark, into benches/results; then the
+## criterion benches (target/criterion) and pyccd timed on the same single pixels.
 bench: venv
+	$(CARGO) build --release --bins
+	target/release/ardent-bench --out benches/results
 	$(CARGO) bench -p ardent-benches
 	.venv/bin/python benches/pyccd_time.py
-	$(CARGO) build --release --bins
-	benches/local_vs_cluster.sh
 
 clean:
 	rm -rf out

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Makes .venv with the Python packages the tests use (moto's S3 server, boto3), once.
+# Makes .venv with the Python packages the tests and benchmarks use (tests/requirements.txt), once.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 stamp=.venv/.requirements

@@ -113,6 +113,11 @@ pub fn init() {
 /// Raster files open in this process now.
 static OPEN_FILES: AtomicUsize = AtomicUsize::new(0);
 
+/// The GDAL library's release name, e.g. `3.6.2`.
+pub fn gdal_version() -> String {
+    gdal::version::version_info("RELEASE_NAME")
+}
+
 /// Number of raster files open in this process.
 pub fn open_files() -> usize {
     OPEN_FILES.load(Ordering::Relaxed)

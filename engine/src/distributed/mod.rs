@@ -6,6 +6,8 @@ mod codec;
 pub mod rest;
 
 pub use codec::{ArdentLogicalCodec, ArdentPhysicalCodec};
+/// The Ballista release the scheduler, executors and client are built on.
+pub use ballista_core::BALLISTA_VERSION;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -62,9 +62,10 @@ pub struct Design<'a> {
     num_coefficients: usize,
     /// Centered columns, column-major as pyccd builds them (order='F'); unused harmonics are zero.
     x: Vec<Vec<f64>>,
-    x_offset: Vec<f64>,
-    norm_cols: Vec<f64>,
-    gram: Vec<Vec<f64>>,
+    x_offset: [f64; COLUMNS],
+    norm_cols: [f64; COLUMNS],
+    /// `X'X`, fixed-size so the coordinate descent's inner loops unroll.
+    gram: [[f64; COLUMNS]; COLUMNS],
 }
 
 impl<'a> Design<'a> {
@@ -80,20 +81,14 @@ impl<'a> Design<'a> {
                 }
             })
             .collect();
-        let x_offset: Vec<f64> = x.iter().map(|c| mean(c)).collect();
+        let x_offset: [f64; COLUMNS] = std::array::from_fn(|j| mean(&x[j]));
         for (column, offset) in x.iter_mut().zip(&x_offset) {
             for v in column.iter_mut() {
                 *v -= offset;
             }
         }
-        let norm_cols = x
-            .iter()
-            .map(|c| sum_of_squares(c.iter().copied()))
-            .collect();
-        let gram = x
-            .iter()
-            .map(|a| x.iter().map(|b| dot(a, b)).collect())
-            .collect();
+        let norm_cols = std::array::from_fn(|j| sum_of_squares(x[j].iter().copied()));
+        let gram = std::array::from_fn(|a| std::array::from_fn(|b| dot(&x[a], &x[b])));
         Self {
             rows,
             num_coefficients,
@@ -134,7 +129,7 @@ impl<'a> Design<'a> {
         // _preprocess_data: center y (X is centered already).
         let y_offset = mean(y);
         let y: Vec<f64> = y.iter().map(|v| v - y_offset).collect();
-        let xty: Vec<f64> = self.x.iter().map(|c| dot(c, &y)).collect();
+        let xty: [f64; COLUMNS] = std::array::from_fn(|j| dot(&self.x[j], &y));
         // enet_path: the penalty scales with the sample count.
         let l1 = alpha * y.len() as f64;
         let w = coordinate_descent(
@@ -146,10 +141,8 @@ impl<'a> Design<'a> {
             max_iter,
             tol,
         );
-        let mut coef = [0.0; COLUMNS];
-        coef.copy_from_slice(&w);
         let intercept = y_offset - dot(&self.x_offset, &w);
-        (coef, intercept)
+        (w, intercept)
     }
 }
 
@@ -163,24 +156,23 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
 /// to rounding; with 7 features and hundreds of observations this makes an iteration O(49)
 /// instead of O(7n), which matters because pyccd's fits often run all `max_iter` iterations.
 fn coordinate_descent(
-    norm_cols: &[f64],
-    gram: &[Vec<f64>],
-    xty: &[f64],
+    norm_cols: &[f64; COLUMNS],
+    gram: &[[f64; COLUMNS]; COLUMNS],
+    xty: &[f64; COLUMNS],
     y_norm2: f64,
     alpha: f64,
     max_iter: usize,
     tol: f64,
-) -> Vec<f64> {
-    let features = norm_cols.len();
-    let mut w = vec![0.0; features];
+) -> [f64; COLUMNS] {
+    let mut w = [0.0; COLUMNS];
     // X'X w, kept up to date with w.
-    let mut h = vec![0.0; features];
+    let mut h = [0.0; COLUMNS];
     let d_w_tol = tol;
     let tol = tol * y_norm2;
     for n_iter in 0..max_iter {
         let mut w_max: f64 = 0.0;
         let mut d_w_max: f64 = 0.0;
-        for ii in 0..features {
+        for ii in 0..COLUMNS {
             if norm_cols[ii] == 0.0 {
                 continue;
             }

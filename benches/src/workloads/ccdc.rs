@@ -1,0 +1,112 @@
+//! CCDC over a synthetic stack of several chips: ardent (local, cluster) from the GeoTIFFs vs
+//! pyccd on a process pool and Spark running pyccd per pixel, both from the pixels exported to
+//! Parquet (reading is not in their time). Answers: every pixel's segments (start, end and break
+//! days, curve_qa, change probability) must be identical.
+
+use datafusion::arrow::array::{Array, AsArray, RecordBatch};
+use datafusion::arrow::datatypes::{Date32Type, Float64Type, Int32Type};
+
+use super::{write_answer, Bench, WorkloadResult};
+use crate::answers::{compare_keyed, read_keyed};
+use crate::ardent::text_rows;
+use crate::baseline::arg;
+use crate::measure::{timed, Measurement};
+
+/// Days from 0001-01-01 (ordinal 1, pyccd's dates) to 1970-01-01 (Date32's epoch).
+const EPOCH_ORDINAL: i64 = 719_163;
+const BANDS: &str = "dates, blue, green, red, nir, swir1, swir2, thermal, qa";
+
+/// One line per pixel, `row,col,start:end:break:curve_qa:probability;...`, as the baselines
+/// write it (`bench_common.ccdc_line`), from `row, col, models` batches.
+fn ccdc_lines(batches: &[RecordBatch]) -> crate::Result<Vec<String>> {
+    let mut lines = Vec::new();
+    for batch in batches {
+        let ids = text_rows(&[batch.project(&[0, 1]).map_err(|e| e.to_string())?])?;
+        let models = batch.column(2).as_list::<i32>();
+        for (i, id) in ids.iter().enumerate() {
+            let segments = models.value(i);
+            let segments = segments.as_struct();
+            let day = |name: &str, k: usize| {
+                let days = segments.column_by_name(name).expect(name).as_primitive::<Date32Type>();
+                i64::from(days.value(k)) + EPOCH_ORDINAL
+            };
+            let qa = segments.column_by_name("curve_qa").expect("curve_qa").as_primitive::<Int32Type>();
+            let prob = segments
+                .column_by_name("change_probability")
+                .expect("change_probability")
+                .as_primitive::<Float64Type>();
+            let text: Vec<String> = (0..segments.len())
+                .map(|k| {
+                    format!(
+                        "{}:{}:{}:{}:{:.6}",
+                        day("start_day", k),
+                        day("end_day", k),
+                        day("break_day", k),
+                        qa.value(k),
+                        prob.value(k)
+                    )
+                })
+                .collect();
+            lines.push(format!("{},{},{}", id[0], id[1], text.join(";")));
+        }
+    }
+    Ok(lines)
+}
+
+pub async fn run(b: &Bench) -> crate::Result<WorkloadResult> {
+    let stack = b.stack()?;
+    let (n, chip) = (b.sizes.ccdc, b.sizes.ccdc_chip);
+    let from = format!(
+        "raster_pixels('{}', 'chip_size', '{chip}') WHERE row < {n} AND col < {n}",
+        stack.display()
+    );
+    let pixels = b.data.join(format!("pixels-{}-{n}.parquet", b.sizes.stack));
+    b.export_parquet(&format!("SELECT row, col, {BANDS} FROM {from}"), &pixels)
+        .await?;
+    let query = format!("SELECT row, col, ccdc({BANDS})['change_models'] AS models FROM {from}");
+
+    let mut measurements = Vec::new();
+    let mut answers = Vec::new();
+    for engine in &b.engines {
+        let label = format!("ccdc {}", engine.label);
+        let (times, batches) = timed(&label, b.runs, || engine.sql(&query)).await?;
+        let path = b.answer_path("ccdc", &engine.label);
+        write_answer(&path, "row,col,segments", ccdc_lines(&batches)?)?;
+        measurements.push(Measurement::new(&engine.label, engine.cores, times));
+        answers.push((engine.label.clone(), path));
+    }
+    let runs = b.runs.to_string();
+    let cores = b.cores.to_string();
+    for (script, label, extra) in [
+        ("pyccd_pool.py", "pyccd", vec!["--workers".to_string(), cores.clone()]),
+        ("spark_bench.py", "spark + pyccd", vec!["ccdc".to_string(), "--cores".into(), cores.clone()]),
+    ] {
+        let path = b.answer_path("ccdc", label);
+        let mut args = extra;
+        args.extend(["--pixels".into(), arg(&pixels), "--runs".into(), runs.clone(), "--answer".into(), arg(&path)]);
+        let report = b.python.run(script, &args)?;
+        measurements.push(report.measurement(label));
+        answers.push((label.to_string(), path));
+    }
+
+    let reference = read_keyed(&answers[0].1)?;
+    let mut checks = Vec::new();
+    for (label, path) in &answers[1..] {
+        checks.push(compare_keyed(label, &reference, &read_keyed(path)?, |a, b| a == b));
+    }
+    Ok(WorkloadResult {
+        name: "ccdc".into(),
+        title: "CCDC change detection per pixel".into(),
+        inputs: format!(
+            "{n} x {n} px of a synthetic stack (2013-2020, Landsat 7 and 8, {} px chips: {} chips); ardent reads the GeoTIFFs, pyccd and Spark the pixels' time series from Parquet",
+            chip,
+            n.div_ceil(chip).pow(2)
+        ),
+        unit: Some("pixels".into()),
+        items: reference.len() as u64,
+        measurements,
+        checks,
+        queries: Default::default(),
+        notes: vec![],
+    })
+}
