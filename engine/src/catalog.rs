@@ -53,6 +53,28 @@ pub struct Stack {
     pub bands: Vec<Band>,
 }
 
+/// The part of a stack a table reads: some bands, acquisitions between two dates. Every file is
+/// listed, but only those are opened and checked when the stack is catalogued (at least one per
+/// tile, for its grid), so a table over one year of a decade-long stack, or over three of its
+/// eight bands, does not pay for the rest: opening a GeoTIFF and building its CRS costs about a
+/// millisecond.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Selection {
+    /// All bands when `None`.
+    pub bands: Option<Vec<Band>>,
+    /// Date32 days, inclusive.
+    pub start: Option<i32>,
+    pub end: Option<i32>,
+}
+
+impl Selection {
+    fn keeps(&self, band: Band, date: i32) -> bool {
+        self.bands.as_ref().is_none_or(|b| b.contains(&band))
+            && self.start.is_none_or(|s| date >= s)
+            && self.end.is_none_or(|e| date <= e)
+    }
+}
+
 /// One catalogued file before grouping.
 struct Entry {
     path: String,
@@ -63,9 +85,14 @@ struct Entry {
 }
 
 impl Stack {
-    /// Lists and checks the stack at `location`. `manifest` names a manifest file under the
-    /// location; without it, `manifest.csv` is used if present, else ARD file names.
-    pub fn open(location: &Location, manifest: Option<&str>) -> Result<Stack, String> {
+    /// Lists the stack at `location` and checks the files `selection` keeps. `manifest` names a
+    /// manifest file under the location; without it, `manifest.csv` is used if present, else ARD
+    /// file names.
+    pub fn open(
+        location: &Location,
+        manifest: Option<&str>,
+        selection: &Selection,
+    ) -> Result<Stack, String> {
         location.configure_gdal()?;
         let listed = location.list()?;
         let manifest = manifest.or_else(|| {
@@ -85,10 +112,11 @@ impl Stack {
                 location.display()
             ));
         }
+
         let (tiles, bands) = group(entries)?;
         let tiles = tiles
             .into_iter()
-            .map(|(tile, acquisitions)| check_grid(tile, acquisitions))
+            .map(|(tile, acquisitions)| check_grid(tile, acquisitions, selection))
             .collect::<Result<Vec<_>, _>>()?;
         check_tiles_agree(&tiles)?;
         Ok(Stack {
@@ -227,13 +255,24 @@ fn group(entries: Vec<Entry>) -> Result<Grouped, String> {
     Ok((tiles, bands))
 }
 
-/// Opens every file of a tile and checks it is a single-band raster of the expected sample type
-/// on the same grid as the others.
-fn check_grid(tile: String, acquisitions: Vec<Acquisition>) -> Result<TileStack, String> {
-    let files: Vec<(Band, &str)> = acquisitions
+/// Opens the selected files of a tile (the first file if none is) and checks each is a
+/// single-band raster of the expected sample type on the same grid as the others.
+fn check_grid(
+    tile: String,
+    acquisitions: Vec<Acquisition>,
+    selection: &Selection,
+) -> Result<TileStack, String> {
+    let all = acquisitions
         .iter()
-        .flat_map(|a| a.files.iter().map(|(b, p)| (*b, p.as_str())))
+        .flat_map(|a| a.files.iter().map(move |(b, p)| (*b, p.as_str(), a.date)));
+    let mut files: Vec<(Band, &str)> = all
+        .clone()
+        .filter(|(b, _, date)| selection.keeps(*b, *date))
+        .map(|(b, p, _)| (b, p))
         .collect();
+    if files.is_empty() {
+        files.extend(all.take(1).map(|(b, p, _)| (b, p)));
+    }
     // Headers are small reads; a few threads hide object-store latency.
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(8)

@@ -111,22 +111,24 @@ impl Bench {
             .map_err(|e| format!("cannot resolve '{}': {e}", dir.display()))
     }
 
-    /// Writes the result of `select` to `path` as Parquet with ardent local, once: under a
-    /// temporary name, renamed into place when complete.
-    pub async fn export_parquet(&self, select: &str, path: &Path) -> crate::Result<()> {
-        if path.exists() {
+    /// Writes the result of each of `selects` to `dir` as Parquet, `part-<k>.parquet`, with
+    /// ardent local, once: into a temporary folder, renamed into place when complete.
+    pub async fn export_parquet(&self, selects: &[String], dir: &Path) -> crate::Result<()> {
+        if dir.exists() {
             return Ok(());
         }
-        tracing::info!("exporting the baselines' input to {}", path.display());
-        let partial = path.with_extension("parquet.partial");
-        let _ = std::fs::remove_file(&partial);
-        self.reference()
-            .sql(&format!(
-                "COPY ({select}) TO '{}' STORED AS PARQUET",
-                partial.display()
-            ))
-            .await?;
-        std::fs::rename(&partial, path)
+        tracing::info!("exporting the baselines' input to {}", dir.display());
+        let partial = dir.with_extension("partial");
+        let _ = std::fs::remove_dir_all(&partial);
+        std::fs::create_dir_all(&partial)
+            .map_err(|e| format!("cannot create '{}': {e}", partial.display()))?;
+        for (k, select) in selects.iter().enumerate() {
+            let file = partial.join(format!("part-{k}.parquet"));
+            self.reference()
+                .sql(&format!("COPY ({select}) TO '{}' STORED AS PARQUET", file.display()))
+                .await?;
+        }
+        std::fs::rename(&partial, dir)
             .map_err(|e| format!("cannot rename '{}': {e}", partial.display()))
     }
 }

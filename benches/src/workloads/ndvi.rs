@@ -12,15 +12,15 @@ pub async fn run(b: &Bench) -> crate::Result<WorkloadResult> {
     let stack = b.stack()?;
     let year = b.sizes.year;
     let (start, end) = (format!("{year}-01-01"), format!("{year}-12-31"));
-    let observations = b.data.join(format!("observations-{}.parquet", b.sizes.stack));
+    let observations = b.data.join(format!("observations-{}", b.sizes.stack));
     b.export_parquet(
-        &format!("SELECT row, col, date, red, nir, qa FROM raster_observations('{}')", stack.display()),
+        &[format!("SELECT row, col, date, red, nir, qa FROM raster_observations('{}')", stack.display())],
         &observations,
     )
     .await?;
     let query = format!(
         "SELECT row, col, composite('median', dates, ndvi(red, nir), qa, 'c1', DATE '{start}', DATE '{}-01-01') AS m
-         FROM raster_pixels('{}', 'start', '{start}', 'end', '{end}')",
+         FROM raster_pixels('{}', 'bands', 'red,nir,qa', 'start', '{start}', 'end', '{end}')",
         year + 1,
         stack.display()
     );

@@ -33,7 +33,7 @@ use datafusion::logical_expr::{Expr, TableProviderFilterPushDown, TableType};
 use datafusion::physical_plan::ExecutionPlan;
 
 use crate::ard::Band;
-use crate::catalog::Stack;
+use crate::catalog::{Selection, Stack};
 use crate::location::Location;
 
 /// A raster tile stack as a table.
@@ -50,7 +50,12 @@ impl RasterTable {
     pub fn try_new(location: &str, options: RasterOptions) -> Result<Self> {
         let parsed =
             Location::parse(location, &options.s3).map_err(|e| plan_datafusion_err!("{e}"))?;
-        let stack = Stack::open(&parsed, options.manifest.as_deref())
+        let selection = Selection {
+            bands: options.bands.clone(),
+            start: options.start,
+            end: options.end,
+        };
+        let stack = Stack::open(&parsed, options.manifest.as_deref(), &selection)
             .map_err(|e| plan_datafusion_err!("{e}"))?;
         Self::from_stack(Arc::new(stack), options)
     }

@@ -199,7 +199,7 @@ fn coordinate_descent(
                 .iter()
                 .zip(&h)
                 .fold(0.0_f64, |m, (q, hk)| m.max((q - hk).abs()));
-            let w_q = dot(&w, &xty);
+            let w_q = dot(&w, xty);
             let r_norm2 = y_norm2 - 2.0 * w_q + dot(&w, &h);
             let (constant, mut gap) = if dual_norm > alpha {
                 let c = alpha / dual_norm;

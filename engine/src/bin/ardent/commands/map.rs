@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use ardent_engine::catalog::Stack;
+use ardent_engine::catalog::{Selection, Stack};
 use ardent_engine::location::{Location, S3Options};
 use ardent_engine::map::MapImage;
 use ardent_engine::session::run_script;
@@ -39,7 +39,7 @@ pub struct Args {
 pub async fn run(master: Option<&str>, args: Args) -> Result<(), String> {
     let script = args.script.text()?;
     let location = Location::parse(&args.stack, &S3Options::default())?;
-    let stack = Stack::open(&location, None)?;
+    let stack = Stack::open(&location, None, &Selection::default())?;
     let tile = match (&args.tile, stack.tiles.as_slice()) {
         (None, [only]) => only,
         (None, _) => {
