@@ -13,7 +13,6 @@ use ardent_engine::synth::{generate, SynthConfig};
 use chrono::NaiveDate;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use datafusion::datasource::TableProvider;
-use datafusion::physical_plan::ExecutionPlan;
 use futures::StreamExt;
 
 const CHIP: usize = 100;

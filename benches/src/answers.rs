@@ -92,7 +92,12 @@ pub fn compare_rows(reference: &[Vec<String>], other: &[Vec<String>]) -> Result<
     }
     for (i, (a, b)) in reference.iter().zip(other).enumerate() {
         if a.len() != b.len() || !a.iter().zip(b).all(|(x, y)| cells_agree(x, y)) {
-            return Err(format!("row {}: [{}] vs [{}]", i + 1, a.join(", "), b.join(", ")));
+            return Err(format!(
+                "row {}: [{}] vs [{}]",
+                i + 1,
+                a.join(", "),
+                b.join(", ")
+            ));
         }
     }
     Ok(())
@@ -139,12 +144,28 @@ mod tests {
 
     #[test]
     fn keyed_answers_name_what_differs() {
-        let a: BTreeMap<_, _> = [("0,0".to_string(), "1".to_string()), ("0,1".into(), "2".into())].into();
-        let b: BTreeMap<_, _> = [("0,0".to_string(), "1".to_string()), ("0,1".into(), "3".into())].into();
+        let a: BTreeMap<_, _> = [
+            ("0,0".to_string(), "1".to_string()),
+            ("0,1".into(), "2".into()),
+        ]
+        .into();
+        let b: BTreeMap<_, _> = [
+            ("0,0".to_string(), "1".to_string()),
+            ("0,1".into(), "3".into()),
+        ]
+        .into();
         let check = compare_keyed("x", &a, &b, |p, q| p == q);
         assert!(!check.agree);
-        assert!(check.detail.contains("1/2 pixels identical"), "{}", check.detail);
-        assert!(check.detail.contains("pixel 0,1: ardent 2 vs x 3"), "{}", check.detail);
+        assert!(
+            check.detail.contains("1/2 pixels identical"),
+            "{}",
+            check.detail
+        );
+        assert!(
+            check.detail.contains("pixel 0,1: ardent 2 vs x 3"),
+            "{}",
+            check.detail
+        );
         assert!(compare_keyed("x", &a, &a, |p, q| p == q).agree);
     }
 

@@ -38,7 +38,11 @@ impl Engine {
         let results = ardent_engine::session::run_script(&self.ctx, sql)
             .await
             .map_err(|e| format!("{}: {e}\nin SQL: {}", self.label, sql.trim()))?;
-        Ok(results.into_iter().last().map(|r| r.batches).unwrap_or_default())
+        Ok(results
+            .into_iter()
+            .last()
+            .map(|r| r.batches)
+            .unwrap_or_default())
     }
 }
 
@@ -82,7 +86,10 @@ impl OneHostCluster {
 impl Drop for OneHostCluster {
     fn drop(&mut self) {
         if let Err(e) = cluster::down(&self.dir) {
-            tracing::warn!("stopping the benchmark cluster in '{}': {e}", self.dir.display());
+            tracing::warn!(
+                "stopping the benchmark cluster in '{}': {e}",
+                self.dir.display()
+            );
         }
     }
 }

@@ -66,7 +66,10 @@ impl Python {
                 "Python '{}' lacks what the baselines need ({}): {}; run `make venv`",
                 self.exe.display(),
                 modules.join(", "),
-                String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or("")
+                String::from_utf8_lossy(&out.stderr)
+                    .lines()
+                    .last()
+                    .unwrap_or("")
             ));
         }
         Ok(())
@@ -91,11 +94,17 @@ impl Python {
                 out.status
             ));
         }
-        let line = stdout.lines().rev().find(|l| l.starts_with('{')).ok_or_else(|| {
-            format!("baseline {} printed no report", path.display())
-        })?;
-        serde_json::from_str(line)
-            .map_err(|e| format!("baseline {} printed an unreadable report: {e}", path.display()))
+        let line = stdout
+            .lines()
+            .rev()
+            .find(|l| l.starts_with('{'))
+            .ok_or_else(|| format!("baseline {} printed no report", path.display()))?;
+        serde_json::from_str(line).map_err(|e| {
+            format!(
+                "baseline {} printed an unreadable report: {e}",
+                path.display()
+            )
+        })
     }
 }
 

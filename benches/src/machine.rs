@@ -46,7 +46,10 @@ impl Machine {
         let mut versions = BTreeMap::new();
         versions.insert("ardent".into(), env!("CARGO_PKG_VERSION").into());
         versions.insert("datafusion".into(), datafusion::DATAFUSION_VERSION.into());
-        versions.insert("ballista".into(), ardent_engine::distributed::BALLISTA_VERSION.into());
+        versions.insert(
+            "ballista".into(),
+            ardent_engine::distributed::BALLISTA_VERSION.into(),
+        );
         versions.insert("gdal".into(), ardent_engine::gdal_io::gdal_version());
         if let Some(rustc) = command_output("rustc", &["--version"]) {
             versions.insert("rustc".into(), rustc);
@@ -57,7 +60,12 @@ impl Machine {
             memory_gib: (memory_kib / (1024.0 * 1024.0) * 10.0).round() / 10.0,
             os: first_value(&read("/etc/os-release"), "PRETTY_NAME", '=').unwrap_or_default(),
             kernel: read("/proc/sys/kernel/osrelease").trim().to_string(),
-            build: if cfg!(debug_assertions) { "debug" } else { "release" }.into(),
+            build: if cfg!(debug_assertions) {
+                "debug"
+            } else {
+                "release"
+            }
+            .into(),
             versions,
         }
     }

@@ -68,7 +68,11 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let level = if args.verbose > 0 { "ardent_benches=debug,ardent_engine=debug" } else { "ardent_benches=info,ardent_engine=warn" };
+    let level = if args.verbose > 0 {
+        "ardent_benches=debug,ardent_engine=debug"
+    } else {
+        "ardent_benches=info,ardent_engine=warn"
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -91,7 +95,11 @@ fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> ardent_benches::Result<bool> {
-    let mut sizes = if args.quick { Sizes::quick() } else { Sizes::full() };
+    let mut sizes = if args.quick {
+        Sizes::quick()
+    } else {
+        Sizes::full()
+    };
     sizes.stack = args.stack_size.unwrap_or(sizes.stack);
     sizes.ccdc = args.ccdc_size.unwrap_or(sizes.ccdc).min(sizes.stack);
     sizes.ccdc_chip = sizes.ccdc_chip.min(sizes.ccdc).max(1);
@@ -101,15 +109,22 @@ async fn run(args: Args) -> ardent_benches::Result<bool> {
         return Err("--runs must be at least 1".into());
     }
     let mode = if args.quick { "quick" } else { "full" };
-    let out = args.out.unwrap_or_else(|| PathBuf::from("target/bench").join(mode));
-    std::fs::create_dir_all(&args.data).map_err(|e| format!("cannot create '{}': {e}", args.data.display()))?;
+    let out = args
+        .out
+        .unwrap_or_else(|| PathBuf::from("target/bench").join(mode));
+    std::fs::create_dir_all(&args.data)
+        .map_err(|e| format!("cannot create '{}': {e}", args.data.display()))?;
     let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let python = Python { exe: args.python.clone(), scripts: manifest.join("baselines") };
+    let python = Python {
+        exe: args.python.clone(),
+        scripts: manifest.join("baselines"),
+    };
     python.check(&["ccd", "pyspark", "rasterio", "pyarrow"])?;
 
     let machine = Machine::detect();
     let cores = machine.cores;
-    let mut engines = vec![Engine::connect("ardent local", Master::Local { threads: None }, cores).await?];
+    let mut engines =
+        vec![Engine::connect("ardent local", Master::Local { threads: None }, cores).await?];
     // Kept alive until the report is written; dropping it stops the cluster.
     let mut _cluster = None;
     if let Some(url) = &args.master {
@@ -117,8 +132,10 @@ async fn run(args: Args) -> ardent_benches::Result<bool> {
         engines.push(Engine::connect("ardent cluster", master, cores).await?);
     } else if !args.no_cluster {
         let executors = args.executors.max(1);
-        let cluster = OneHostCluster::start(&out.join("cluster"), executors, (cores / executors).max(1))?;
-        engines.push(Engine::connect("ardent cluster", cluster.master.clone(), cluster.cores).await?);
+        let cluster =
+            OneHostCluster::start(&out.join("cluster"), executors, (cores / executors).max(1))?;
+        engines
+            .push(Engine::connect("ardent cluster", cluster.master.clone(), cluster.cores).await?);
         _cluster = Some(cluster);
     }
     let bench = Bench {

@@ -45,11 +45,13 @@ fn ratio(r: f64) -> String {
 impl Report {
     /// Writes `report.json`, `report.md` and the charts to `dir`; returns the markdown.
     pub fn write(&self, dir: &Path) -> crate::Result<String> {
-        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create '{}': {e}", dir.display()))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create '{}': {e}", dir.display()))?;
         let json = serde_json::to_string_pretty(self).map_err(|e| e.to_string())?;
         let write = |name: &str, text: &str| {
             let path = dir.join(name);
-            std::fs::write(&path, text).map_err(|e| format!("cannot write '{}': {e}", path.display()))
+            std::fs::write(&path, text)
+                .map_err(|e| format!("cannot write '{}': {e}", path.display()))
         };
         write("report.json", &json)?;
         for w in &self.workloads {
@@ -62,7 +64,9 @@ impl Report {
 
     /// Whether every engine gave the reference's answer in every workload.
     pub fn answers_agree(&self) -> bool {
-        self.workloads.iter().all(|w| w.checks.iter().all(|c| c.agree))
+        self.workloads
+            .iter()
+            .all(|w| w.checks.iter().all(|c| c.agree))
     }
 
     pub fn markdown(&self) -> String {
@@ -77,7 +81,10 @@ impl Report {
         );
         let _ = writeln!(s, "Versions: {}.\n", versions.join(", "));
         if m.build == "debug" {
-            let _ = writeln!(s, "**Debug build: these times only show that the harness works.**\n");
+            let _ = writeln!(
+                s,
+                "**Debug build: these times only show that the harness works.**\n"
+            );
         }
         for w in &self.workloads {
             let _ = writeln!(s, "## {}\n\n{}.\n", w.title, w.inputs);
@@ -91,7 +98,11 @@ impl Report {
                         let _ = writeln!(
                             s,
                             "| {} | {} | {} | {:.1} | {:.1} | {} |",
-                            x.engine, x.cores, seconds(x.median), rate, rate / x.cores as f64,
+                            x.engine,
+                            x.cores,
+                            seconds(x.median),
+                            rate,
+                            rate / x.cores as f64,
                             faster(x.median / reference)
                         );
                     }
@@ -100,7 +111,14 @@ impl Report {
                     let _ = writeln!(s, "| engine | cores | total | ardent local is |");
                     let _ = writeln!(s, "|---|---|---|---|");
                     for x in &w.measurements {
-                        let _ = writeln!(s, "| {} | {} | {} | {} |", x.engine, x.cores, seconds(x.median), faster(x.median / reference));
+                        let _ = writeln!(
+                            s,
+                            "| {} | {} | {} | {} |",
+                            x.engine,
+                            x.cores,
+                            seconds(x.median),
+                            faster(x.median / reference)
+                        );
                     }
                 }
             }
@@ -118,7 +136,13 @@ impl Report {
             }
             let _ = writeln!(s, "\nAnswers, against ardent local:\n");
             for c in &w.checks {
-                let _ = writeln!(s, "- {}: {} ({})", c.engine, if c.agree { "same" } else { "DIFFERENT" }, c.detail);
+                let _ = writeln!(
+                    s,
+                    "- {}: {} ({})",
+                    c.engine,
+                    if c.agree { "same" } else { "DIFFERENT" },
+                    c.detail
+                );
             }
             for n in &w.notes {
                 let _ = writeln!(s, "- {n}");
@@ -146,20 +170,37 @@ fn faster(r: f64) -> String {
 fn chart(path: &Path, w: &WorkloadResult) -> crate::Result<()> {
     let engines: Vec<&str> = w.measurements.iter().map(|m| m.engine.as_str()).collect();
     let (groups, values): (Vec<String>, Vec<Vec<Option<f64>>>) = if w.queries.is_empty() {
-        (vec![w.name.to_uppercase()], vec![w.measurements.iter().map(|m| Some(m.median)).collect()])
+        (
+            vec![w.name.to_uppercase()],
+            vec![w.measurements.iter().map(|m| Some(m.median)).collect()],
+        )
     } else {
         w.queries
             .iter()
-            .map(|(q, t)| (q.clone(), engines.iter().map(|e| t.get(*e).copied()).collect()))
+            .map(|(q, t)| {
+                (
+                    q.clone(),
+                    engines.iter().map(|e| t.get(*e).copied()).collect(),
+                )
+            })
             .unzip()
     };
-    let all: Vec<f64> = values.iter().flatten().flatten().copied().filter(|v| *v > 0.0).collect();
+    let all: Vec<f64> = values
+        .iter()
+        .flatten()
+        .flatten()
+        .copied()
+        .filter(|v| *v > 0.0)
+        .collect();
     if all.is_empty() {
         return Ok(());
     }
     // Whole decades, so the log axis always has labelled ticks.
     let decade = |v: f64, round: fn(f64) -> f64| 10f64.powf(round(v.log10()));
-    let lo = decade(all.iter().copied().fold(f64::INFINITY, f64::min) / 1.5, f64::floor);
+    let lo = decade(
+        all.iter().copied().fold(f64::INFINITY, f64::min) / 1.5,
+        f64::floor,
+    );
     let hi = decade(all.iter().copied().fold(0.0, f64::max) * 1.5, f64::ceil);
     let width = (240 + 60 * groups.len() * engines.len()).clamp(640, 1800) as u32;
     write_png_atomically(path, |partial| {
@@ -167,7 +208,10 @@ fn chart(path: &Path, w: &WorkloadResult) -> crate::Result<()> {
         let root = BitMapBackend::new(partial, (width, 480)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| err(&e))?;
         let mut chart = ChartBuilder::on(&root)
-            .caption(format!("{} (median seconds, lower is better)", w.title), ("sans-serif", 20))
+            .caption(
+                format!("{} (median seconds, lower is better)", w.title),
+                ("sans-serif", 20),
+            )
             .margin(12)
             .x_label_area_size(30)
             .y_label_area_size(70)
@@ -191,20 +235,32 @@ fn chart(path: &Path, w: &WorkloadResult) -> crate::Result<()> {
                 .draw_series(bars)
                 .map_err(|e| err(&e))?
                 .label(*engine)
-                .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], color.filled()));
+                .legend(move |(x, y)| {
+                    Rectangle::new([(x, y - 5), (x + 10, y + 5)], color.filled())
+                });
             // One group: each bar carries its time.
             if let [Some(t)] = values.iter().map(|v| v[j]).collect::<Vec<_>>()[..] {
                 let x = 0.1 + (j as f64 + 0.45) * width;
-                let style = ("sans-serif", 14).into_font().color(&BLACK).pos(Pos::new(HPos::Center, VPos::Bottom));
+                let style = ("sans-serif", 14)
+                    .into_font()
+                    .color(&BLACK)
+                    .pos(Pos::new(HPos::Center, VPos::Bottom));
                 chart
                     .draw_series(std::iter::once(Text::new(seconds(t), (x, t), style)))
                     .map_err(|e| err(&e))?;
             }
         }
         for (i, g) in groups.iter().enumerate() {
-            let style = ("sans-serif", 14).into_font().color(&BLACK).pos(Pos::new(HPos::Center, VPos::Top));
+            let style = ("sans-serif", 14)
+                .into_font()
+                .color(&BLACK)
+                .pos(Pos::new(HPos::Center, VPos::Top));
             chart
-                .draw_series(std::iter::once(Text::new(g.clone(), (i as f64 + 0.5, lo), style)))
+                .draw_series(std::iter::once(Text::new(
+                    g.clone(),
+                    (i as f64 + 0.5, lo),
+                    style,
+                )))
                 .map_err(|e| err(&e))?;
         }
         chart

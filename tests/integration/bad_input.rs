@@ -80,21 +80,40 @@ fn file_on_another_grid_or_crs() {
 
     // Only the files a table reads are checked: without the victim's band, or from the day after
     // its acquisition, the stack is fine; with its date in range it is named again.
-    let acquired = victim.file_name().unwrap().to_str().unwrap().split('_').nth(3).unwrap().to_string();
+    let acquired = victim
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .split('_')
+        .nth(3)
+        .unwrap()
+        .to_string();
     let day = chrono::NaiveDate::parse_from_str(&acquired, "%Y%m%d").unwrap();
     let sum_qa = |options: &str| {
-        ardent(&["sql", "--format", "csv", &format!(
-            "SELECT sum(qa) > 0 AS read FROM raster_observations('{}', {options})",
-            dir.path().display()
-        )])
+        ardent(&[
+            "sql",
+            "--format",
+            "csv",
+            &format!(
+                "SELECT sum(qa) > 0 AS read FROM raster_observations('{}', {options})",
+                dir.path().display()
+            ),
+        ])
     };
-    for options in ["'bands', 'qa'".to_string(), format!("'start', '{}'", day.succ_opt().unwrap())] {
+    for options in [
+        "'bands', 'qa'".to_string(),
+        format!("'start', '{}'", day.succ_opt().unwrap()),
+    ] {
         let o = sum_qa(&options);
         assert!(o.status.success(), "{options}: {}", stderr(&o));
         assert_eq!(stdout(&o), "read\ntrue\n", "{options}");
     }
     let o = sum_qa(&format!("'start', '{day}', 'end', '{day}'"));
-    assert_clean_failure(&o, &["30x31", victim.file_name().unwrap().to_str().unwrap()]);
+    assert_clean_failure(
+        &o,
+        &["30x31", victim.file_name().unwrap().to_str().unwrap()],
+    );
 }
 
 #[test]

@@ -27,10 +27,16 @@ fn ccdc_lines(batches: &[RecordBatch]) -> crate::Result<Vec<String>> {
             let segments = models.value(i);
             let segments = segments.as_struct();
             let day = |name: &str, k: usize| {
-                let days = segments.column_by_name(name).expect(name).as_primitive::<Date32Type>();
+                let days = segments
+                    .column_by_name(name)
+                    .expect(name)
+                    .as_primitive::<Date32Type>();
                 i64::from(days.value(k)) + EPOCH_ORDINAL
             };
-            let qa = segments.column_by_name("curve_qa").expect("curve_qa").as_primitive::<Int32Type>();
+            let qa = segments
+                .column_by_name("curve_qa")
+                .expect("curve_qa")
+                .as_primitive::<Int32Type>();
             let prob = segments
                 .column_by_name("change_probability")
                 .expect("change_probability")
@@ -56,7 +62,10 @@ fn ccdc_lines(batches: &[RecordBatch]) -> crate::Result<Vec<String>> {
 pub async fn run(b: &Bench) -> crate::Result<WorkloadResult> {
     let stack = b.stack()?;
     let (n, chip) = (b.sizes.ccdc, b.sizes.ccdc_chip);
-    let table = format!("raster_pixels('{}', 'chip_size', '{chip}')", stack.display());
+    let table = format!(
+        "raster_pixels('{}', 'chip_size', '{chip}')",
+        stack.display()
+    );
     let from = format!("{table} WHERE row < {n} AND col < {n}");
     // The baselines' input: one Parquet file per chip, as LCMAP kept chips.
     let pixels = b.data.join(format!("pixels-{}-{n}-{chip}", b.sizes.stack));
@@ -85,12 +94,20 @@ pub async fn run(b: &Bench) -> crate::Result<WorkloadResult> {
         .map(|e| (e.label.clone(), e, from_geotiff.as_str()))
         .collect();
     let reference = b.reference();
-    ardent_runs.insert(1, (format!("{}, from Parquet", reference.label), reference, &from_parquet));
+    ardent_runs.insert(
+        1,
+        (
+            format!("{}, from Parquet", reference.label),
+            reference,
+            &from_parquet,
+        ),
+    );
 
     let mut measurements = Vec::new();
     let mut answers = Vec::new();
     for (label, engine, query) in ardent_runs {
-        let (times, batches) = timed(&format!("ccdc {label}"), b.runs, || engine.sql(query)).await?;
+        let (times, batches) =
+            timed(&format!("ccdc {label}"), b.runs, || engine.sql(query)).await?;
         let path = b.answer_path("ccdc", &label);
         write_answer(&path, "row,col,segments", ccdc_lines(&batches)?)?;
         measurements.push(Measurement::new(&label, engine.cores, times));
@@ -99,12 +116,27 @@ pub async fn run(b: &Bench) -> crate::Result<WorkloadResult> {
     let runs = b.runs.to_string();
     let cores = b.cores.to_string();
     for (script, label, extra) in [
-        ("pyccd_pool.py", "pyccd", vec!["--workers".to_string(), cores.clone()]),
-        ("spark_bench.py", "spark + pyccd", vec!["ccdc".to_string(), "--cores".into(), cores.clone()]),
+        (
+            "pyccd_pool.py",
+            "pyccd",
+            vec!["--workers".to_string(), cores.clone()],
+        ),
+        (
+            "spark_bench.py",
+            "spark + pyccd",
+            vec!["ccdc".to_string(), "--cores".into(), cores.clone()],
+        ),
     ] {
         let path = b.answer_path("ccdc", label);
         let mut args = extra;
-        args.extend(["--pixels".into(), arg(&pixels), "--runs".into(), runs.clone(), "--answer".into(), arg(&path)]);
+        args.extend([
+            "--pixels".into(),
+            arg(&pixels),
+            "--runs".into(),
+            runs.clone(),
+            "--answer".into(),
+            arg(&path),
+        ]);
         let report = b.python.run(script, &args)?;
         measurements.push(report.measurement(label));
         answers.push((label.to_string(), path));
@@ -113,7 +145,12 @@ pub async fn run(b: &Bench) -> crate::Result<WorkloadResult> {
     let reference = read_keyed(&answers[0].1)?;
     let mut checks = Vec::new();
     for (label, path) in &answers[1..] {
-        checks.push(compare_keyed(label, &reference, &read_keyed(path)?, |a, b| a == b));
+        checks.push(compare_keyed(
+            label,
+            &reference,
+            &read_keyed(path)?,
+            |a, b| a == b,
+        ));
     }
     Ok(WorkloadResult {
         name: "ccdc".into(),

@@ -34,12 +34,24 @@ pub struct Sizes {
 impl Sizes {
     /// The full benchmark: a 200 x 200 px stack, CCDC on 40 x 40 px (4 chips), TPC-H SF 1.
     pub fn full() -> Sizes {
-        Sizes { stack: 200, ccdc: 40, ccdc_chip: 20, year: 2016, tpch_scale: 1.0 }
+        Sizes {
+            stack: 200,
+            ccdc: 40,
+            ccdc_chip: 20,
+            year: 2016,
+            tpch_scale: 1.0,
+        }
     }
 
     /// Quick mode, to keep the harness working: minutes, not representative timings.
     pub fn quick() -> Sizes {
-        Sizes { stack: 24, ccdc: 8, ccdc_chip: 4, year: 2016, tpch_scale: 0.01 }
+        Sizes {
+            stack: 24,
+            ccdc: 8,
+            ccdc_chip: 4,
+            year: 2016,
+            tpch_scale: 0.01,
+        }
     }
 }
 
@@ -94,7 +106,11 @@ impl Bench {
     pub fn stack(&self) -> crate::Result<PathBuf> {
         let dir = self.data.join(format!("stack-{}", self.sizes.stack));
         if !dir.join("synth.json").exists() {
-            tracing::info!("generating a {0} x {0} px synthetic stack in {1}", self.sizes.stack, dir.display());
+            tracing::info!(
+                "generating a {0} x {0} px synthetic stack in {1}",
+                self.sizes.stack,
+                dir.display()
+            );
             let _ = std::fs::remove_dir_all(&dir);
             generate(
                 &SynthConfig {
@@ -125,7 +141,10 @@ impl Bench {
         for (k, select) in selects.iter().enumerate() {
             let file = partial.join(format!("part-{k}.parquet"));
             self.reference()
-                .sql(&format!("COPY ({select}) TO '{}' STORED AS PARQUET", file.display()))
+                .sql(&format!(
+                    "COPY ({select}) TO '{}' STORED AS PARQUET",
+                    file.display()
+                ))
                 .await?;
         }
         std::fs::rename(&partial, dir)
@@ -136,7 +155,8 @@ impl Bench {
 /// Writes answer lines (sorted, after a header) to `path`.
 pub fn write_answer(path: &Path, header: &str, mut lines: Vec<String>) -> crate::Result<()> {
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create '{}': {e}", dir.display()))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create '{}': {e}", dir.display()))?;
     }
     lines.sort();
     let mut text = format!("{header}\n");

@@ -14,7 +14,10 @@ pub async fn run(b: &Bench) -> crate::Result<WorkloadResult> {
     let (start, end) = (format!("{year}-01-01"), format!("{year}-12-31"));
     let observations = b.data.join(format!("observations-{}", b.sizes.stack));
     b.export_parquet(
-        &[format!("SELECT row, col, date, red, nir, qa FROM raster_observations('{}')", stack.display())],
+        &[format!(
+            "SELECT row, col, date, red, nir, qa FROM raster_observations('{}')",
+            stack.display()
+        )],
         &observations,
     )
     .await?;
@@ -34,7 +37,9 @@ pub async fn run(b: &Bench) -> crate::Result<WorkloadResult> {
             .into_iter()
             .filter(|r| !r[2].is_empty())
             .map(|r| {
-                let median: f64 = r[2].parse().map_err(|_| format!("ndvi median '{}' is not a number", r[2]))?;
+                let median: f64 = r[2]
+                    .parse()
+                    .map_err(|_| format!("ndvi median '{}' is not a number", r[2]))?;
                 Ok(format!("{},{},{median:.9}", r[0], r[1]))
             })
             .collect::<crate::Result<Vec<_>>>()?;
@@ -44,13 +49,28 @@ pub async fn run(b: &Bench) -> crate::Result<WorkloadResult> {
         answers.push((engine.label.clone(), path));
     }
     let runs = b.runs.to_string();
-    let period = ["--start".to_string(), start.clone(), "--end".into(), end.clone()];
+    let period = [
+        "--start".to_string(),
+        start.clone(),
+        "--end".into(),
+        end.clone(),
+    ];
     for (script, label, mut args) in [
-        ("rasterio_ndvi.py", "rasterio + numpy", vec!["--stack".to_string(), arg(&stack)]),
+        (
+            "rasterio_ndvi.py",
+            "rasterio + numpy",
+            vec!["--stack".to_string(), arg(&stack)],
+        ),
         (
             "spark_bench.py",
             "spark",
-            vec!["ndvi".to_string(), "--observations".into(), arg(&observations), "--cores".into(), b.cores.to_string()],
+            vec![
+                "ndvi".to_string(),
+                "--observations".into(),
+                arg(&observations),
+                "--cores".into(),
+                b.cores.to_string(),
+            ],
         ),
     ] {
         let path = b.answer_path("ndvi", label);
@@ -64,7 +84,12 @@ pub async fn run(b: &Bench) -> crate::Result<WorkloadResult> {
     let reference = read_keyed(&answers[0].1)?;
     let mut checks = Vec::new();
     for (label, path) in &answers[1..] {
-        checks.push(compare_keyed(label, &reference, &read_keyed(path)?, cells_agree));
+        checks.push(compare_keyed(
+            label,
+            &reference,
+            &read_keyed(path)?,
+            cells_agree,
+        ));
     }
     let pixels = (b.sizes.stack * b.sizes.stack) as u64;
     Ok(WorkloadResult {

@@ -12,17 +12,28 @@ use crate::ardent::text_rows;
 use crate::baseline::arg;
 use crate::measure::{median, timed, Measurement};
 
-pub const TABLES: [&str; 8] = ["customer", "lineitem", "nation", "orders", "part", "partsupp", "region", "supplier"];
+/// Each query's rows as text, or why the engine failed it.
+type Answers = BTreeMap<String, Result<Vec<Vec<String>>, String>>;
+
+pub const TABLES: [&str; 8] = [
+    "customer", "lineitem", "nation", "orders", "part", "partsupp", "region", "supplier",
+];
 
 /// The queries in `dir`, `q01.sql` ... `q22.sql`, by name.
 fn queries(dir: &Path) -> crate::Result<Vec<(String, String)>> {
     let mut out = Vec::new();
-    let entries = std::fs::read_dir(dir).map_err(|e| format!("cannot read queries in '{}': {e}", dir.display()))?;
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| format!("cannot read queries in '{}': {e}", dir.display()))?;
     for entry in entries.flatten() {
         let path = entry.path();
-        let name = path.file_stem().unwrap_or_default().to_string_lossy().to_string();
+        let name = path
+            .file_stem()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .to_string();
         if name.starts_with('q') && path.extension().is_some_and(|e| e == "sql") {
-            let sql = std::fs::read_to_string(&path).map_err(|e| format!("cannot read '{}': {e}", path.display()))?;
+            let sql = std::fs::read_to_string(&path)
+                .map_err(|e| format!("cannot read '{}': {e}", path.display()))?;
             out.push((name, sql));
         }
     }
@@ -44,24 +55,33 @@ fn tables(b: &Bench, scale: f64) -> crate::Result<PathBuf> {
     let tool = b.python.tool("tpchgen-cli");
     tracing::info!("generating TPC-H SF {scale} with {}", tool.display());
     let status = Command::new(&tool)
-        .args(["parquet", "-s", &scale.to_string(), "--output-dir", &arg(&partial)])
+        .args([
+            "parquet",
+            "-s",
+            &scale.to_string(),
+            "--output-dir",
+            &arg(&partial),
+        ])
         .status()
         .map_err(|e| format!("cannot run '{}': {e}; run `make venv`", tool.display()))?;
     if !status.success() {
         return Err(format!("'{}' failed ({status})", tool.display()));
     }
-    std::fs::rename(&partial, &dir).map_err(|e| format!("cannot rename '{}': {e}", partial.display()))?;
+    std::fs::rename(&partial, &dir)
+        .map_err(|e| format!("cannot rename '{}': {e}", partial.display()))?;
     Ok(dir)
 }
 
 pub async fn run(b: &Bench) -> crate::Result<WorkloadResult> {
     let scale = b.sizes.tpch_scale;
-    let data = tables(b, scale)?.canonicalize().map_err(|e| e.to_string())?;
+    let data = tables(b, scale)?
+        .canonicalize()
+        .map_err(|e| e.to_string())?;
     let queries = queries(&b.queries)?;
 
     let mut measurements = Vec::new();
     let mut per_query: BTreeMap<String, BTreeMap<String, f64>> = BTreeMap::new();
-    let mut answers: Vec<(String, BTreeMap<String, Result<Vec<Vec<String>>, String>>)> = Vec::new();
+    let mut answers: Vec<(String, Answers)> = Vec::new();
     for engine in &b.engines {
         for t in TABLES {
             engine
@@ -78,7 +98,10 @@ pub async fn run(b: &Bench) -> crate::Result<WorkloadResult> {
             match timed(&label, b.runs, || engine.sql(sql)).await {
                 Ok((times, batches)) => {
                     totals.iter_mut().zip(&times).for_each(|(t, s)| *t += s);
-                    per_query.entry(name.clone()).or_default().insert(engine.label.clone(), median(&times));
+                    per_query
+                        .entry(name.clone())
+                        .or_default()
+                        .insert(engine.label.clone(), median(&times));
                     rows.insert(name.clone(), text_rows(&batches));
                 }
                 Err(e) => {
@@ -95,14 +118,29 @@ pub async fn run(b: &Bench) -> crate::Result<WorkloadResult> {
     let report = b.python.run(
         "spark_bench.py",
         &[
-            "tpch".into(), "--data".into(), arg(&data), "--queries".into(), arg(&b.queries),
-            "--answers".into(), arg(&spark_dir), "--cores".into(), b.cores.to_string(), "--runs".into(), b.runs.to_string(),
+            "tpch".into(),
+            "--data".into(),
+            arg(&data),
+            "--queries".into(),
+            arg(&b.queries),
+            "--answers".into(),
+            arg(&spark_dir),
+            "--cores".into(),
+            b.cores.to_string(),
+            "--runs".into(),
+            b.runs.to_string(),
         ],
     )?;
     let mut spark_rows = BTreeMap::new();
     for (name, times) in &report.queries {
-        per_query.entry(name.clone()).or_default().insert("spark".into(), median(times));
-        spark_rows.insert(name.clone(), read_csv_rows(&spark_dir.join(format!("{name}.csv"))));
+        per_query
+            .entry(name.clone())
+            .or_default()
+            .insert("spark".into(), median(times));
+        spark_rows.insert(
+            name.clone(),
+            read_csv_rows(&spark_dir.join(format!("{name}.csv"))),
+        );
     }
     measurements.push(report.measurement("spark"));
     answers.push(("spark".into(), spark_rows));
@@ -128,14 +166,22 @@ pub async fn run(b: &Bench) -> crate::Result<WorkloadResult> {
             detail: if failures.is_empty() {
                 format!("{0}/{0} queries give the same rows", queries.len())
             } else {
-                format!("{}/{} queries differ: {}", failures.len(), queries.len(), failures.join("; "))
+                format!(
+                    "{}/{} queries differ: {}",
+                    failures.len(),
+                    queries.len(),
+                    failures.join("; ")
+                )
             },
         });
     }
     Ok(WorkloadResult {
         name: "tpch".into(),
         title: format!("TPC-H SF {scale}, {} queries", queries.len()),
-        inputs: format!("tpchgen-cli Parquet, one file per table, read by every engine ({})", data.display()),
+        inputs: format!(
+            "tpchgen-cli Parquet, one file per table, read by every engine ({})",
+            data.display()
+        ),
         unit: None,
         items: queries.len() as u64,
         measurements,

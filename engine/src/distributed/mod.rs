@@ -5,9 +5,9 @@
 mod codec;
 pub mod rest;
 
-pub use codec::{ArdentLogicalCodec, ArdentPhysicalCodec};
 /// The Ballista release the scheduler, executors and client are built on.
 pub use ballista_core::BALLISTA_VERSION;
+pub use codec::{ArdentLogicalCodec, ArdentPhysicalCodec};
 
 use std::sync::Arc;
 use std::time::Duration;
