@@ -6,7 +6,9 @@ a scientist without Spark would run it.
 """
 import argparse
 import multiprocessing as mp
+import platform
 import warnings
+from importlib.metadata import version
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -58,11 +60,9 @@ def main():
         job = lambda: pool.map(detect, load(a.pixels), chunksize=8)
         times, lines = bc.measure("pyccd", job, a.runs, warm)
     bc.write_lines(a.answer, "row,col,segments", lines)
-    import ccd, numpy, scipy, sklearn
     bc.report("pyccd", times, pixels=len(lines), workers=a.workers,
-              versions={"lcmap-pyccd": ccd.__version__ if hasattr(ccd, "__version__") else "2021.7.19",
-                        "numpy": numpy.__version__, "scipy": scipy.__version__,
-                        "scikit-learn": sklearn.__version__})
+              versions={"python": platform.python_version(),
+                        **{name: version(name) for name in ("lcmap-pyccd", "numpy", "scipy", "scikit-learn")}})
 
 
 if __name__ == "__main__":

@@ -70,7 +70,7 @@ def main():
     lines = [f"{r},{c},{median[r, c]:.9f}" for r, c in zip(rows, cols)]
     bc.write_lines(a.answer, "row,col,ndvi_median", lines)
     bc.report("rasterio", times, pixels=int(median.size), acquisitions=n, workers=1,
-              versions={"rasterio": rasterio.__version__, "gdal": rasterio.__gdal_version__,
+              versions={"rasterio": rasterio.__version__, "gdal in rasterio": rasterio.__gdal_version__,
                         "numpy": np.__version__})
 
 

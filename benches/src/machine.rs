@@ -52,7 +52,8 @@ impl Machine {
         );
         versions.insert("gdal".into(), ardent_engine::gdal_io::gdal_version());
         if let Some(rustc) = command_output("rustc", &["--version"]) {
-            versions.insert("rustc".into(), rustc);
+            let version = rustc.trim_start_matches("rustc ").to_string();
+            versions.insert("rustc".into(), version);
         }
         Machine {
             cpu: first_value(&read("/proc/cpuinfo"), "model name", ':').unwrap_or_default(),

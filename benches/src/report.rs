@@ -72,7 +72,11 @@ impl Report {
     pub fn markdown(&self) -> String {
         let m = &self.machine;
         let mut s = String::new();
-        let versions: Vec<String> = m.versions.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        let mut all = m.versions.clone();
+        for w in &self.workloads {
+            all.extend(w.versions.clone());
+        }
+        let versions: Vec<String> = all.iter().map(|(k, v)| format!("{k} {v}")).collect();
         let _ = writeln!(s, "# ardent benchmark report ({} mode)\n", self.mode);
         let _ = writeln!(
             s,

@@ -105,6 +105,7 @@ pub async fn run(b: &Bench) -> crate::Result<WorkloadResult> {
 
     let mut measurements = Vec::new();
     let mut answers = Vec::new();
+    let mut versions = std::collections::BTreeMap::new();
     for (label, engine, query) in ardent_runs {
         let (times, batches) =
             timed(&format!("ccdc {label}"), b.runs, || engine.sql(query)).await?;
@@ -139,6 +140,7 @@ pub async fn run(b: &Bench) -> crate::Result<WorkloadResult> {
         ]);
         let report = b.python.run(script, &args)?;
         measurements.push(report.measurement(label));
+        versions.extend(report.versions);
         answers.push((label.to_string(), path));
     }
 
@@ -166,5 +168,6 @@ pub async fn run(b: &Bench) -> crate::Result<WorkloadResult> {
         checks,
         queries: Default::default(),
         notes: vec![],
+        versions,
     })
 }

@@ -87,6 +87,8 @@ pub struct WorkloadResult {
     /// Per query, each engine's median seconds (TPC-H).
     pub queries: BTreeMap<String, BTreeMap<String, f64>>,
     pub notes: Vec<String>,
+    /// The baselines' components and versions, as they reported them.
+    pub versions: BTreeMap<String, String>,
 }
 
 impl Bench {

@@ -30,6 +30,7 @@ pub async fn run(b: &Bench) -> crate::Result<WorkloadResult> {
 
     let mut measurements = Vec::new();
     let mut answers = Vec::new();
+    let mut versions = std::collections::BTreeMap::new();
     for engine in &b.engines {
         let label = format!("ndvi {}", engine.label);
         let (times, batches) = timed(&label, b.runs, || engine.sql(&query)).await?;
@@ -78,6 +79,7 @@ pub async fn run(b: &Bench) -> crate::Result<WorkloadResult> {
         args.extend(["--runs".into(), runs.clone(), "--answer".into(), arg(&path)]);
         let report = b.python.run(script, &args)?;
         measurements.push(report.measurement(label));
+        versions.extend(report.versions);
         answers.push((label.to_string(), path));
     }
 
@@ -105,5 +107,6 @@ pub async fn run(b: &Bench) -> crate::Result<WorkloadResult> {
         checks,
         queries: Default::default(),
         notes: vec![],
+        versions,
     })
 }

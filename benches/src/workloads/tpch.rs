@@ -143,6 +143,7 @@ pub async fn run(b: &Bench) -> crate::Result<WorkloadResult> {
         );
     }
     measurements.push(report.measurement("spark"));
+    let versions = report.versions.clone();
     answers.push(("spark".into(), spark_rows));
 
     let (reference, others) = answers.split_first().expect("ardent local runs first");
@@ -188,5 +189,6 @@ pub async fn run(b: &Bench) -> crate::Result<WorkloadResult> {
         checks,
         queries: per_query,
         notes: vec!["times are the sum over the queries of each query's time".into()],
+        versions,
     })
 }
