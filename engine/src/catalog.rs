@@ -112,7 +112,6 @@ impl Stack {
                 location.display()
             ));
         }
-
         let (tiles, bands) = group(entries)?;
         let tiles = tiles
             .into_iter()

@@ -6,11 +6,10 @@
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::arrow::datatypes::{Date32Type, Float64Type, Int32Type};
 
-use super::{write_answer, Bench, WorkloadResult};
-use crate::answers::{compare_keyed, read_keyed};
+use super::{Bench, PixelRuns, WorkloadResult};
 use crate::ardent::{text_rows, Engine};
 use crate::baseline::arg;
-use crate::measure::{timed, Measurement};
+use crate::measure::timed;
 
 /// Days from 0001-01-01 (ordinal 1, pyccd's dates) to 1970-01-01 (Date32's epoch).
 const EPOCH_ORDINAL: i64 = 719_163;
@@ -103,71 +102,42 @@ pub async fn run(b: &Bench) -> crate::Result<WorkloadResult> {
         ),
     );
 
-    let mut measurements = Vec::new();
-    let mut answers = Vec::new();
-    let mut versions = std::collections::BTreeMap::new();
+    let mut runs = PixelRuns::new(b, "ccdc", "row,col,segments");
     for (label, engine, query) in ardent_runs {
         let (times, batches) =
             timed(&format!("ccdc {label}"), b.runs, || engine.sql(query)).await?;
-        let path = b.answer_path("ccdc", &label);
-        write_answer(&path, "row,col,segments", ccdc_lines(&batches)?)?;
-        measurements.push(Measurement::new(&label, engine.cores, times));
-        answers.push((label, path));
+        runs.ardent(&label, engine.cores, times, ccdc_lines(&batches)?)?;
     }
-    let runs = b.runs.to_string();
     let cores = b.cores.to_string();
-    for (script, label, extra) in [
-        (
-            "pyccd_pool.py",
-            "pyccd",
-            vec!["--workers".to_string(), cores.clone()],
-        ),
-        (
-            "spark_bench.py",
-            "spark + pyccd",
-            vec!["ccdc".to_string(), "--cores".into(), cores.clone()],
-        ),
-    ] {
-        let path = b.answer_path("ccdc", label);
-        let mut args = extra;
-        args.extend([
+    let pixels = arg(&pixels);
+    runs.baseline(
+        "pyccd_pool.py",
+        "pyccd",
+        vec![
+            "--workers".into(),
+            cores.clone(),
             "--pixels".into(),
-            arg(&pixels),
-            "--runs".into(),
-            runs.clone(),
-            "--answer".into(),
-            arg(&path),
-        ]);
-        let report = b.python.run(script, &args)?;
-        measurements.push(report.measurement(label));
-        versions.extend(report.versions);
-        answers.push((label.to_string(), path));
-    }
-
-    let reference = read_keyed(&answers[0].1)?;
-    let mut checks = Vec::new();
-    for (label, path) in &answers[1..] {
-        checks.push(compare_keyed(
-            label,
-            &reference,
-            &read_keyed(path)?,
-            |a, b| a == b,
-        ));
-    }
-    Ok(WorkloadResult {
-        name: "ccdc".into(),
-        title: "CCDC change detection per pixel".into(),
-        inputs: format!(
+            pixels.clone(),
+        ],
+    )?;
+    runs.baseline(
+        "spark_bench.py",
+        "spark + pyccd",
+        vec![
+            "ccdc".into(),
+            "--cores".into(),
+            cores,
+            "--pixels".into(),
+            pixels,
+        ],
+    )?;
+    runs.finish(
+        "CCDC change detection per pixel".into(),
+        format!(
             "{n} x {n} px of a synthetic stack (2013-2020, Landsat 7 and 8, {} px chips: {} chips); ardent reads the GeoTIFFs, or (from Parquet) the pixels' time series that pyccd and Spark read",
             chip,
             n.div_ceil(chip).pow(2)
         ),
-        unit: Some("pixels".into()),
-        items: reference.len() as u64,
-        measurements,
-        checks,
-        queries: Default::default(),
-        notes: vec![],
-        versions,
-    })
+        |a, b| a == b,
+    )
 }

@@ -11,7 +11,7 @@ use ardent_engine::synth::{generate, SynthConfig};
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use crate::answers::Check;
+use crate::answers::{compare_keyed, read_keyed, Check};
 use crate::ardent::Engine;
 use crate::baseline::Python;
 use crate::measure::Measurement;
@@ -151,6 +151,96 @@ impl Bench {
         }
         std::fs::rename(&partial, dir)
             .map_err(|e| format!("cannot rename '{}': {e}", partial.display()))
+    }
+}
+
+/// What a per-pixel workload gathers from its engines: times, answer files (ardent local's
+/// first, the reference) and the baselines' versions; then the answers' agreement.
+pub struct PixelRuns<'a> {
+    bench: &'a Bench,
+    workload: &'static str,
+    header: &'static str,
+    measurements: Vec<Measurement>,
+    answers: Vec<(String, PathBuf)>,
+    versions: BTreeMap<String, String>,
+}
+
+impl<'a> PixelRuns<'a> {
+    /// `header` heads the answer files, whose lines are `row,col,value`.
+    pub fn new(bench: &'a Bench, workload: &'static str, header: &'static str) -> Self {
+        Self {
+            bench,
+            workload,
+            header,
+            measurements: Vec::new(),
+            answers: Vec::new(),
+            versions: BTreeMap::new(),
+        }
+    }
+
+    /// Records an ardent run: its times and its answer lines.
+    pub fn ardent(
+        &mut self,
+        label: &str,
+        cores: usize,
+        times: Vec<f64>,
+        lines: Vec<String>,
+    ) -> crate::Result<()> {
+        let path = self.bench.answer_path(self.workload, label);
+        write_answer(&path, self.header, lines)?;
+        self.measurements
+            .push(Measurement::new(label, cores, times));
+        self.answers.push((label.to_string(), path));
+        Ok(())
+    }
+
+    /// Runs a baseline program with `args` plus the run count and its answer file.
+    pub fn baseline(
+        &mut self,
+        script: &str,
+        label: &str,
+        mut args: Vec<String>,
+    ) -> crate::Result<()> {
+        let path = self.bench.answer_path(self.workload, label);
+        args.extend([
+            "--runs".into(),
+            self.bench.runs.to_string(),
+            "--answer".into(),
+            path.display().to_string(),
+        ]);
+        let report = self.bench.python.run(script, &args)?;
+        self.measurements.push(report.measurement(label));
+        self.versions.extend(report.versions);
+        self.answers.push((label.to_string(), path));
+        Ok(())
+    }
+
+    /// Compares every answer with the reference's by `same`; the result, counting the
+    /// reference's pixels, has no queries or notes yet.
+    pub fn finish(
+        self,
+        title: String,
+        inputs: String,
+        same: impl Fn(&str, &str) -> bool,
+    ) -> crate::Result<WorkloadResult> {
+        let (_, first) = self.answers.first().ok_or("no engine ran")?;
+        let reference = read_keyed(first)?;
+        let mut checks = Vec::new();
+        for (label, path) in &self.answers[1..] {
+            checks.push(compare_keyed(label, &reference, &read_keyed(path)?, &same));
+        }
+        Ok(WorkloadResult {
+            name: self.workload.into(),
+            title,
+            inputs,
+            unit: Some("pixels".into()),
+            items: reference.len() as u64,
+            measurements: self.measurements,
+            checks,
+            queries: Default::default(),
+            notes: vec![],
+            versions: self.versions,
+        })
     }
 }
 

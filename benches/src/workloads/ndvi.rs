@@ -2,11 +2,11 @@
 //! red, nir and qa of that year are read), a rasterio + numpy script on the same GeoTIFFs, and
 //! Spark SQL over the stack's observations exported to Parquet. Answers agree to 1e-6.
 
-use super::{write_answer, Bench, WorkloadResult};
-use crate::answers::{cells_agree, compare_keyed, read_keyed};
+use super::{Bench, PixelRuns, WorkloadResult};
+use crate::answers::cells_agree;
 use crate::ardent::text_rows;
 use crate::baseline::arg;
-use crate::measure::{timed, Measurement};
+use crate::measure::timed;
 
 pub async fn run(b: &Bench) -> crate::Result<WorkloadResult> {
     let stack = b.stack()?;
@@ -28,9 +28,7 @@ pub async fn run(b: &Bench) -> crate::Result<WorkloadResult> {
         stack.display()
     );
 
-    let mut measurements = Vec::new();
-    let mut answers = Vec::new();
-    let mut versions = std::collections::BTreeMap::new();
+    let mut runs = PixelRuns::new(b, "ndvi", "row,col,ndvi_median");
     for engine in &b.engines {
         let label = format!("ndvi {}", engine.label);
         let (times, batches) = timed(&label, b.runs, || engine.sql(&query)).await?;
@@ -44,27 +42,18 @@ pub async fn run(b: &Bench) -> crate::Result<WorkloadResult> {
                 Ok(format!("{},{},{median:.9}", r[0], r[1]))
             })
             .collect::<crate::Result<Vec<_>>>()?;
-        let path = b.answer_path("ndvi", &engine.label);
-        write_answer(&path, "row,col,ndvi_median", lines)?;
-        measurements.push(Measurement::new(&engine.label, engine.cores, times));
-        answers.push((engine.label.clone(), path));
+        runs.ardent(&engine.label, engine.cores, times, lines)?;
     }
-    let runs = b.runs.to_string();
-    let period = [
-        "--start".to_string(),
-        start.clone(),
-        "--end".into(),
-        end.clone(),
-    ];
-    for (script, label, mut args) in [
-        (
-            "rasterio_ndvi.py",
-            "rasterio + numpy",
-            vec!["--stack".to_string(), arg(&stack)],
-        ),
-        (
-            "spark_bench.py",
-            "spark",
+    let period = ["--start".to_string(), start, "--end".into(), end];
+    runs.baseline(
+        "rasterio_ndvi.py",
+        "rasterio + numpy",
+        [vec!["--stack".to_string(), arg(&stack)], period.to_vec()].concat(),
+    )?;
+    runs.baseline(
+        "spark_bench.py",
+        "spark",
+        [
             vec![
                 "ndvi".to_string(),
                 "--observations".into(),
@@ -72,41 +61,19 @@ pub async fn run(b: &Bench) -> crate::Result<WorkloadResult> {
                 "--cores".into(),
                 b.cores.to_string(),
             ],
-        ),
-    ] {
-        let path = b.answer_path("ndvi", label);
-        args.extend(period.iter().cloned());
-        args.extend(["--runs".into(), runs.clone(), "--answer".into(), arg(&path)]);
-        let report = b.python.run(script, &args)?;
-        measurements.push(report.measurement(label));
-        versions.extend(report.versions);
-        answers.push((label.to_string(), path));
-    }
-
-    let reference = read_keyed(&answers[0].1)?;
-    let mut checks = Vec::new();
-    for (label, path) in &answers[1..] {
-        checks.push(compare_keyed(
-            label,
-            &reference,
-            &read_keyed(path)?,
-            cells_agree,
-        ));
-    }
-    let pixels = (b.sizes.stack * b.sizes.stack) as u64;
-    Ok(WorkloadResult {
-        name: "ndvi".into(),
-        title: format!("Clear-sky NDVI median per pixel, {year}"),
-        inputs: format!(
+            period.to_vec(),
+        ]
+        .concat(),
+    )?;
+    let mut result = runs.finish(
+        format!("Clear-sky NDVI median per pixel, {year}"),
+        format!(
             "{0} x {0} px synthetic stack, 2013-2020; ardent and rasterio read the GeoTIFFs, Spark all the stack's observations (red, nir, qa) from Parquet",
             b.sizes.stack
         ),
-        unit: Some("pixels".into()),
-        items: pixels,
-        measurements,
-        checks,
-        queries: Default::default(),
-        notes: vec![],
-        versions,
-    })
+        cells_agree,
+    )?;
+    // Throughput counts every pixel of the stack, with a clear observation that year or not.
+    result.items = (b.sizes.stack * b.sizes.stack) as u64;
+    Ok(result)
 }

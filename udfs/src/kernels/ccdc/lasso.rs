@@ -98,7 +98,17 @@ impl<'a> Design<'a> {
             }
         }
         let norm_cols = std::array::from_fn(|j| sum_of_squares(x[j].iter().copied()));
-        let gram = std::array::from_fn(|a| std::array::from_fn(|b| dot(&x[a], &x[b])));
+        // Unused harmonics are zero columns: their entries are exactly zero without the dots.
+        let active = active_columns(num_coefficients);
+        let gram = std::array::from_fn(|a| {
+            std::array::from_fn(|b| {
+                if a < active && b < active {
+                    dot(&x[a], &x[b])
+                } else {
+                    0.0
+                }
+            })
+        });
         Self {
             rows,
             num_coefficients,
@@ -139,7 +149,9 @@ impl<'a> Design<'a> {
         // _preprocess_data: center y (X is centered already).
         let y_offset = mean(y);
         let y: Vec<f64> = y.iter().map(|v| v - y_offset).collect();
-        let xty: [f64; COLUMNS] = std::array::from_fn(|j| dot(&self.x[j], &y));
+        let active = active_columns(self.num_coefficients);
+        let xty: [f64; COLUMNS] =
+            std::array::from_fn(|j| if j < active { dot(&self.x[j], &y) } else { 0.0 });
         // enet_path: the penalty scales with the sample count.
         let l1 = alpha * y.len() as f64;
         let w = coordinate_descent(
@@ -150,7 +162,7 @@ impl<'a> Design<'a> {
             l1,
             max_iter,
             tol,
-            active_columns(self.num_coefficients),
+            active,
         );
         let intercept = y_offset - dot(&self.x_offset, &w);
         (w, intercept)
