@@ -381,35 +381,50 @@ fn servers_take_their_flags_from_ardent_variables() {
                 .unwrap(),
         )
     };
-    let _scheduler = start(
-        "ardent-scheduler",
-        &[
-            ("ARDENT_SCHEDULER_BIND_HOST", "127.0.0.1".into()),
-            ("ARDENT_SCHEDULER_BIND_PORT", port.clone()),
-        ],
-    );
-    let _executor = start(
-        "ardent-executor",
-        &[
-            ("ARDENT_EXECUTOR_SCHEDULER_HOST", "127.0.0.1".into()),
-            ("ARDENT_EXECUTOR_SCHEDULER_PORT", port.clone()),
-            ("ARDENT_EXECUTOR_BIND_HOST", "127.0.0.1".into()),
-            ("ARDENT_EXECUTOR_BIND_PORT", free_port()),
-            ("ARDENT_EXECUTOR_BIND_GRPC_PORT", free_port()),
-            ("ARDENT_EXECUTOR_BIND_HEALTH_PORT", free_port()),
-            (
-                "ARDENT_EXECUTOR_WORK_DIR",
-                work.path().display().to_string(),
-            ),
-            ("ARDENT_EXECUTOR_VCORES", "3".into()),
-        ],
-    );
-    let port: u16 = port.parse().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while registered_executors(port) != Some(1) {
-        assert!(Instant::now() < deadline, "the executor never registered");
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    // Ports picked free can be taken by a parallel test before a server binds them; a server
+    // that then exits is started again on fresh ports, up to three times.
+    let mut attempt = 0;
+    let (port, _servers) = loop {
+        attempt += 1;
+        let port = free_port();
+        let mut scheduler = start(
+            "ardent-scheduler",
+            &[
+                ("ARDENT_SCHEDULER_BIND_HOST", "127.0.0.1".into()),
+                ("ARDENT_SCHEDULER_BIND_PORT", port.clone()),
+            ],
+        );
+        let mut executor = start(
+            "ardent-executor",
+            &[
+                ("ARDENT_EXECUTOR_SCHEDULER_HOST", "127.0.0.1".into()),
+                ("ARDENT_EXECUTOR_SCHEDULER_PORT", port.clone()),
+                ("ARDENT_EXECUTOR_BIND_HOST", "127.0.0.1".into()),
+                ("ARDENT_EXECUTOR_BIND_PORT", free_port()),
+                ("ARDENT_EXECUTOR_BIND_GRPC_PORT", free_port()),
+                ("ARDENT_EXECUTOR_BIND_HEALTH_PORT", free_port()),
+                (
+                    "ARDENT_EXECUTOR_WORK_DIR",
+                    work.path().display().to_string(),
+                ),
+                ("ARDENT_EXECUTOR_VCORES", "3".into()),
+            ],
+        );
+        let port: u16 = port.parse().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let mut exited = false;
+        while registered_executors(port) != Some(1) && !exited {
+            assert!(Instant::now() < deadline, "the executor never registered");
+            std::thread::sleep(Duration::from_millis(200));
+            exited = [&mut scheduler, &mut executor]
+                .iter_mut()
+                .any(|s| s.0.try_wait().unwrap().is_some());
+        }
+        if !exited {
+            break (port, (scheduler, executor));
+        }
+        assert!(attempt < 3, "a server exited three times on fresh ports");
+    };
     let executors = rest::get("127.0.0.1", port, "/api/executors").unwrap();
     assert!(executors.contains("\"vcores\":3"), "{executors}");
 }
