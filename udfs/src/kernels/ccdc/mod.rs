@@ -22,7 +22,7 @@ pub use params::{settings, CurveQa, Params};
 pub use qa::QaCoding;
 
 use lasso::{Design, Fit, Row};
-use numeric::{argsort, median, round, sum_of_squares};
+use numeric::{argsort, argsort_distinct, median, round, sum_of_squares};
 
 /// Offset between proleptic Gregorian ordinal days (pyccd's dates) and days since 1970-01-01.
 pub const ORDINAL_OF_UNIX_EPOCH: i64 = 719_163;
@@ -95,7 +95,7 @@ pub fn detect(series: &Series, coding: QaCoding, params: &Params) -> Result<CcdR
         ));
     }
     params.check()?;
-    let order = argsort(series.dates);
+    let order = argsort_distinct(series.dates);
     let dates: Vec<i64> = order.iter().map(|&i| series.dates[i]).collect();
     let spectra: [Vec<f64>; 7] = series
         .bands
@@ -187,14 +187,11 @@ fn single_model(
         .map(|&i| lasso::matrix_row(pixel.dates[i] as f64, p.avg_days_yr))
         .collect();
     let design = Design::new(&rows, p.coefficient_min);
-    let fits: Vec<Fit> = pixel
+    let observed = pixel
         .spectra
-        .iter()
-        .map(|band| {
-            let y: Vec<f64> = kept.iter().map(|&i| band[i]).collect();
-            design.fit(&y, p.lasso_max_iter)
-        })
-        .collect();
+        .each_ref()
+        .map(|band| kept.iter().map(|&i| band[i]).collect::<Vec<f64>>());
+    let fits = design.fit(&observed.each_ref().map(Vec::as_slice), p.lasso_max_iter);
     let last = pixel.dates[pixel.dates.len() - 1];
     let model = change_model(
         &fits,
@@ -232,6 +229,41 @@ fn change_model(
     }
 }
 
+/// The fits of one window for the bands a step needs: the detection bands while a segment is
+/// searched for, all seven for a segment that is reported. Fitting only those matters because
+/// the blue and thermal fits are often the ones that run scikit-learn's full 1,000 iterations.
+struct Models {
+    fits: [Option<Fit>; 7],
+    /// The number of coefficients they were fitted with.
+    coefficients: usize,
+}
+
+impl Models {
+    fn fitted(&self) -> impl Iterator<Item = (usize, &Fit)> {
+        self.fits
+            .iter()
+            .enumerate()
+            .filter_map(|(b, f)| f.as_ref().map(|f| (b, f)))
+    }
+
+    /// All seven fits, once every band has been fitted.
+    fn all(self) -> Vec<Fit> {
+        self.fits
+            .into_iter()
+            .map(|f| f.expect("every band fitted before a segment is reported"))
+            .collect()
+    }
+}
+
+impl std::ops::Index<usize> for Models {
+    type Output = Fit;
+    fn index(&self, band: usize) -> &Fit {
+        self.fits[band]
+            .as_ref()
+            .expect("a step reads only the bands fitted for it")
+    }
+}
+
 /// A window of positions among the observations the processing mask keeps, `start..stop`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 struct Window {
@@ -258,7 +290,8 @@ struct Standard {
     kept: Vec<usize>,
     /// Their dates.
     period: Vec<f64>,
-    /// Coefficient-matrix rows of every observation of the series.
+    /// Coefficient-matrix rows of the series' observations (zeros for those the first mask
+    /// drops).
     rows: Vec<Row>,
     variogram: [f64; 7],
 }
@@ -270,10 +303,19 @@ impl Standard {
             *t = *t * 10.0 - 27315.0;
         }
         let mask = qa::standard_filter(&pixel.spectra, &pixel.quality, &pixel.dates, &p);
+        // Only observations the mask keeps are ever fitted or predicted (the mask only loses
+        // observations), so only theirs are worth the trigonometry.
         let rows = pixel
             .dates
             .iter()
-            .map(|&d| lasso::matrix_row(d as f64, p.avg_days_yr))
+            .zip(&mask)
+            .map(|(&d, &keep)| {
+                if keep {
+                    lasso::matrix_row(d as f64, p.avg_days_yr)
+                } else {
+                    [0.0; lasso::COLUMNS]
+                }
+            })
             .collect();
         let mut s = Self {
             pixel,
@@ -318,15 +360,27 @@ impl Standard {
         self.refresh();
     }
 
-    fn fit_all(&self, w: Window, coefficients: usize) -> Vec<Fit> {
+    /// Fits `bands` over `w`, into `models` (fitted with `models.coefficients`).
+    fn fit_into(&self, models: &mut Models, w: Window, bands: &[usize]) {
         let rows: Vec<Row> = self.kept[w.start..w.stop.min(self.kept.len())]
             .iter()
             .map(|&i| self.rows[i])
             .collect();
-        let design = Design::new(&rows, coefficients);
-        (0..7)
-            .map(|b| design.fit(&self.observed(b, w), self.p.lasso_max_iter))
-            .collect()
+        let observed: Vec<Vec<f64>> = bands.iter().map(|&b| self.observed(b, w)).collect();
+        let observed: Vec<&[f64]> = observed.iter().map(Vec::as_slice).collect();
+        let fits = Design::new(&rows, models.coefficients).fit(&observed, self.p.lasso_max_iter);
+        for (&b, fit) in bands.iter().zip(fits) {
+            models.fits[b] = Some(fit);
+        }
+    }
+
+    fn fit(&self, w: Window, coefficients: usize, bands: &[usize]) -> Models {
+        let mut models = Models {
+            fits: Default::default(),
+            coefficients,
+        };
+        self.fit_into(&mut models, w, bands);
+        models
     }
 
     fn run(mut self) -> Result<(Vec<ChangeModel>, Vec<bool>), String> {
@@ -386,7 +440,7 @@ impl Standard {
     }
 
     /// pyccd's `initialize`: a stable window of at least a year, Tmask outliers removed.
-    fn initialize(&mut self, mut w: Window) -> (Window, Option<Vec<Fit>>) {
+    fn initialize(&mut self, mut w: Window) -> (Window, Option<Models>) {
         let p = self.p.clone();
         while w.stop + p.meow_size < self.kept.len() {
             let dates = self.dates(w).to_vec();
@@ -426,7 +480,7 @@ impl Standard {
                 self.drop_kept(drop);
                 w.stop -= count;
             }
-            let models = self.fit_all(w, 4);
+            let models = self.fit(w, 4, &p.detection_bands);
             if !self.stable(&models, w) {
                 w = Window::new(w.start + 1, w.stop + 1);
                 continue;
@@ -437,7 +491,7 @@ impl Standard {
     }
 
     /// pyccd's `stable`.
-    fn stable(&self, models: &[Fit], w: Window) -> bool {
+    fn stable(&self, models: &Models, w: Window) -> bool {
         let dates = self.dates(w);
         let span = dates[dates.len() - 1] - dates[0];
         let checks = self.p.detection_bands.iter().map(|&b| {
@@ -453,22 +507,31 @@ impl Standard {
         sum_of_squares(checks) < self.p.change_threshold
     }
 
-    /// Absolute residuals of every band against `models` at kept positions `positions`.
-    fn residuals(&self, models: &[Fit], positions: &[usize]) -> [Vec<f64>; 7] {
-        std::array::from_fn(|b| {
-            positions
+    /// Absolute residuals of every band `models` holds at the series' observations `indices`
+    /// (empty for the others).
+    fn residuals(&self, models: &Models, indices: &[usize]) -> [Vec<f64>; 7] {
+        let mut residuals: [Vec<f64>; 7] = Default::default();
+        for (b, fit) in models.fitted() {
+            residuals[b] = indices
                 .iter()
-                .map(|&k| {
-                    let observed = self.pixel.spectra[b][self.kept[k]];
-                    (observed - models[b].predict(&self.rows[self.kept[k]])).abs()
-                })
-                .collect()
-        })
+                .map(|&i| (self.pixel.spectra[b][i] - fit.predict(&self.rows[i])).abs())
+                .collect();
+        }
+        residuals
+    }
+
+    /// The series' observations at kept positions `positions`.
+    fn observations(&self, positions: impl IntoIterator<Item = usize>) -> Vec<usize> {
+        positions.into_iter().map(|k| self.kept[k]).collect()
     }
 
     /// pyccd's `change_magnitude` over the detection bands.
     fn magnitudes(&self, residuals: &[Vec<f64>; 7], comparison_rmse: &[f64]) -> Vec<f64> {
-        let n = residuals[0].len();
+        let n = self
+            .p
+            .detection_bands
+            .first()
+            .map_or(0, |&b| residuals[b].len());
         (0..n)
             .map(|k| {
                 sum_of_squares(self.p.detection_bands.iter().zip(comparison_rmse).map(
@@ -491,7 +554,7 @@ impl Standard {
         let p = self.p.clone();
         let peek = p.peek_size;
         let mut fit_window = w;
-        let mut models: Option<Vec<Fit>> = None;
+        let mut models: Option<Models> = None;
         let mut change = 0.0;
         let mut fit_span = span(&self.period, fit_window);
         let mut last = None;
@@ -502,11 +565,11 @@ impl Standard {
             if models.is_none() || w.len() < 24 || model_span >= 1.33 * fit_span {
                 fit_window = w;
                 fit_span = span(&self.period, fit_window);
-                models = Some(self.fit_all(fit_window, num_coefs));
+                models = Some(self.fit(fit_window, num_coefs, &p.detection_bands));
             }
-            let fits = models.as_deref().expect("fitted above");
-            let positions: Vec<usize> = (peek_window.start..peek_window.stop).collect();
-            let residuals = self.residuals(fits, &positions);
+            let fits = models.as_ref().expect("fitted above");
+            let peek_observations = self.observations(peek_window.start..peek_window.stop);
+            let residuals = self.residuals(fits, &peek_observations);
             let comparison: Vec<f64> = if w.len() <= 24 {
                 p.detection_bands.iter().map(|&b| fits[b].rmse).collect()
             } else {
@@ -519,7 +582,7 @@ impl Standard {
                     .collect()
             };
             let magnitude = self.magnitudes(&residuals, &comparison);
-            last = Some((peek_window, residuals, num_coefs));
+            last = Some((peek_window, peek_observations, residuals, num_coefs));
             if min(&magnitude) > p.change_threshold {
                 change = 1.0;
                 break;
@@ -532,9 +595,24 @@ impl Standard {
             }
             w.stop += 1;
         }
-        let (peek_window, residuals, num_coefs) =
+        let (peek_window, peek_observations, mut residuals, num_coefs) =
             last.ok_or("CCDC: no room to look forward (pyccd fails here too)")?;
-        let fits = models.expect("fitted in the first pass");
+        // The segment's model: the other bands are fitted over the same window now (an outlier
+        // dropped since lies after it, so the window's observations are the same), and their
+        // residuals taken at the last peek window's observations.
+        let mut fits = models.expect("fitted in the first pass");
+        let others: Vec<usize> = (0..7).filter(|b| fits.fits[*b].is_none()).collect();
+        self.fit_into(&mut fits, fit_window, &others);
+        for (b, r) in self
+            .residuals(&fits, &peek_observations)
+            .into_iter()
+            .enumerate()
+        {
+            if others.contains(&b) {
+                residuals[b] = r;
+            }
+        }
+        let fits = fits.all();
         let magnitudes: [f64; 7] = std::array::from_fn(|b| median(&residuals[b]));
         let day = |k: usize| self.pixel.dates[self.kept[k]];
         let model = change_model(
@@ -552,7 +630,7 @@ impl Standard {
     fn lookback(
         &mut self,
         mut w: Window,
-        models: &[Fit],
+        models: &Models,
         previous_break: usize,
     ) -> Result<Window, String> {
         let peek = self.p.peek_size;
@@ -568,7 +646,7 @@ impl Standard {
             if positions.is_empty() {
                 return Err("CCDC: empty look-back window (PEEK_SIZE too small)".into());
             }
-            let residuals = self.residuals(models, &positions);
+            let residuals = self.residuals(models, &self.observations(positions.iter().copied()));
             let comparison: Vec<f64> = self
                 .p
                 .detection_bands
@@ -590,7 +668,9 @@ impl Standard {
 
     /// pyccd's `catch`: a 4-coefficient model over a window that is not a full segment.
     fn catch(&self, w: Window, curve_qa: i64) -> ChangeModel {
-        let fits = self.fit_all(w, self.p.coefficient_min);
+        let fits = self
+            .fit(w, self.p.coefficient_min, &[0, 1, 2, 3, 4, 5, 6])
+            .all();
         let day = |k: usize| self.pixel.dates[self.kept[k]];
         let n = self.kept.len();
         let break_day = if w.stop >= n { day(n - 1) } else { day(w.stop) };

@@ -161,6 +161,22 @@ pub fn argsort<T: PartialOrd + Copy>(values: &[T]) -> Vec<usize> {
     }
 }
 
+/// [`argsort`] for keys that are usually distinct, such as a pixel's dates. Distinct keys have
+/// one sorted order whatever the algorithm, so the standard library's sort gives it; numpy's own
+/// procedure runs only when keys repeat (or are NaN), to place equal keys where numpy does.
+pub fn argsort_distinct<T: PartialOrd + Copy>(values: &[T]) -> Vec<usize> {
+    if values.windows(2).all(|w| w[0] < w[1]) {
+        return (0..values.len()).collect();
+    }
+    let mut keyed: Vec<(T, usize)> = values.iter().copied().zip(0..).collect();
+    keyed.sort_unstable_by(|a, b| a.0.partial_cmp(&b.0).unwrap_or(std::cmp::Ordering::Equal));
+    if keyed.windows(2).all(|w| w[0].0 < w[1].0) {
+        keyed.into_iter().map(|(_, i)| i).collect()
+    } else {
+        argsort(values)
+    }
+}
+
 /// numpy's `aheapsort` over a slice of indices (1-based heap, as in its source).
 fn heapsort<T: PartialOrd + Copy>(values: &[T], order: &mut [usize]) {
     let n = order.len();
@@ -238,5 +254,21 @@ mod tests {
         assert_eq!(seen, (0..500).collect::<Vec<_>>());
         // Small arrays are insertion sorted: stable.
         assert_eq!(argsort(&[2.0, 1.0, 2.0, 1.0]), vec![1, 3, 0, 2]);
+    }
+
+    #[test]
+    fn argsort_distinct_agrees_with_numpy_order() {
+        let distinct: Vec<i64> = (0..300).map(|i| (i * 7919) % 300).collect();
+        assert_eq!(argsort_distinct(&distinct), argsort(&distinct));
+        let sorted: Vec<i64> = (0..50).collect();
+        assert_eq!(
+            argsort_distinct(&sorted),
+            sorted.iter().map(|&i| i as usize).collect::<Vec<_>>()
+        );
+        // Repeated keys and NaN take numpy's own procedure.
+        let ties: Vec<i64> = (0..300).map(|i| (i * 7919) % 13).collect();
+        assert_eq!(argsort_distinct(&ties), argsort(&ties));
+        let nan = [3.0, f64::NAN, 1.0, 2.0];
+        assert_eq!(argsort_distinct(&nan), vec![2, 3, 0, 1]);
     }
 }
