@@ -370,16 +370,28 @@ fn servers_take_their_flags_from_ardent_variables() {
     };
     let work = tempfile::tempdir().unwrap();
     let bin = ardent_bin().parent().unwrap().to_path_buf();
-    let port = free_port();
+    // Each server's log goes to a file, so that a failure can show what the servers said.
+    let log = |program: &str| work.path().join(format!("{program}.log"));
     let start = |program: &str, vars: &[(&str, String)]| {
+        let file = std::fs::File::create(log(program)).unwrap();
         Server(
             Command::new(bin.join(program))
                 .envs(vars.iter().map(|(k, v)| (k, v)))
                 .stdout(Stdio::null())
-                .stderr(Stdio::null())
+                .stderr(file)
                 .spawn()
                 .unwrap(),
         )
+    };
+    let logs = || {
+        ["ardent-scheduler", "ardent-executor"]
+            .map(|p| {
+                format!(
+                    "{p}:\n{}",
+                    std::fs::read_to_string(log(p)).unwrap_or_default()
+                )
+            })
+            .join("\n")
     };
     // Ports picked free can be taken by a parallel test before a server binds them; a server
     // that then exits is started again on fresh ports, up to three times.
@@ -414,7 +426,11 @@ fn servers_take_their_flags_from_ardent_variables() {
         let deadline = Instant::now() + Duration::from_secs(60);
         let mut exited = false;
         while registered_executors(port) != Some(1) && !exited {
-            assert!(Instant::now() < deadline, "the executor never registered");
+            assert!(
+                Instant::now() < deadline,
+                "the executor never registered; the servers' logs:\n{}",
+                logs()
+            );
             std::thread::sleep(Duration::from_millis(200));
             exited = [&mut scheduler, &mut executor]
                 .iter_mut()
@@ -423,7 +439,11 @@ fn servers_take_their_flags_from_ardent_variables() {
         if !exited {
             break (port, (scheduler, executor));
         }
-        assert!(attempt < 3, "a server exited three times on fresh ports");
+        assert!(
+            attempt < 3,
+            "a server exited three times on fresh ports; the last logs:\n{}",
+            logs()
+        );
     };
     let executors = rest::get("127.0.0.1", port, "/api/executors").unwrap();
     assert!(executors.contains("\"vcores\":3"), "{executors}");

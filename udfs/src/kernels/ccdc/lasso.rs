@@ -37,17 +37,9 @@ impl Fit {
 /// observation: the trigonometry would otherwise dominate CCDC's time.
 pub fn matrix_row(date: f64, avg_days_yr: f64) -> Row {
     let w = 2.0 * std::f64::consts::PI / avg_days_yr;
-    let w12 = w * date;
-    let (w34, w56) = (2.0 * w12, 3.0 * w12);
-    [
-        date,
-        w12.cos(),
-        w12.sin(),
-        w34.cos(),
-        w34.sin(),
-        w56.cos(),
-        w56.sin(),
-    ]
+    let (s1, c1) = (w * date).sin_cos();
+    let (s2, c2) = (2.0 * s1 * c1, (c1 - s1) * (c1 + s1));
+    [date, c1, s1, c2, s2, c1 * c2 - s1 * s2, s1 * c2 + c1 * s2]
 }
 
 /// How many leading columns of the coefficient matrix a model of `num_coefficients` uses (the
@@ -60,17 +52,12 @@ fn active_columns(num_coefficients: usize) -> usize {
     }
 }
 
-/// Whether column `j` of the coefficient matrix is used by a model of `num_coefficients`.
-fn uses_column(j: usize, num_coefficients: usize) -> bool {
-    j < active_columns(num_coefficients)
-}
-
 /// The centered coefficient matrix of one window and what scikit-learn derives from it alone;
 /// built once and shared by the fits of every band over that window.
 pub struct Design<'a> {
     rows: &'a [Row],
     num_coefficients: usize,
-    /// Centered columns, column-major as pyccd builds them (order='F'); unused harmonics are zero.
+    /// The model's centered columns, column-major as pyccd builds them (order='F').
     x: Vec<Vec<f64>>,
     x_offset: [f64; COLUMNS],
     norm_cols: [f64; COLUMNS],
@@ -81,34 +68,28 @@ pub struct Design<'a> {
 impl<'a> Design<'a> {
     /// `_preprocess_data`'s centering of X, the column norms and `X'X` for `rows`.
     pub fn new(rows: &'a [Row], num_coefficients: usize) -> Self {
-        let n = rows.len();
-        let mut x: Vec<Vec<f64>> = (0..COLUMNS)
-            .map(|j| {
-                if uses_column(j, num_coefficients) {
-                    rows.iter().map(|r| r[j]).collect()
-                } else {
-                    vec![0.0; n]
-                }
-            })
+        // The unused harmonics are zero columns: their offsets, norms and Gram entries are
+        // exactly zero, so only the model's columns are built.
+        let active = active_columns(num_coefficients);
+        let mut x: Vec<Vec<f64>> = (0..active)
+            .map(|j| rows.iter().map(|r| r[j]).collect())
             .collect();
-        let x_offset: [f64; COLUMNS] = std::array::from_fn(|j| mean(&x[j]));
-        for (column, offset) in x.iter_mut().zip(&x_offset) {
+        let mut x_offset = [0.0; COLUMNS];
+        let mut norm_cols = [0.0; COLUMNS];
+        for (j, column) in x.iter_mut().enumerate() {
+            x_offset[j] = mean(column);
             for v in column.iter_mut() {
-                *v -= offset;
+                *v -= x_offset[j];
+            }
+            norm_cols[j] = sum_of_squares(column.iter().copied());
+        }
+        let mut gram = [[0.0; COLUMNS]; COLUMNS];
+        for a in 0..active {
+            for b in 0..=a {
+                gram[a][b] = dot(&x[a], &x[b]);
+                gram[b][a] = gram[a][b];
             }
         }
-        let norm_cols = std::array::from_fn(|j| sum_of_squares(x[j].iter().copied()));
-        // Unused harmonics are zero columns: their entries are exactly zero without the dots.
-        let active = active_columns(num_coefficients);
-        let gram = std::array::from_fn(|a| {
-            std::array::from_fn(|b| {
-                if a < active && b < active {
-                    dot(&x[a], &x[b])
-                } else {
-                    0.0
-                }
-            })
-        });
         Self {
             rows,
             num_coefficients,
@@ -132,11 +113,7 @@ impl<'a> Design<'a> {
                 centered.clear();
                 centered.extend(y.iter().map(|v| v - y_offset));
                 let xty = std::array::from_fn(|j| {
-                    if j < active {
-                        dot(&self.x[j], &centered)
-                    } else {
-                        0.0
-                    }
+                    self.x.get(j).map_or(0.0, |column| dot(column, &centered))
                 });
                 Descent::new(xty, dot(&centered, &centered), y_offset)
             })
@@ -236,6 +213,8 @@ impl Problem<'_> {
         let d_w_tol = self.tol;
         let gram: [[f64; C]; C] = std::array::from_fn(|a| std::array::from_fn(|b| self.gram[a][b]));
         let mut live: Vec<usize> = (0..descents.len()).collect();
+        // A multiplication in the chain instead of a division: a third shorter, same to rounding.
+        let inv_norm: [f64; C] = std::array::from_fn(|j| 1.0 / self.norm_cols[j]);
         for n_iter in 0..self.max_iter {
             if live.is_empty() {
                 break;
@@ -254,8 +233,7 @@ impl Problem<'_> {
                     // X_ii . R, the residual without feature ii.
                     let tmp = d.xty[ii] - (d.h[ii] - w_ii * gram[ii][ii]);
                     // Soft thresholding; sign(tmp) * max(|tmp| - alpha, 0) is a copysign.
-                    let updated =
-                        (tmp.abs() - self.alpha).max(0.0).copysign(tmp) / self.norm_cols[ii];
+                    let updated = (tmp.abs() - self.alpha).max(0.0).copysign(tmp) * inv_norm[ii];
                     d.w[ii] = updated;
                     // One update of X'Xw for the change of w_ii (scikit-learn adds the old term
                     // back to the residual and takes the new one off: equal to rounding, half
