@@ -5,31 +5,40 @@
 /// `np.sum` of a contiguous float array: numpy's pairwise summation (8 accumulators in blocks of
 /// at most 128, halves above that), so sums and means round as numpy's do.
 pub fn sum(values: &[f64]) -> f64 {
+    pairwise(values, &|v| v)
+}
+
+/// `np.sum(values ** 2)` of a contiguous array, without the temporary array of squares.
+pub fn sum_of_squares_of(values: &[f64]) -> f64 {
+    pairwise(values, &|v| v * v)
+}
+
+/// numpy's pairwise summation of `term` over `values`.
+fn pairwise(values: &[f64], term: &impl Fn(f64) -> f64) -> f64 {
     const BLOCK: usize = 128;
     let n = values.len();
     if n < 8 {
         // numpy starts from -0.0 so that a sum of negative zeros stays negative zero.
-        return values.iter().fold(-0.0, |acc, v| acc + v);
+        return values.iter().fold(-0.0, |acc, &v| acc + term(v));
     }
     if n <= BLOCK {
-        let mut r = [0.0; 8];
-        r.copy_from_slice(&values[..8]);
+        let mut r: [f64; 8] = std::array::from_fn(|k| term(values[k]));
         let mut i = 8;
         while i < n - n % 8 {
             for (k, acc) in r.iter_mut().enumerate() {
-                *acc += values[i + k];
+                *acc += term(values[i + k]);
             }
             i += 8;
         }
         let mut total = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
-        for v in &values[i..] {
-            total += v;
+        for &v in &values[i..] {
+            total += term(v);
         }
         return total;
     }
     let mut half = n / 2;
     half -= half % 8;
-    sum(&values[..half]) + sum(&values[half..])
+    pairwise(&values[..half], term) + pairwise(&values[half..], term)
 }
 
 /// `np.mean`.
@@ -220,6 +229,8 @@ mod tests {
         let v: Vec<f64> = (0..1000).map(f64::from).collect();
         assert_eq!(sum(&v), 499_500.0);
         assert_eq!(mean(&[1.0, 2.0, 3.0, 4.0]), 2.5);
+        let squares: Vec<f64> = v.iter().map(|x| x * x).collect();
+        assert_eq!(sum_of_squares_of(&v), sum(&squares));
     }
 
     #[test]
