@@ -527,11 +527,8 @@ impl Standard {
 
     /// pyccd's `change_magnitude` over the detection bands.
     fn magnitudes(&self, residuals: &[Vec<f64>; 7], comparison_rmse: &[f64]) -> Vec<f64> {
-        let n = self
-            .p
-            .detection_bands
-            .first()
-            .map_or(0, |&b| residuals[b].len());
+        // Params::check rejects an empty DETECTION_BANDS.
+        let n = residuals[self.p.detection_bands[0]].len();
         (0..n)
             .map(|k| {
                 sum_of_squares(self.p.detection_bands.iter().zip(comparison_rmse).map(
