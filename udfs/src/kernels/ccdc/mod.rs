@@ -22,7 +22,7 @@ pub use params::{settings, CurveQa, Params};
 pub use qa::QaCoding;
 
 use lasso::{Design, Fit, Row};
-use numeric::{argsort, argsort_distinct, median, round, sum_of_squares};
+use numeric::{argsort_distinct, argsort_prefix, median, round, sum_of_squares};
 
 /// Offset between proleptic Gregorian ordinal days (pyccd's dates) and days since 1970-01-01.
 pub const ORDINAL_OF_UNIX_EPOCH: i64 = 719_163;
@@ -96,17 +96,17 @@ pub fn detect(series: &Series, coding: QaCoding, params: &Params) -> Result<CcdR
     }
     params.check()?;
     let order = argsort_distinct(series.dates);
-    let dates: Vec<i64> = order.iter().map(|&i| series.dates[i]).collect();
-    let spectra: [Vec<f64>; 7] = series
-        .bands
-        .map(|band| order.iter().map(|&i| band[i]).collect());
-    let raw_qa: Vec<i64> = order.iter().map(|&i| series.qa[i]).collect();
+    // Most series come sorted: then a copy will do.
+    let order = (!order.iter().enumerate().all(|(k, &i)| k == i)).then_some(order.as_slice());
+    let dates = in_order(series.dates, order);
+    let spectra: [Vec<f64>; 7] = series.bands.map(|band| in_order(band, order));
+    let raw_qa = in_order(series.qa, order);
     let coding = match coding {
         QaCoding::C1 if !params.qa_bitpacked => QaCoding::Codes,
         other => other,
     };
     let quality = qa::classes(&raw_qa, coding, params)?;
-    let (cloud_prob, snow_prob, water_prob) = qa::probabilities(&quality, params);
+    let (cloud_prob, snow_prob, water_prob) = qa::ClassCounts::of(&quality, params).probabilities();
     let pixel = Pixel {
         dates,
         spectra,
@@ -136,6 +136,14 @@ pub fn detect(series: &Series, coding: QaCoding, params: &Params) -> Result<CcdR
     })
 }
 
+/// `values` taken in `order` (`None`: as they are).
+fn in_order<T: Copy>(values: &[T], order: Option<&[usize]>) -> Vec<T> {
+    match order {
+        Some(order) => order.iter().map(|&i| values[i]).collect(),
+        None => values.to_vec(),
+    }
+}
+
 /// A series sorted by date, QA decoded.
 struct Pixel {
     dates: Vec<i64>,
@@ -152,17 +160,19 @@ enum Procedure {
 
 /// pyccd's `fit_procedure`, over the observations up to `STAT_ORD`.
 fn choose_procedure(pixel: &Pixel, p: &Params) -> Procedure {
-    let quality: Vec<i64> = pixel
-        .dates
-        .iter()
-        .zip(&pixel.quality)
-        .filter(|(d, _)| **d <= p.stat_ord)
-        .map(|(_, q)| *q)
-        .collect();
+    let counts = qa::ClassCounts::of(
+        pixel
+            .dates
+            .iter()
+            .zip(&pixel.quality)
+            .filter(|(d, _)| **d <= p.stat_ord)
+            .map(|(_, q)| q),
+        p,
+    );
     // NaN (nothing but fill) is not enough.
-    if qa::ratio_clear(&quality, p) >= p.clear_pct_threshold {
+    if counts.ratio_clear() >= p.clear_pct_threshold {
         Procedure::Standard
-    } else if qa::ratio_snow(&quality, p) >= p.snow_pct_threshold {
+    } else if counts.ratio_snow() >= p.snow_pct_threshold {
         Procedure::PermanentSnow
     } else {
         Procedure::InsufficientClear
@@ -733,7 +743,7 @@ fn closest_doy(period: &[f64], index: usize, window: Window, num: usize) -> Vec<
             return nearest.iter().map(|p| p.1 as usize).collect();
         }
     }
-    let mut order = argsort(&keys);
+    let mut order = argsort_prefix(&keys, num);
     order.truncate(num);
     order
 }

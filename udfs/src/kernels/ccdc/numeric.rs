@@ -94,6 +94,13 @@ fn less<T: PartialOrd>(a: &T, b: &T) -> bool {
 /// three, insertion sort up to 16 elements, heapsort past the depth limit). Not stable: equal
 /// keys come out in the order this exact procedure leaves them, which pyccd's results depend on.
 pub fn argsort<T: PartialOrd + Copy>(values: &[T]) -> Vec<usize> {
+    argsort_prefix(values, values.len())
+}
+
+/// The first `limit` positions of [`argsort`], exactly as numpy leaves them (the rest in no
+/// particular order). Introsort never moves an element across a partition boundary, so the
+/// partitions lying wholly past `limit` cannot change the prefix and are left unsorted.
+pub fn argsort_prefix<T: PartialOrd + Copy>(values: &[T], limit: usize) -> Vec<usize> {
     const SMALL_QUICKSORT: usize = 15;
     let n = values.len();
     let mut order: Vec<usize> = (0..n).collect();
@@ -139,24 +146,28 @@ pub fn argsort<T: PartialOrd + Copy>(values: &[T]) -> Vec<usize> {
                 }
                 order.swap(pi, pr - 1);
                 depth -= 1;
-                // Push the larger partition, go on with the smaller.
+                // Push the larger partition, go on with the smaller (unless past `limit`).
                 if pi - pl < pr - pi {
-                    stack.push((pi + 1, pr, depth));
+                    if pi + 1 < limit {
+                        stack.push((pi + 1, pr, depth));
+                    }
                     pr = pi - 1;
                 } else {
                     stack.push((pl, pi - 1, depth));
                     pl = pi + 1;
                 }
             }
-            for pi in pl + 1..=pr {
-                let vi = order[pi];
-                let vp = v(vi);
-                let mut pj = pi;
-                while pj > pl && less(&vp, &v(order[pj - 1])) {
-                    order[pj] = order[pj - 1];
-                    pj -= 1;
+            if pl < limit {
+                for pi in pl + 1..=pr {
+                    let vi = order[pi];
+                    let vp = v(vi);
+                    let mut pj = pi;
+                    while pj > pl && less(&vp, &v(order[pj - 1])) {
+                        order[pj] = order[pj - 1];
+                        pj -= 1;
+                    }
+                    order[pj] = vi;
                 }
-                order[pj] = vi;
             }
         }
         match stack.pop() {
@@ -265,6 +276,17 @@ mod tests {
         assert_eq!(seen, (0..500).collect::<Vec<_>>());
         // Small arrays are insertion sorted: stable.
         assert_eq!(argsort(&[2.0, 1.0, 2.0, 1.0]), vec![1, 3, 0, 2]);
+    }
+
+    #[test]
+    fn argsort_prefix_is_argsorts_prefix() {
+        // Many ties, long enough for several partitions: the prefix is placed exactly as the
+        // full sort places it.
+        let v: Vec<u64> = (0..2000).map(|i| (i * 7919 % 37) as u64).collect();
+        let full = argsort(&v);
+        for limit in [1, 5, 24, 100, 1999, 2000] {
+            assert_eq!(argsort_prefix(&v, limit)[..limit], full[..limit], "{limit}");
+        }
     }
 
     #[test]

@@ -69,35 +69,54 @@ pub fn classes(qa: &[i64], coding: QaCoding, p: &Params) -> Result<Vec<i64>, Str
     }
 }
 
-fn count(quality: &[i64], class: i64) -> usize {
-    quality.iter().filter(|&&q| q == class).count()
+/// How many observations hold each class pyccd's ratios read, counted in one pass (a value
+/// counts for every class parameter it equals, as pyccd's separate comparisons do).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ClassCounts {
+    total: usize,
+    fill: usize,
+    clear: usize,
+    water: usize,
+    snow: usize,
+    cloud: usize,
 }
 
-/// pyccd's `ratio_clear`: clear or water over non-fill (NaN when all is fill, as numpy's 0/0).
-pub fn ratio_clear(quality: &[i64], p: &Params) -> f64 {
-    let clear = count(quality, p.qa_clear) + count(quality, p.qa_water);
-    let total = quality.len() - count(quality, p.qa_fill);
-    clear as f64 / total as f64
-}
+impl ClassCounts {
+    pub fn of<'a>(quality: impl IntoIterator<Item = &'a i64>, p: &Params) -> Self {
+        let mut c = Self::default();
+        for &q in quality {
+            c.total += 1;
+            c.fill += usize::from(q == p.qa_fill);
+            c.clear += usize::from(q == p.qa_clear);
+            c.water += usize::from(q == p.qa_water);
+            c.snow += usize::from(q == p.qa_snow);
+            c.cloud += usize::from(q == p.qa_cloud);
+        }
+        c
+    }
 
-/// pyccd's `ratio_snow`.
-pub fn ratio_snow(quality: &[i64], p: &Params) -> f64 {
-    let snow = count(quality, p.qa_snow) as f64;
-    let clear = (count(quality, p.qa_clear) + count(quality, p.qa_water)) as f64;
-    snow / (clear + snow + 0.01)
-}
+    /// pyccd's `ratio_clear`: clear or water over non-fill (NaN when all is fill, as numpy's 0/0).
+    pub fn ratio_clear(&self) -> f64 {
+        (self.clear + self.water) as f64 / (self.total - self.fill) as f64
+    }
 
-/// `(cloud, snow, water)` probabilities, as pyccd's `quality_probabilities`.
-pub fn probabilities(quality: &[i64], p: &Params) -> (f64, f64, f64) {
-    let total = quality.len() - count(quality, p.qa_fill);
-    let cloud = if total == 0 {
-        0.0
-    } else {
-        count(quality, p.qa_cloud) as f64 / total as f64
-    };
-    let clear = (count(quality, p.qa_clear) + count(quality, p.qa_water)) as f64;
-    let water = count(quality, p.qa_water) as f64 / (clear + 0.01);
-    (cloud, ratio_snow(quality, p), water)
+    /// pyccd's `ratio_snow`.
+    pub fn ratio_snow(&self) -> f64 {
+        let snow = self.snow as f64;
+        snow / ((self.clear + self.water) as f64 + snow + 0.01)
+    }
+
+    /// `(cloud, snow, water)` probabilities, as pyccd's `quality_probabilities`.
+    pub fn probabilities(&self) -> (f64, f64, f64) {
+        let total = self.total - self.fill;
+        let cloud = if total == 0 {
+            0.0
+        } else {
+            self.cloud as f64 / total as f64
+        };
+        let water = self.water as f64 / ((self.clear + self.water) as f64 + 0.01);
+        (cloud, self.ratio_snow(), water)
+    }
 }
 
 /// Unsaturated: every optical band strictly between 0 and 10,000.
