@@ -2,7 +2,7 @@
 //! (alpha 1, tol 1e-4, intercept by centering, cyclic coordinate descent, duality-gap stop).
 //! pyccd often stops there unconverged, so the port follows every step, not just the optimum.
 
-use super::numeric::{mean, sum_of_squares_of};
+use super::numeric::{mean, sum_of_squares};
 
 /// Columns of pyccd's coefficient matrix: time, then cos/sin of 1, 2 and 3 cycles a year.
 pub const COLUMNS: usize = 7;
@@ -83,7 +83,7 @@ impl<'a> Design<'a> {
             for v in column.iter_mut() {
                 *v -= x_offset[j];
             }
-            norm_cols[j] = sum_of_squares_of(column);
+            norm_cols[j] = sum_of_squares(column);
         }
         let mut gram = [[0.0; COLUMNS]; COLUMNS];
         for a in 0..active {
@@ -151,7 +151,7 @@ impl<'a> Design<'a> {
                     .zip(observed.iter())
                     .map(|(r, &y)| y - fit.predict(r))
                     .collect();
-                fit.rmse = (sum_of_squares_of(&fit.residual) / degrees).sqrt();
+                fit.rmse = (sum_of_squares(&fit.residual) / degrees).sqrt();
                 fit
             })
             .collect()

@@ -370,26 +370,22 @@ impl Standard {
         self.refresh();
     }
 
-    /// Fits `bands` over `w`, into `models` (fitted with `models.coefficients`).
-    fn fit_into(&self, models: &mut Models, w: Window, bands: &[usize]) {
+    /// Fits `bands` over `w` with `coefficients` coefficients.
+    fn fit(&self, w: Window, coefficients: usize, bands: &[usize]) -> Models {
         let rows: Vec<Row> = self.kept[w.start..w.stop.min(self.kept.len())]
             .iter()
             .map(|&i| self.rows[i])
             .collect();
         let observed: Vec<Vec<f64>> = bands.iter().map(|&b| self.observed(b, w)).collect();
         let observed: Vec<&[f64]> = observed.iter().map(Vec::as_slice).collect();
-        let fits = Design::new(&rows, models.coefficients).fit(&observed, self.p.lasso_max_iter);
-        for (&b, fit) in bands.iter().zip(fits) {
-            models.fits[b] = Some(fit);
-        }
-    }
-
-    fn fit(&self, w: Window, coefficients: usize, bands: &[usize]) -> Models {
         let mut models = Models {
             fits: Default::default(),
             coefficients,
         };
-        self.fit_into(&mut models, w, bands);
+        let fits = Design::new(&rows, coefficients).fit(&observed, self.p.lasso_max_iter);
+        for (&b, fit) in bands.iter().zip(fits) {
+            models.fits[b] = Some(fit);
+        }
         models
     }
 
@@ -514,7 +510,7 @@ impl Standard {
             let slope = m.coefficients[0] * span;
             (slope.abs() + m.residual[0].abs() + m.residual[m.residual.len() - 1].abs()) / rmse_norm
         });
-        sum_of_squares(checks) < self.p.change_threshold
+        sum_of_squares(&checks.collect::<Vec<f64>>()) < self.p.change_threshold
     }
 
     /// Absolute residuals of every band `models` holds at the series' observations `indices`
@@ -541,8 +537,12 @@ impl Standard {
         let n = residuals[self.p.detection_bands[0]].len();
         (0..n)
             .map(|k| {
-                sum_of_squares(self.p.detection_bands.iter().zip(comparison_rmse).map(
-                    |(&b, &c)| {
+                let scaled: Vec<f64> = self
+                    .p
+                    .detection_bands
+                    .iter()
+                    .zip(comparison_rmse)
+                    .map(|(&b, &c)| {
                         // np.maximum: NaN wins.
                         let rmse = if c.is_nan() {
                             c
@@ -550,8 +550,9 @@ impl Standard {
                             self.variogram[b].max(c)
                         };
                         residuals[b][k] / rmse
-                    },
-                ))
+                    })
+                    .collect();
+                sum_of_squares(&scaled)
             })
             .collect()
     }
@@ -584,7 +585,9 @@ impl Standard {
                 p.detection_bands
                     .iter()
                     .map(|&b| {
-                        sum_of_squares(closest.iter().map(|&j| fits[b].residual[j])).sqrt() / 4.0
+                        let nearest: Vec<f64> =
+                            closest.iter().map(|&j| fits[b].residual[j]).collect();
+                        sum_of_squares(&nearest).sqrt() / 4.0
                     })
                     .collect()
             };
@@ -609,14 +612,12 @@ impl Standard {
         // residuals taken at the last peek window's observations.
         let mut fits = models.expect("fitted in the first pass");
         let others: Vec<usize> = (0..7).filter(|b| fits.fits[*b].is_none()).collect();
-        self.fit_into(&mut fits, fit_window, &others);
-        for (b, r) in self
-            .residuals(&fits, &peek_observations)
-            .into_iter()
-            .enumerate()
-        {
-            if others.contains(&b) {
-                residuals[b] = r;
+        let others = self.fit(fit_window, fits.coefficients, &others);
+        let mut other_residuals = self.residuals(&others, &peek_observations);
+        for (b, fit) in others.fits.into_iter().enumerate() {
+            if fit.is_some() {
+                fits.fits[b] = fit;
+                residuals[b] = std::mem::take(&mut other_residuals[b]);
             }
         }
         let fits = fits.all();

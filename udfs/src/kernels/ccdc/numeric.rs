@@ -9,7 +9,7 @@ pub fn sum(values: &[f64]) -> f64 {
 }
 
 /// `np.sum(values ** 2)` of a contiguous array, without the temporary array of squares.
-pub fn sum_of_squares_of(values: &[f64]) -> f64 {
+pub fn sum_of_squares(values: &[f64]) -> f64 {
     pairwise(values, &|v| v * v)
 }
 
@@ -44,12 +44,6 @@ fn pairwise(values: &[f64], term: &impl Fn(f64) -> f64) -> f64 {
 /// `np.mean`.
 pub fn mean(values: &[f64]) -> f64 {
     sum(values) / values.len() as f64
-}
-
-/// `np.sum(values ** 2)`.
-pub fn sum_of_squares(values: impl IntoIterator<Item = f64>) -> f64 {
-    let squares: Vec<f64> = values.into_iter().map(|v| v * v).collect();
-    sum(&squares)
 }
 
 /// `np.median`: NaN for no values, the mean of the middle two for an even count.
@@ -241,7 +235,7 @@ mod tests {
         assert_eq!(sum(&v), 499_500.0);
         assert_eq!(mean(&[1.0, 2.0, 3.0, 4.0]), 2.5);
         let squares: Vec<f64> = v.iter().map(|x| x * x).collect();
-        assert_eq!(sum_of_squares_of(&v), sum(&squares));
+        assert_eq!(sum_of_squares(&v), sum(&squares));
     }
 
     #[test]
