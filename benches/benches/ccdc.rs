@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use ardent_engine::ccdc::{PixelCsv, CSV_HEADER};
 use ardent_engine::synth::{generate, SynthConfig};
 use ardent_udfs::kernels::ccdc::{detect, settings};
+use ardent_udfs::kernels::qa::QaScheme;
 use chrono::NaiveDate;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
@@ -81,9 +82,9 @@ fn pixels(c: &mut Criterion) {
     for (name, path) in inputs {
         let pixel = PixelCsv::read(&path).unwrap();
         let qa = if name.ends_with(".cfmask") {
-            "cfmask"
+            QaScheme::Cfmask
         } else {
-            "c1"
+            QaScheme::C1
         };
         let (coding, params) = settings(Some(qa), None).unwrap();
         group.bench_function(&name, |b| {

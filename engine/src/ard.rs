@@ -61,7 +61,7 @@ impl Band {
         if self.is_qa() {
             1 // pixel_qa bit 0: fill
         } else {
-            -9999
+            i32::from(ardent_udfs::kernels::FILL)
         }
     }
 }

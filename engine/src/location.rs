@@ -2,6 +2,7 @@
 //! store (`s3://bucket/prefix`). Listing goes through `object_store`; GDAL reads the files itself
 //! through its `/vsis3/` handler, configured per bucket so that several stores can coexist.
 
+use std::fmt;
 use std::path::{Path, PathBuf};
 
 use futures::TryStreamExt;
@@ -12,16 +13,43 @@ use url::Url;
 
 use crate::gdal_io;
 
-/// Connection settings for an S3-compatible store. Unset fields fall back to the usual `AWS_*`
-/// environment variables.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// Connection settings for an S3-compatible store, as given in table options.
+///
+/// The endpoint and region are resolved when a location is parsed (falling back to
+/// `AWS_ENDPOINT_URL`, `AWS_REGION`, `AWS_DEFAULT_REGION`) and travel with plans. Credentials
+/// never do: they are skipped when a plan is serialized and redacted from `Debug`, and each
+/// process that reads the store (the client in local mode, the scheduler and the executors on a
+/// cluster) takes the missing ones from its own `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and
+/// `AWS_SESSION_TOKEN` when it opens the store, not before.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct S3Options {
     /// e.g. `http://127.0.0.1:9000` for a local server; AWS when unset.
     pub endpoint: Option<String>,
     pub region: Option<String>,
+    #[serde(skip)]
     pub access_key_id: Option<String>,
+    #[serde(skip)]
     pub secret_access_key: Option<String>,
+    #[serde(skip)]
     pub session_token: Option<String>,
+}
+
+impl fmt::Debug for S3Options {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let redacted = |v: &Option<String>| v.as_ref().map(|_| "<redacted>");
+        f.debug_struct("S3Options")
+            .field("endpoint", &self.endpoint)
+            .field("region", &self.region)
+            .field("access_key_id", &redacted(&self.access_key_id))
+            .field("secret_access_key", &redacted(&self.secret_access_key))
+            .field("session_token", &redacted(&self.session_token))
+            .finish()
+    }
+}
+
+/// A non-empty environment variable.
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
 impl S3Options {
@@ -48,8 +76,9 @@ impl S3Options {
         true
     }
 
-    fn resolved(&self) -> S3Options {
-        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    /// The endpoint and region resolved from this process's environment where unset; the
+    /// credentials as given (see [`S3Options::with_credentials`]).
+    fn with_endpoint(&self) -> S3Options {
         S3Options {
             endpoint: self.endpoint.clone().or_else(|| env("AWS_ENDPOINT_URL")),
             region: self
@@ -57,6 +86,13 @@ impl S3Options {
                 .clone()
                 .or_else(|| env("AWS_REGION"))
                 .or_else(|| env("AWS_DEFAULT_REGION")),
+            ..self.clone()
+        }
+    }
+
+    /// The credentials to use in this process: those given, else this process's `AWS_*`.
+    fn with_credentials(&self) -> S3Options {
+        S3Options {
             access_key_id: self
                 .access_key_id
                 .clone()
@@ -69,6 +105,7 @@ impl S3Options {
                 .session_token
                 .clone()
                 .or_else(|| env("AWS_SESSION_TOKEN")),
+            ..self.clone()
         }
     }
 }
@@ -120,7 +157,7 @@ impl Location {
                 Ok(Location::S3 {
                     bucket: bucket.to_string(),
                     prefix: url.path().trim_matches('/').to_string(),
-                    options: s3.resolved(),
+                    options: s3.with_endpoint(),
                 })
             }
             other => Err(format!(
@@ -161,6 +198,7 @@ impl Location {
         else {
             return Ok(());
         };
+        let options = options.with_credentials();
         let mut settings: Vec<(&str, String)> = vec![("AWS_VIRTUAL_HOSTING", "FALSE".into())];
         if let Some(endpoint) = &options.endpoint {
             let (https, host) = match endpoint.split_once("://") {
@@ -254,6 +292,7 @@ impl Location {
         else {
             unreachable!("s3_store on a local location");
         };
+        let options = options.with_credentials();
         let mut builder = AmazonS3Builder::new()
             .with_bucket_name(bucket)
             .with_region(options.region.clone().unwrap_or_else(|| "us-east-1".into()));

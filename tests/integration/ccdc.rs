@@ -4,7 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use ardent_engine::ccdc::{to_pyccd_json, PixelCsv};
-use ardent_udfs::kernels::ccdc::{detect, Params, QaCoding};
+use ardent_udfs::kernels::ccdc::{detect, Params};
+use ardent_udfs::kernels::qa::QaScheme;
 use serde_json::Value;
 
 use crate::common::*;
@@ -92,9 +93,9 @@ pub fn pixels_with_results(dir: &Path) -> Vec<(PathBuf, PathBuf)> {
 pub fn ardent_result(csv: &Path, params: &Params) -> Value {
     let name = csv.file_name().unwrap().to_string_lossy();
     let coding = if name.contains(".cfmask.") {
-        QaCoding::Codes
+        QaScheme::Cfmask
     } else {
-        QaCoding::C1
+        QaScheme::C1
     };
     let pixel = PixelCsv::read(csv).unwrap();
     to_pyccd_json(&detect(&pixel.series(), coding, params).unwrap())
@@ -293,7 +294,7 @@ async fn the_udf_names_bad_input() {
         (format!("SELECT ccdc({SERIES}, 'nope') FROM px"), "not JSON"),
         (
             format!("SELECT ccdc({SERIES}, '{{\"QA\": \"c9\"}}') FROM px"),
-            "unknown QA coding 'c9'",
+            "unknown QA scheme 'c9'",
         ),
         (
             format!("SELECT ccdc({SERIES}) FROM px"),

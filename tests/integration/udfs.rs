@@ -80,10 +80,11 @@ async fn list_and_scalar_indices_agree() {
 async fn udf_errors_are_clear() {
     let ctx = ctx_with_tables().await;
     for (sql, expected) in [
-        ("SELECT qa_class(qa, 'c9') FROM obs", "unknown QA scheme 'c9'"),
         ("SELECT ndvi(red, 'x') FROM obs", "ndvi"),
-        ("SELECT ndvi(pix.red, obs.nir) FROM pix JOIN obs USING (row, col)", "both arguments must be lists"),
-        ("SELECT composite('p90', dates, red, qa, 'c1', DATE '2014-01-01', DATE '2015-01-01') FROM pix", "'p90'"),
+        (
+            "SELECT ndvi(pix.red, obs.nir) FROM pix JOIN obs USING (row, col)",
+            "both arguments must be lists",
+        ),
     ] {
         let err = match ctx.sql(sql).await {
             Ok(df) => df.collect().await.err().map(|e| e.to_string()),
@@ -91,5 +92,53 @@ async fn udf_errors_are_clear() {
         }
         .unwrap_or_else(|| panic!("{sql} should fail"));
         assert!(err.contains(expected), "{sql}: {err}");
+    }
+}
+
+/// Bad constant arguments fail while the query is planned, before any batch is read.
+#[tokio::test]
+async fn bad_constant_arguments_fail_at_planning() {
+    let ctx = ctx_with_tables().await;
+    for (sql, expected) in [
+        ("SELECT qa_class(qa, 'c9') FROM obs", "qa_class: unknown QA scheme 'c9'"),
+        ("SELECT qa_clear(qa, 'C3') FROM obs", "qa_clear: unknown QA scheme 'c3'"),
+        ("SELECT composite('p90', dates, red, qa, 'c1', DATE '2014-01-01', DATE '2015-01-01') FROM pix", "composite: unknown composite statistic 'p90'"),
+        ("SELECT composite('median', dates, red, qa, 'c7', DATE '2014-01-01', DATE '2015-01-01') FROM pix", "composite: unknown QA scheme 'c7'"),
+    ] {
+        let err = ctx
+            .sql(sql)
+            .await
+            .err()
+            .unwrap_or_else(|| panic!("{sql} should fail at planning"));
+        assert!(
+            matches!(err.find_root(), datafusion::error::DataFusionError::Plan(_)),
+            "{sql}: not a planning error: {err}"
+        );
+        assert!(err.to_string().contains(expected), "{sql}: {err}");
+    }
+}
+
+/// Every ardent UDF describes itself to `information_schema` (and so to `SHOW FUNCTIONS`).
+#[tokio::test]
+async fn udfs_are_documented() {
+    let ctx = ctx_with_tables().await;
+    for udf in ardent_udfs::all_udfs() {
+        let name = udf.name();
+        let described = scalar(
+            &ctx,
+            &format!("SELECT count(*) FROM information_schema.routines WHERE routine_name = '{name}' AND description IS NOT NULL AND length(description) > 20"),
+        )
+        .await;
+        assert_ne!(described, "0", "{name} has no description");
+        let syntax = scalar(
+            &ctx,
+            &format!("SELECT first_value(syntax_example) FROM information_schema.routines WHERE routine_name = '{name}'"),
+        )
+        .await;
+        assert!(syntax.starts_with(&format!("{name}(")), "{name}: {syntax}");
+        let documented = udf
+            .documentation()
+            .map_or(0, |d| d.arguments.as_ref().map_or(0, Vec::len));
+        assert!(documented >= 2, "{name} documents {documented} arguments");
     }
 }

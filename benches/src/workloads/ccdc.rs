@@ -3,6 +3,7 @@
 //! Parquet (reading is not in their time). Answers: every pixel's segments (start, end and break
 //! days, curve_qa, change probability) must be identical.
 
+use ardent_udfs::kernels::ccdc::ORDINAL_OF_UNIX_EPOCH;
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::arrow::datatypes::{Date32Type, Float64Type, Int32Type};
 
@@ -12,7 +13,6 @@ use crate::baseline::arg;
 use crate::measure::timed;
 
 /// Days from 0001-01-01 (ordinal 1, pyccd's dates) to 1970-01-01 (Date32's epoch).
-const EPOCH_ORDINAL: i64 = 719_163;
 const BANDS: &str = "dates, blue, green, red, nir, swir1, swir2, thermal, qa";
 
 /// One line per pixel, `row,col,start:end:break:curve_qa:probability;...`, as the baselines
@@ -30,7 +30,7 @@ fn ccdc_lines(batches: &[RecordBatch]) -> crate::Result<Vec<String>> {
                     .column_by_name(name)
                     .expect(name)
                     .as_primitive::<Date32Type>();
-                i64::from(days.value(k)) + EPOCH_ORDINAL
+                i64::from(days.value(k)) + ORDINAL_OF_UNIX_EPOCH
             };
             let qa = segments
                 .column_by_name("curve_qa")

@@ -236,8 +236,13 @@ fn write_stack(
                 ))
             };
             for (band, values) in Band::ALL.iter().zip(&scene.bands) {
-                write_geotiff(&path(*band), &grid, values, Some(-9999.0))
-                    .map_err(|e| e.to_string())?;
+                write_geotiff(
+                    &path(*band),
+                    &grid,
+                    values,
+                    Some(f64::from(ardent_udfs::kernels::FILL)),
+                )
+                .map_err(|e| e.to_string())?;
             }
             write_geotiff(&path(Band::Qa), &grid, &scene.qa, Some(1.0))
                 .map_err(|e| e.to_string())?;

@@ -1,6 +1,7 @@
 //! Rendering one acquisition of the synthetic landscape: noise, clouds with their shadows, thin
 //! unflagged haze, snow, Landsat 7 SLC-off gaps and scene-edge fill, and the C1 `pixel_qa` flags.
 
+use ardent_udfs::kernels::FILL;
 use chrono::NaiveDate;
 use rand::Rng;
 use rand_distr::{Distribution, Normal};
@@ -28,8 +29,6 @@ enum Sky {
 
 const CLOUD: [f64; 7] = [5600.0, 5450.0, 5300.0, 5600.0, 4100.0, 2900.0, 2560.0];
 const SNOW: [f64; 7] = [8600.0, 8400.0, 8100.0, 7100.0, 900.0, 650.0, 2660.0];
-const FILL: i16 = -9999;
-
 /// C1 `pixel_qa` values: bit 1 clear, 2 water, 3 shadow, 4 snow, 5 cloud, 6-7 cloud confidence,
 /// 8 low cirrus confidence (Landsat 8 only); 1 is fill.
 fn qa_value(sensor: Sensor, flags: u16, cloud: bool) -> u16 {

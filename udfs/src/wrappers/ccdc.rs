@@ -1,19 +1,25 @@
 //! `ccdc(dates, blue, green, red, nir, swir1, swir2, thermal, qa [, params])`.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, BooleanArray, Date32Array, Float64Array, Int32Array, ListArray,
     StructArray,
 };
 use datafusion::arrow::buffer::{NullBuffer, OffsetBuffer};
-use datafusion::arrow::datatypes::{DataType, Date32Type, Field, Fields, Float64Type, Int64Type};
-use datafusion::common::{exec_datafusion_err, plan_err, Result};
+use datafusion::arrow::datatypes::{
+    DataType, Date32Type, Field, FieldRef, Fields, Float64Type, Int64Type,
+};
+use datafusion::common::{exec_datafusion_err, plan_datafusion_err, plan_err, Result};
 use datafusion::logical_expr::{
-    ColumnarValue, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
+    ColumnarValue, Documentation, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDFImpl, Signature,
+    Volatility,
 };
 
-use super::{coerce_band, constant_str, is_list, list_of, row_ranges, same_length};
+use super::{
+    checked_return_field, coerce_band, constant_str, is_list, list_of, row_ranges, same_length,
+    scalar_str, DOC_SECTION,
+};
 use crate::kernels::ccdc::{
     detect, settings, CcdResult, ChangeModel, Series, BANDS, ORDINAL_OF_UNIX_EPOCH,
 };
@@ -25,7 +31,8 @@ const NAME: &str = "ccdc";
 ///
 /// The arguments are per-pixel lists (the `pixels` layout, or `array_agg` over observations):
 /// dates, the seven bands and QA as integers. `params` is a constant JSON object of pyccd
-/// parameters by pyccd's names, plus `"QA"`: `"c1"` (default), `"cfmask"` or `"c2"`.
+/// parameters by pyccd's names, plus `"QA"`: a QA scheme name (`"c1"`, the default, `"c2"`,
+/// `"c2_strict"` or `"cfmask"`), decoded as `qa_class` decodes it.
 /// Observations with a null date, band or QA value are left out. The result is a struct shaped
 /// like pyccd's: `change_models` (a list of segments with `start_day`, `end_day`, `break_day`,
 /// `observation_count`, `change_probability`, `curve_qa` and per band `magnitude`, `rmse`,
@@ -49,6 +56,34 @@ impl Default for CcdcUdf {
         Self::new()
     }
 }
+
+static DOC: LazyLock<Documentation> = LazyLock::new(|| {
+    Documentation::builder(
+        DOC_SECTION,
+        "CCDC change detection of each pixel's time series, as lcmap-pyccd 2021.7.19's \
+         ccd.detect gives it: a struct of change_models (segments with start_day, end_day, \
+         break_day, observation_count, change_probability, curve_qa and per band magnitude, \
+         rmse, coefficients, intercept), processing_mask, cloud_prob, snow_prob, water_prob. \
+         Observations with a null value are left out.",
+        "ccdc(dates, blue, green, red, nir, swir1, swir2, thermal, qa [, params])",
+    )
+    .with_sql_example(
+        "SELECT px, py, ccdc(dates, blue, green, red, nir, swir1, swir2, thermal, qa) \
+         FROM raster_pixels('/data/h003v008')",
+    )
+    .with_argument("dates", "The pixel's acquisition dates (a list).")
+    .with_argument(
+        "blue, green, red, nir, swir1, swir2, thermal",
+        "The bands per acquisition (lists; reflectance x 10000, brightness temperature K x 10).",
+    )
+    .with_argument("qa", "The quality values per acquisition (a list).")
+    .with_argument(
+        "params",
+        "Optional constant JSON object of pyccd parameters by pyccd's names \
+         ('{\"MEOW_SIZE\": 16}'), plus \"QA\": 'c1' (default), 'c2', 'c2_strict' or 'cfmask'.",
+    )
+    .build()
+});
 
 fn field(name: &str, dt: DataType) -> Arc<Field> {
     Arc::new(Field::new(name, dt, true))
@@ -131,13 +166,26 @@ impl ScalarUDFImpl for CcdcUdf {
         Ok(DataType::Struct(result_fields()))
     }
 
+    fn return_field_from_args(&self, args: ReturnFieldArgs) -> Result<FieldRef> {
+        checked_return_field(self, &args, |i, value| match (i, scalar_str(value)) {
+            (9, Some(json)) => settings(None, Some(json))
+                .map(drop)
+                .map_err(|e| plan_datafusion_err!("{NAME}: {e}")),
+            _ => Ok(()),
+        })
+    }
+
+    fn documentation(&self) -> Option<&Documentation> {
+        Some(&DOC)
+    }
+
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let a = &args.args;
         let json = match a.get(9) {
             Some(arg) => Some(constant_str(NAME, "params", arg)?),
             None => None,
         };
-        let (coding, params) =
+        let (scheme, params) =
             settings(None, json).map_err(|e| exec_datafusion_err!("{NAME}: {e}"))?;
         let n = args.number_rows;
         let arrays: Vec<ArrayRef> = a[..9]
@@ -190,7 +238,7 @@ impl ScalarUDFImpl for CcdcUdf {
                 bands: std::array::from_fn(|b| series_bands[b].as_slice()),
                 qa: &series_qa,
             };
-            let result = detect(&series, coding, &params)
+            let result = detect(&series, scheme, &params)
                 .map_err(|e| exec_datafusion_err!("{NAME}: row {row}: {e}"))?;
             results.push(Some(result));
         }

@@ -1,15 +1,22 @@
 //! `composite(stat, dates, values, qa, scheme, start, end)`.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use datafusion::arrow::array::{Array, AsArray, Float64Array};
-use datafusion::arrow::datatypes::{DataType, Date32Type, Float64Type, UInt16Type};
-use datafusion::common::{exec_datafusion_err, exec_err, plan_err, Result, ScalarValue};
+use datafusion::arrow::datatypes::{DataType, Date32Type, FieldRef, Float64Type, UInt16Type};
+use datafusion::common::{
+    exec_datafusion_err, exec_err, plan_datafusion_err, plan_err, Result, ScalarValue,
+};
 use datafusion::logical_expr::{
-    ColumnarValue, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
+    ColumnarValue, Documentation, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDFImpl, Signature,
+    Volatility,
 };
 
-use super::{coerce_band, constant_str, is_list, list_of, row_ranges, same_length};
+use super::qa::{check_scheme, SCHEME_DOC};
+use super::{
+    checked_return_field, coerce_band, constant_str, is_list, list_of, row_ranges, same_length,
+    scalar_str, DOC_SECTION,
+};
 use crate::kernels::composite::{composite, CompositeStat, Series};
 use crate::kernels::qa::QaScheme;
 
@@ -39,6 +46,27 @@ impl Default for CompositeUdf {
         Self::new()
     }
 }
+
+static DOC: LazyLock<Documentation> = LazyLock::new(|| {
+    Documentation::builder(
+        DOC_SECTION,
+        "One statistic of a pixel's clear, valid observations with start <= date < end; null \
+         where none qualifies (count gives 0).",
+        "composite(stat, dates, values, qa, scheme, start, end)",
+    )
+    .with_sql_example(
+        "SELECT px, py, composite('median', dates, ndvi(red, nir), qa, 'c1', \
+         DATE '2016-01-01', DATE '2017-01-01') FROM raster_pixels('/data/h003v008')",
+    )
+    .with_argument("stat", "'median', 'mean', 'min', 'max' or 'count'.")
+    .with_argument("dates", "The pixel's acquisition dates (a list).")
+    .with_argument("values", "A band or an index per acquisition (a list).")
+    .with_argument("qa", "The pixel's quality values (a list).")
+    .with_argument("scheme", SCHEME_DOC)
+    .with_argument("start", "First date included (a constant date).")
+    .with_argument("end", "First date excluded (a constant date).")
+    .build()
+});
 
 fn constant_date(what: &str, arg: &ColumnarValue) -> Result<i32> {
     match arg {
@@ -83,6 +111,24 @@ impl ScalarUDFImpl for CompositeUdf {
 
     fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
         Ok(DataType::Float64)
+    }
+
+    fn return_field_from_args(&self, args: ReturnFieldArgs) -> Result<FieldRef> {
+        checked_return_field(self, &args, |i, value| match i {
+            0 => match scalar_str(value) {
+                Some(stat) => stat
+                    .parse::<CompositeStat>()
+                    .map(drop)
+                    .map_err(|e| plan_datafusion_err!("{NAME}: {e}")),
+                None => Ok(()),
+            },
+            4 => check_scheme(NAME, value),
+            _ => Ok(()),
+        })
+    }
+
+    fn documentation(&self) -> Option<&Documentation> {
+        Some(&DOC)
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {

@@ -1,6 +1,6 @@
 //! `normalized_difference`, `ndvi` and `nbr`.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, Float64Array, Float64Builder, ListBuilder,
@@ -8,10 +8,10 @@ use datafusion::arrow::array::{
 use datafusion::arrow::datatypes::{DataType, Float64Type};
 use datafusion::common::{plan_err, Result};
 use datafusion::logical_expr::{
-    ColumnarValue, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
+    ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
 };
 
-use super::{coerce_band, is_list, list_of, row_ranges, same_length};
+use super::{coerce_band, is_list, list_of, row_ranges, same_length, DOC_SECTION};
 use crate::kernels::indices;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -20,6 +20,44 @@ enum Index {
     Ndvi,
     Nbr,
 }
+
+/// One index's documentation.
+fn index_doc(description: &str, syntax: &str, a: &str, b: &str) -> Documentation {
+    Documentation::builder(
+        DOC_SECTION,
+        format!(
+            "{description} Scalars or per-pixel lists of equal length; fill (-9999), nulls and a \
+             zero denominator give null."
+        ),
+        syntax,
+    )
+    .with_argument(a, "A band value or a per-pixel list of them.")
+    .with_argument(b, "A band value or a per-pixel list of them.")
+    .build()
+}
+
+static DOCS: LazyLock<[Documentation; 3]> = LazyLock::new(|| {
+    [
+        index_doc(
+            "(a - b) / (a + b).",
+            "normalized_difference(a, b)",
+            "a",
+            "b",
+        ),
+        index_doc(
+            "NDVI, (nir - red) / (nir + red).",
+            "ndvi(red, nir)",
+            "red",
+            "nir",
+        ),
+        index_doc(
+            "Normalized burn ratio, (nir - swir2) / (nir + swir2).",
+            "nbr(nir, swir2)",
+            "nir",
+            "swir2",
+        ),
+    ]
+});
 
 impl Index {
     #[inline]
@@ -75,6 +113,10 @@ impl ScalarUDFImpl for NormalizedDifferenceUdf {
 
     fn signature(&self) -> &Signature {
         &self.signature
+    }
+
+    fn documentation(&self) -> Option<&Documentation> {
+        Some(&DOCS[self.index as usize])
     }
 
     fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {

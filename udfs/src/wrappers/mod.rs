@@ -18,9 +18,51 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, ArrayRef, ListArray};
-use datafusion::arrow::datatypes::{DataType, Field};
+use datafusion::arrow::datatypes::{DataType, Field, FieldRef};
 use datafusion::common::{exec_err, plan_err, Result, ScalarValue};
-use datafusion::logical_expr::ColumnarValue;
+use datafusion::logical_expr::{ColumnarValue, DocSection, ReturnFieldArgs, ScalarUDFImpl};
+
+/// The section `SHOW FUNCTIONS` and generated docs list ardent's UDFs under.
+pub(crate) const DOC_SECTION: DocSection = DocSection {
+    include: true,
+    label: "Landsat ARD functions (ardent)",
+    description: Some("Per-pixel indices, quality decoding, composites and CCDC change detection."),
+};
+
+/// The text of a string literal.
+pub(crate) fn scalar_str(value: &ScalarValue) -> Option<&str> {
+    match value {
+        ScalarValue::Utf8(Some(s))
+        | ScalarValue::LargeUtf8(Some(s))
+        | ScalarValue::Utf8View(Some(s)) => Some(s),
+        _ => None,
+    }
+}
+
+/// The return field of `udf`, after `check` has seen every argument given as a constant: bad
+/// constant arguments (an unknown QA scheme, malformed CCDC parameters) fail at planning, not in
+/// every batch.
+pub(crate) fn checked_return_field(
+    udf: &dyn ScalarUDFImpl,
+    args: &ReturnFieldArgs,
+    check: impl Fn(usize, &ScalarValue) -> Result<()>,
+) -> Result<FieldRef> {
+    for (i, value) in args.scalar_arguments.iter().enumerate() {
+        if let Some(value) = value {
+            check(i, value)?;
+        }
+    }
+    let types: Vec<DataType> = args
+        .arg_fields
+        .iter()
+        .map(|f| f.data_type().clone())
+        .collect();
+    Ok(Arc::new(Field::new(
+        udf.name(),
+        udf.return_type(&types)?,
+        true,
+    )))
+}
 
 /// `List<item: dt>`, the list type every wrapper produces and coerces lists to.
 pub(crate) fn list_of(dt: DataType) -> DataType {
@@ -64,10 +106,11 @@ pub(crate) fn constant_str<'a>(
     arg: &'a ColumnarValue,
 ) -> Result<&'a str> {
     match arg {
-        ColumnarValue::Scalar(ScalarValue::Utf8(Some(s)))
-        | ColumnarValue::Scalar(ScalarValue::LargeUtf8(Some(s)))
-        | ColumnarValue::Scalar(ScalarValue::Utf8View(Some(s))) => Ok(s),
-        _ => exec_err!("{function}: the {what} must be a constant string"),
+        ColumnarValue::Scalar(value) => match scalar_str(value) {
+            Some(s) => Ok(s),
+            None => exec_err!("{function}: the {what} must be a constant string"),
+        },
+        ColumnarValue::Array(_) => exec_err!("{function}: the {what} must be a constant string"),
     }
 }
 

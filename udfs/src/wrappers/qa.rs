@@ -1,15 +1,19 @@
 //! `qa_class(qa, scheme)` and `qa_clear(qa, scheme)`.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use datafusion::arrow::array::{ArrayRef, AsArray, BooleanArray, StringArray};
-use datafusion::arrow::datatypes::{DataType, UInt16Type};
-use datafusion::common::{exec_datafusion_err, plan_err, Result};
+use datafusion::arrow::datatypes::{DataType, FieldRef, UInt16Type};
+use datafusion::common::{exec_datafusion_err, plan_datafusion_err, plan_err, Result};
 use datafusion::logical_expr::{
-    ColumnarValue, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
+    ColumnarValue, Documentation, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDFImpl, Signature,
+    Volatility,
 };
 
-use super::{coerce_band, constant_str, is_list, list_of, map_elements};
+use super::{
+    checked_return_field, coerce_band, constant_str, is_list, list_of, map_elements, scalar_str,
+    DOC_SECTION,
+};
 use crate::kernels::qa::{classify, QaScheme};
 
 fn coerce_qa_args(function: &str, arg_types: &[DataType]) -> Result<Vec<DataType>> {
@@ -23,7 +27,9 @@ fn coerce_qa_args(function: &str, arg_types: &[DataType]) -> Result<Vec<DataType
         scheme,
         DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View | DataType::Null
     ) {
-        return plan_err!("{function}: the scheme must be a string ('c1', 'c2' or 'cfmask')");
+        return plan_err!(
+            "{function}: the scheme must be a string ('c1', 'c2', 'c2_strict' or 'cfmask')"
+        );
     }
     Ok(vec![
         coerce_band(function, 1, qa, &DataType::UInt16)?,
@@ -49,6 +55,55 @@ fn map_qa(
     })?;
     Ok(ColumnarValue::Array(result))
 }
+
+/// Plan-time check of a constant scheme argument, shared with `composite`.
+pub(crate) fn check_scheme(function: &str, value: &datafusion::common::ScalarValue) -> Result<()> {
+    match scalar_str(value) {
+        Some(name) => name
+            .parse::<QaScheme>()
+            .map(drop)
+            .map_err(|e| plan_datafusion_err!("{function}: {e}")),
+        None => Ok(()),
+    }
+}
+
+/// The schemes and their rules, for the UDFs' documentation.
+pub(crate) const SCHEME_DOC: &str = "'c1' (Collection 1 pixel_qa bits), 'c2' (Collection 2 \
+    QA_PIXEL bits as USGS defines them: bit 6 clear, 7 water, 3 cloud, 4 shadow, 5 snow, 0 fill; \
+    cirrus and dilated cloud alone do not change the class), 'c2_strict' (as 'c2', with dilated \
+    cloud or cirrus as cloud) or 'cfmask' (codes 0 clear, 1 water, 2 shadow, 3 snow, 4 cloud, \
+    255 fill)";
+
+static CLASS_DOC: LazyLock<Documentation> =
+    LazyLock::new(|| {
+        Documentation::builder(
+        DOC_SECTION,
+        "The class of a quality value: fill, cloud, shadow, snow, water, clear or unclassified. \
+         Where several flags are set the first of fill, cloud, shadow, snow, water, clear wins.",
+        "qa_class(qa, scheme)",
+    )
+    .with_sql_example("SELECT qa_class(qa, 'c1') FROM raster_observations('/data/h003v008')")
+    .with_argument("qa", "A quality value (UInt16) or a per-pixel list of them.")
+    .with_argument("scheme", SCHEME_DOC)
+    .build()
+    });
+
+static CLEAR_DOC: LazyLock<Documentation> = LazyLock::new(|| {
+    Documentation::builder(
+        DOC_SECTION,
+        "True for clear land or clear water, the observations pyccd counts as clear.",
+        "qa_clear(qa, scheme)",
+    )
+    .with_sql_example(
+        "SELECT count(*) FROM raster_observations('/data/h003v008') WHERE qa_clear(qa, 'c1')",
+    )
+    .with_argument(
+        "qa",
+        "A quality value (UInt16) or a per-pixel list of them.",
+    )
+    .with_argument("scheme", SCHEME_DOC)
+    .build()
+});
 
 fn element_or_list(arg: &DataType, element: DataType) -> DataType {
     if is_list(arg) {
@@ -120,6 +175,20 @@ impl ScalarUDFImpl for QaUdf {
 
     fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
         Ok(element_or_list(&arg_types[0], self.element_type()))
+    }
+
+    fn return_field_from_args(&self, args: ReturnFieldArgs) -> Result<FieldRef> {
+        checked_return_field(self, &args, |i, value| match i {
+            1 => check_scheme(self.name(), value),
+            _ => Ok(()),
+        })
+    }
+
+    fn documentation(&self) -> Option<&Documentation> {
+        Some(match self.output {
+            Output::Class => &CLASS_DOC,
+            Output::Clear => &CLEAR_DOC,
+        })
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {

@@ -3,23 +3,27 @@
 //! and the same scikit-learn Lasso fits, step for step.
 //!
 //! ```
-//! use ardent_udfs::kernels::ccdc::{detect, Params, QaCoding, Series};
+//! use ardent_udfs::kernels::ccdc::{detect, Params, Series};
+//! use ardent_udfs::kernels::qa::QaScheme;
 //! // Too few observations for a model: pyccd's answer is no change model at all.
 //! let dates = [730_000, 730_016, 730_032];
 //! let band = [500.0, 510.0, 505.0];
 //! let series = Series { dates: &dates, bands: [&band; 7], qa: &[0, 0, 0] };
-//! let result = detect(&series, QaCoding::Codes, &Params::cfmask()).unwrap();
+//! let result = detect(&series, QaScheme::Cfmask, &Params::cfmask()).unwrap();
 //! assert!(result.change_models.is_empty());
 //! ```
 
+mod error;
 mod lasso;
 mod numeric;
 mod params;
 mod qa;
 mod tmask;
 
+pub use error::CcdcError;
 pub use params::{settings, CurveQa, Params};
-pub use qa::QaCoding;
+
+use crate::kernels::qa::QaScheme;
 
 use lasso::{Design, Fit, Row};
 use numeric::{argsort_distinct, argsort_prefix, median, round, sum_of_squares};
@@ -82,17 +86,17 @@ pub struct CcdResult {
 }
 
 /// Runs CCDC on one pixel as `ccd.detect(dates, blues, ..., qas, params=params)` does.
-pub fn detect(series: &Series, coding: QaCoding, params: &Params) -> Result<CcdResult, String> {
+pub fn detect(series: &Series, scheme: QaScheme, params: &Params) -> Result<CcdResult, CcdcError> {
     let n = series.dates.len();
     if n == 0 {
-        return Err("CCDC needs at least one observation".into());
+        return Err(CcdcError::NoObservations);
     }
     if series.qa.len() != n || series.bands.iter().any(|b| b.len() != n) {
-        return Err(format!(
-            "CCDC inputs differ in length: {n} dates, {} QA values, bands of {:?}",
-            series.qa.len(),
-            series.bands.map(<[f64]>::len)
-        ));
+        return Err(CcdcError::LengthMismatch {
+            dates: n,
+            qa: series.qa.len(),
+            bands: series.bands.map(<[f64]>::len),
+        });
     }
     params.check()?;
     let order = argsort_distinct(series.dates);
@@ -101,11 +105,7 @@ pub fn detect(series: &Series, coding: QaCoding, params: &Params) -> Result<CcdR
     let dates = in_order(series.dates, order);
     let spectra: [Vec<f64>; 7] = series.bands.map(|band| in_order(band, order));
     let raw_qa = in_order(series.qa, order);
-    let coding = match coding {
-        QaCoding::C1 if !params.qa_bitpacked => QaCoding::Codes,
-        other => other,
-    };
-    let quality = qa::classes(&raw_qa, coding, params)?;
+    let quality = qa::classes(&raw_qa, scheme, params)?;
     let (cloud_prob, snow_prob, water_prob) = qa::ClassCounts::of(&quality, params).probabilities();
     let pixel = Pixel {
         dates,
@@ -389,7 +389,7 @@ impl Standard {
         models
     }
 
-    fn run(mut self) -> Result<(Vec<ChangeModel>, Vec<bool>), String> {
+    fn run(mut self) -> Result<(Vec<ChangeModel>, Vec<bool>), CcdcError> {
         let meow = self.p.meow_size;
         let stat: Vec<usize> = (0..self.mask.len())
             .filter(|&i| self.mask[i] && self.pixel.dates[i] <= self.p.stat_ord)
@@ -558,7 +558,7 @@ impl Standard {
     }
 
     /// pyccd's `lookforward`: extends the window until a change is confirmed or the data end.
-    fn lookforward(&mut self, mut w: Window) -> Result<(ChangeModel, Window), String> {
+    fn lookforward(&mut self, mut w: Window) -> Result<(ChangeModel, Window), CcdcError> {
         let p = self.p.clone();
         let peek = p.peek_size;
         let mut fit_window = w;
@@ -606,7 +606,7 @@ impl Standard {
             w.stop += 1;
         }
         let (peek_window, peek_observations, mut residuals, num_coefs) =
-            last.ok_or("CCDC: no room to look forward (pyccd fails here too)")?;
+            last.ok_or(CcdcError::NoLookForward)?;
         // The segment's model: the other bands are fitted over the same window now (an outlier
         // dropped since lies after it, so the window's observations are the same), and their
         // residuals taken at the last peek window's observations.
@@ -640,7 +640,7 @@ impl Standard {
         mut w: Window,
         models: &Models,
         previous_break: usize,
-    ) -> Result<Window, String> {
+    ) -> Result<Window, CcdcError> {
         let peek = self.p.peek_size;
         while w.start > previous_break {
             // pyccd's reversed slices: start - 1 down to, but not including, the stop.
@@ -652,7 +652,7 @@ impl Standard {
                 (previous_break..w.start).rev().collect()
             };
             if positions.is_empty() {
-                return Err("CCDC: empty look-back window (PEEK_SIZE too small)".into());
+                return Err(CcdcError::EmptyLookback);
             }
             let residuals = self.residuals(models, &self.observations(positions.iter().copied()));
             let comparison: Vec<f64> = self

@@ -1,6 +1,8 @@
 //! pyccd 2021.7.19's processing parameters (`ccd/parameters.py`), with its names and defaults.
 //! Any of them can be overridden from JSON, as `ccd.detect(..., params={...})` does.
 
+use super::CcdcError;
+use crate::kernels::qa::QaScheme;
 use serde::{Deserialize, Serialize};
 
 /// The curve QA codes of pyccd.
@@ -126,11 +128,11 @@ impl Params {
     /// use ardent_udfs::kernels::ccdc::Params;
     /// let p = Params::from_json(r#"{"MEOW_SIZE": 16}"#).unwrap();
     /// assert_eq!((p.meow_size, p.peek_size), (16, 6));
-    /// assert!(Params::from_json(r#"{"MEOW": 16}"#).unwrap_err().contains("MEOW"));
+    /// assert!(Params::from_json(r#"{"MEOW": 16}"#).unwrap_err().to_string().contains("MEOW"));
     /// ```
-    pub fn from_json(json: &str) -> Result<Params, String> {
+    pub fn from_json(json: &str) -> Result<Params, CcdcError> {
         let params: Params =
-            serde_json::from_str(json).map_err(|e| format!("CCDC parameters: {e}"))?;
+            serde_json::from_str(json).map_err(|e| CcdcError::Params(e.to_string()))?;
         params.check()?;
         Ok(params)
     }
@@ -150,8 +152,8 @@ impl Params {
     }
 
     /// Rejects values pyccd would crash on or that make no sense.
-    pub fn check(&self) -> Result<(), String> {
-        let bad = |what: &str| Err(format!("CCDC parameters: {what}"));
+    pub fn check(&self) -> Result<(), CcdcError> {
+        let bad = |what: &str| Err(CcdcError::Params(what.to_string()));
         if self.fitter_fn != LASSO_FITTER {
             return bad(&format!(
                 "FITTER_FN '{}' is not available (only '{LASSO_FITTER}')",
@@ -193,50 +195,41 @@ impl Params {
     }
 }
 
-/// The QA coding and parameters of a run: `qa` (`c1`, `cfmask` or `c2`, else the `"QA"` key of
-/// `overrides`, else `c1`) picks pyccd's parameters for that coding, then the other keys of the
-/// `overrides` JSON object replace parameters by pyccd's names.
+/// The QA scheme and parameters of a run: `qa` (a [`QaScheme`] name, else the `"QA"` key of
+/// `overrides`, else `c1`) picks pyccd's parameters for that scheme (CFmask codes for `cfmask`),
+/// then the other keys of the `overrides` JSON object replace parameters by pyccd's names.
 ///
 /// ```
-/// use ardent_udfs::kernels::ccdc::{settings, QaCoding};
-/// let (coding, p) = settings(None, Some(r#"{"QA": "cfmask", "PEEK_SIZE": 8}"#)).unwrap();
-/// assert_eq!((coding, p.qa_fill, p.peek_size), (QaCoding::Codes, 255, 8));
+/// use ardent_udfs::kernels::ccdc::settings;
+/// use ardent_udfs::kernels::qa::QaScheme;
+/// let (scheme, p) = settings(None, Some(r#"{"QA": "cfmask", "PEEK_SIZE": 8}"#)).unwrap();
+/// assert_eq!((scheme, p.qa_fill, p.peek_size), (QaScheme::Cfmask, 255, 8));
 /// ```
 pub fn settings(
-    qa: Option<&str>,
+    qa: Option<QaScheme>,
     overrides: Option<&str>,
-) -> Result<(super::QaCoding, Params), String> {
-    use super::QaCoding;
+) -> Result<(QaScheme, Params), CcdcError> {
+    let bad = |what: String| CcdcError::Params(what);
     let mut overrides = match overrides {
         Some(json) => match serde_json::from_str::<serde_json::Value>(json) {
             Ok(serde_json::Value::Object(map)) => map,
-            Ok(_) => return Err("CCDC parameters must be a JSON object".into()),
-            Err(e) => return Err(format!("CCDC parameters are not JSON: {e}")),
+            Ok(_) => return Err(bad("they must be a JSON object".into())),
+            Err(e) => return Err(bad(format!("they are not JSON: {e}"))),
         },
         None => serde_json::Map::new(),
     };
-    let named = match overrides.remove("QA") {
-        Some(serde_json::Value::String(s)) => Some(s),
-        Some(other) => return Err(format!("CCDC parameters: QA must be a string, not {other}")),
-        None => qa.map(str::to_string),
+    let scheme = match overrides.remove("QA") {
+        Some(serde_json::Value::String(s)) => s.parse().map_err(|e| bad(format!("QA: {e}")))?,
+        Some(other) => return Err(bad(format!("QA must be a string, not {other}"))),
+        None => qa.unwrap_or(QaScheme::C1),
     };
-    let coding = match named.as_deref().unwrap_or("c1") {
-        "c1" => QaCoding::C1,
-        "cfmask" => QaCoding::Codes,
-        "c2" => QaCoding::C2,
-        other => {
-            return Err(format!(
-                "unknown QA coding '{other}' (expected c1, cfmask or c2)"
-            ))
-        }
-    };
-    let base = match coding {
-        QaCoding::Codes => Params::cfmask(),
+    let base = match scheme {
+        QaScheme::Cfmask => Params::cfmask(),
         _ => Params::default(),
     };
-    let mut merged = serde_json::to_value(base).map_err(|e| e.to_string())?;
+    let mut merged = serde_json::to_value(base).map_err(|e| bad(e.to_string()))?;
     if let Some(map) = merged.as_object_mut() {
         map.extend(overrides);
     }
-    Ok((coding, Params::from_json(&merged.to_string())?))
+    Ok((scheme, Params::from_json(&merged.to_string())?))
 }

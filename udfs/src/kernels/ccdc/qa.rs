@@ -2,70 +2,69 @@
 //! and the cloud/snow/water probabilities (pyccd's `ccd/qa.py`).
 
 use super::params::Params;
+use super::CcdcError;
+use crate::kernels::qa::{classify_c1, classify_value, C1Bits, QaClass, QaScheme};
 
-/// How the QA values of a series are coded.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum QaCoding {
-    /// Landsat Collection 1 ARD `pixel_qa` bits, decoded as pyccd does with `QA_BITPACKED`.
-    C1,
-    /// One class code per observation (CFMask), compared with the `QA_*` parameters as they are.
-    Codes,
-    /// Landsat Collection 2 `QA_PIXEL` bits (0 fill, 1 dilated cloud, 2 cirrus, 3 cloud, 4 shadow,
-    /// 5 snow, 6 clear, 7 water), translated into the `QA_*` classes; pyccd has no such decoder.
-    C2,
-}
-
-fn bit(value: i64, offset: i64) -> bool {
-    (0..63).contains(&offset) && value & (1 << offset) != 0
-}
-
-/// pyccd's `qabitval`: the class of a C1 bit-packed value, by the hierarchy
-/// fill > cloud > shadow > snow > water > clear (cirrus or terrain occlusion alone count as clear).
-pub fn c1_class(value: i64, p: &Params) -> Result<i64, String> {
-    let class = [
-        p.qa_fill,
-        p.qa_cloud,
-        p.qa_shadow,
-        p.qa_snow,
-        p.qa_water,
-        p.qa_clear,
-    ]
-    .into_iter()
-    .find(|&offset| bit(value, offset));
+/// The pyccd class code of a decoded class under parameters `p`. A value the scheme leaves
+/// unclassified gets a code no `QA_*` parameter names: it is neither clear nor any class pyccd
+/// counts, which is what pyccd does with a CFmask code it does not know.
+fn class_code(class: QaClass, p: &Params) -> i64 {
     match class {
-        Some(c) => Ok(c),
-        None if bit(value, p.qa_cirrus1) && bit(value, p.qa_cirrus2) => Ok(p.qa_clear),
-        None if bit(value, p.qa_occlusion) => Ok(p.qa_clear),
-        None => Err(format!("unsupported bit-packed QA value {value}")),
+        QaClass::Fill => p.qa_fill,
+        QaClass::Cloud => p.qa_cloud,
+        QaClass::Shadow => p.qa_shadow,
+        QaClass::Snow => p.qa_snow,
+        QaClass::Water => p.qa_water,
+        QaClass::Clear => p.qa_clear,
+        QaClass::Unclassified => UNCLASSIFIED,
     }
 }
 
-/// The class of a Collection 2 `QA_PIXEL` value, in the same hierarchy as [`c1_class`].
-pub fn c2_class(value: i64, p: &Params) -> Result<i64, String> {
-    let class = if bit(value, 0) {
-        p.qa_fill
-    } else if bit(value, 3) || bit(value, 1) {
-        p.qa_cloud
-    } else if bit(value, 4) {
-        p.qa_shadow
-    } else if bit(value, 5) {
-        p.qa_snow
-    } else if bit(value, 7) {
-        p.qa_water
-    } else if bit(value, 6) || bit(value, 2) {
-        p.qa_clear
-    } else {
-        return Err(format!("unsupported Collection 2 QA_PIXEL value {value}"));
-    };
-    Ok(class)
+/// The code of an unclassified observation (see [`class_code`]).
+const UNCLASSIFIED: i64 = -1;
+
+/// Why a Collection 1 value can be refused, for the error message.
+pub(super) const UNCLASSIFIED_NOTE: &str =
+    "none of fill, cloud, shadow, snow, water, clear, high cirrus or terrain occlusion is set, so pyccd's qabitval refuses it";
+
+/// The Collection 1 bit offsets of a run's parameters.
+fn c1_bits(p: &Params) -> C1Bits {
+    C1Bits {
+        fill: p.qa_fill,
+        clear: p.qa_clear,
+        water: p.qa_water,
+        shadow: p.qa_shadow,
+        snow: p.qa_snow,
+        cloud: p.qa_cloud,
+        cirrus1: p.qa_cirrus1,
+        cirrus2: p.qa_cirrus2,
+        occlusion: p.qa_occlusion,
+    }
 }
 
-/// The classes of a series of QA values.
-pub fn classes(qa: &[i64], coding: QaCoding, p: &Params) -> Result<Vec<i64>, String> {
-    match coding {
-        QaCoding::Codes => Ok(qa.to_vec()),
-        QaCoding::C1 => qa.iter().map(|&q| c1_class(q, p)).collect(),
-        QaCoding::C2 => qa.iter().map(|&q| c2_class(q, p)).collect(),
+/// The pyccd classes of a series of QA values, decoded by the one decoder SQL uses too
+/// ([`crate::kernels::qa`]).
+///
+/// - `c1` with `QA_BITPACKED` (pyccd's default): the `c1` rule at the parameters' bit offsets;
+///   an unclassified value is an error, as pyccd's `qabitval` raises. Without `QA_BITPACKED`
+///   the values are pyccd class codes already, named by the `QA_*` parameters, as in pyccd.
+/// - `c2`, `c2_strict`, `cfmask`: the scheme's rule, each class given its `QA_*` code.
+pub fn classes(qa: &[i64], scheme: QaScheme, p: &Params) -> Result<Vec<i64>, CcdcError> {
+    match scheme {
+        QaScheme::C1 if !p.qa_bitpacked => Ok(qa.to_vec()),
+        QaScheme::C1 => {
+            let bits = c1_bits(p);
+            qa.iter()
+                .map(|&value| match classify_c1(value, &bits) {
+                    QaClass::Unclassified => Err(CcdcError::UnsupportedQa { value }),
+                    class => Ok(class_code(class, p)),
+                })
+                .collect()
+        }
+        _ => Ok(qa
+            .iter()
+            .map(|&value| class_code(classify_value(value, scheme, &C1Bits::default()), p))
+            .collect()),
     }
 }
 
@@ -191,20 +190,43 @@ mod tests {
     #[test]
     fn c1_hierarchy() {
         let p = Params::default();
-        assert_eq!(c1_class(1 << 1, &p), Ok(p.qa_clear));
-        assert_eq!(c1_class((1 << 1) | (1 << 5), &p), Ok(p.qa_cloud));
-        assert_eq!(c1_class(1, &p), Ok(p.qa_fill));
-        assert_eq!(c1_class((1 << 8) | (1 << 9), &p), Ok(p.qa_clear));
-        assert!(c1_class(0, &p).unwrap_err().contains("unsupported"));
+        let class = |v| classes(&[v], QaScheme::C1, &p).map(|c| c[0]);
+        assert_eq!(class(1 << 1), Ok(p.qa_clear));
+        assert_eq!(class((1 << 1) | (1 << 5)), Ok(p.qa_cloud));
+        assert_eq!(class(1), Ok(p.qa_fill));
+        assert_eq!(class((1 << 8) | (1 << 9)), Ok(p.qa_clear));
+        assert_eq!(class(0), Err(CcdcError::UnsupportedQa { value: 0 }));
     }
 
     #[test]
-    fn c2_hierarchy() {
+    fn c2_agrees_with_sql() {
         let p = Params::default();
-        // 21824: clear + low confidences, a typical clear land pixel.
-        assert_eq!(c2_class(21824, &p), Ok(p.qa_clear));
-        assert_eq!(c2_class(1, &p), Ok(p.qa_fill));
-        assert_eq!(c2_class(22280, &p), Ok(p.qa_cloud));
-        assert_eq!(c2_class(21952, &p), Ok(p.qa_water));
+        // 54596 carries cirrus and USGS's clear flag: clear in `c2`, cloud in `c2_strict`, in
+        // CCDC as in qa_clear().
+        for (value, scheme, code) in [
+            (21824, QaScheme::C2, p.qa_clear),
+            (1, QaScheme::C2, p.qa_fill),
+            (22280, QaScheme::C2, p.qa_cloud),
+            (21952, QaScheme::C2, p.qa_water),
+            (54596, QaScheme::C2, p.qa_clear),
+            (54596, QaScheme::C2Strict, p.qa_cloud),
+            (2, QaScheme::C2, UNCLASSIFIED),
+        ] {
+            assert_eq!(
+                classes(&[value], scheme, &p),
+                Ok(vec![code]),
+                "{scheme} {value}"
+            );
+            let sql_clear = crate::kernels::qa::is_clear(value as u16, scheme);
+            assert_eq!(sql_clear, code == p.qa_clear || code == p.qa_water);
+        }
+    }
+
+    #[test]
+    fn cfmask_codes_are_pyccds() {
+        let p = Params::cfmask();
+        let codes = [0, 1, 2, 3, 4, 255];
+        assert_eq!(classes(&codes, QaScheme::Cfmask, &p), Ok(codes.to_vec()));
+        assert_eq!(classes(&[7], QaScheme::Cfmask, &p), Ok(vec![UNCLASSIFIED]));
     }
 }

@@ -4,25 +4,18 @@ use std::path::PathBuf;
 
 use ardent_engine::ccdc::{plot, to_pyccd_json, PixelCsv};
 use ardent_udfs::kernels::ccdc::{detect, settings};
-
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Qa {
-    /// Collection 1 ARD pixel_qa bits (pyccd's default).
-    C1,
-    /// CFMask codes: 0 clear, 1 water, 2 shadow, 3 snow, 4 cloud, 255 fill.
-    Cfmask,
-    /// Collection 2 QA_PIXEL bits.
-    C2,
-}
+use ardent_udfs::kernels::qa::QaScheme;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// CSV with columns ordinal_date,blue,green,red,nir,swir1,swir2,thermal,qa.
     #[arg(long)]
     pub csv: PathBuf,
-    /// How the qa column is coded.
-    #[arg(long, value_enum, default_value = "c1")]
-    pub qa: Qa,
+    /// How the qa column is coded: c1 (Collection 1 pixel_qa bits, pyccd's default), c2
+    /// (Collection 2 QA_PIXEL bits), c2_strict (c2 with dilated cloud and cirrus as cloud) or
+    /// cfmask (codes 0 clear, 1 water, 2 shadow, 3 snow, 4 cloud, 255 fill).
+    #[arg(long, default_value = "c1", value_parser = clap::builder::ValueParser::new(str::parse::<QaScheme>))]
+    pub qa: QaScheme,
     /// pyccd parameters to override, as JSON (e.g. '{"MEOW_SIZE": 16}').
     #[arg(long)]
     pub params: Option<String>,
@@ -33,13 +26,9 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<(), String> {
     let pixel = PixelCsv::read(&args.csv)?;
-    let qa = match args.qa {
-        Qa::C1 => "c1",
-        Qa::Cfmask => "cfmask",
-        Qa::C2 => "c2",
-    };
-    let (coding, params) = settings(Some(qa), args.params.as_deref())?;
-    let result = detect(&pixel.series(), coding, &params)
+    let (scheme, params) =
+        settings(Some(args.qa), args.params.as_deref()).map_err(|e| e.to_string())?;
+    let result = detect(&pixel.series(), scheme, &params)
         .map_err(|e| format!("'{}': {e}", args.csv.display()))?;
     if let Some(png) = &args.plot {
         plot(&pixel, &result, params.avg_days_yr, png)?;
