@@ -83,7 +83,11 @@ fn chip_assembly(c: &mut Criterion) {
             layout,
             ..RasterOptions::default()
         };
-        let table = Arc::new(RasterTable::try_new(&location, options).unwrap());
+        let table = Arc::new(
+            runtime
+                .block_on(RasterTable::try_new(&location, options))
+                .unwrap(),
+        );
         let acquisitions = table.stack().tiles[0].acquisitions.len();
         group.throughput(Throughput::Elements((pixels * acquisitions) as u64));
         if layout == Layout::Pixels {

@@ -6,15 +6,26 @@
 //! optional `sensor`.
 
 use std::collections::BTreeMap;
+use std::sync::LazyLock;
 
 use chrono::NaiveDate;
-use rayon::prelude::*;
+use futures::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
+use tokio::sync::Semaphore;
 
 use crate::ard::{ArdName, Band};
+use crate::error::CatalogError;
 use crate::gdal_io::{self, RasterFile, SampleType};
 use crate::grid::Grid;
 use crate::location::Location;
+
+/// How many raster headers this process checks at once, over every catalogue in progress.
+/// Header reads are small and block in GDAL, so they run on tokio's blocking threads; a few at a
+/// time hide object-store latency without letting one large stack take every blocking thread.
+const HEADER_CHECKS: usize = 8;
+
+/// The process's permits for header checks (see [`HEADER_CHECKS`]).
+static HEADER_PERMITS: LazyLock<Semaphore> = LazyLock::new(|| Semaphore::new(HEADER_CHECKS));
 
 /// Days since 1970-01-01, as Arrow's Date32.
 pub fn date32(date: NaiveDate) -> i32 {
@@ -88,13 +99,16 @@ impl Stack {
     /// Lists the stack at `location` and checks the files `selection` keeps. `manifest` names a
     /// manifest file under the location; without it, `manifest.csv` is used if present, else ARD
     /// file names.
-    pub fn open(
+    ///
+    /// Listing and manifest reads are async; only the GDAL header checks block, each on a
+    /// blocking thread, at most [`HEADER_CHECKS`] at a time in the process.
+    pub async fn open(
         location: &Location,
         manifest: Option<&str>,
         selection: &Selection,
-    ) -> Result<Stack, String> {
+    ) -> Result<Stack, CatalogError> {
         location.configure_gdal()?;
-        let listed = location.list()?;
+        let listed = location.list().await?;
         let manifest = manifest.or_else(|| {
             listed
                 .iter()
@@ -102,21 +116,18 @@ impl Stack {
                 .then_some("manifest.csv")
         });
         let entries = match manifest {
-            Some(name) => entries_from_manifest(location, name)?,
+            Some(name) => entries_from_manifest(location, name).await?,
             None => entries_from_ard_names(location, &listed)?,
         };
         if entries.is_empty() {
-            return Err(format!(
-                "no raster files found in '{}': expected Landsat ARD GeoTIFFs \
-                 (e.g. LC08_CU_003008_20130411_20181202_C01_V01_SRB2.tif) or a manifest.csv",
-                location.display()
-            ));
+            return Err(CatalogError::NoRasterFiles(location.to_string()));
         }
         let (tiles, bands) = group(entries)?;
-        let tiles = tiles
-            .into_iter()
-            .map(|(tile, acquisitions)| check_grid(tile, acquisitions, selection))
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut checked = Vec::with_capacity(tiles.len());
+        for (tile, acquisitions) in tiles {
+            checked.push(check_grid(tile, acquisitions, selection).await?);
+        }
+        let tiles = checked;
         check_tiles_agree(&tiles)?;
         Ok(Stack {
             location: location.clone(),
@@ -134,11 +145,14 @@ impl Stack {
     }
 }
 
-fn entries_from_ard_names(location: &Location, listed: &[String]) -> Result<Vec<Entry>, String> {
+fn entries_from_ard_names(
+    location: &Location,
+    listed: &[String],
+) -> Result<Vec<Entry>, CatalogError> {
     let mut entries = Vec::new();
     for relative in listed {
         let file_name = relative.rsplit('/').next().unwrap_or(relative);
-        let Some(name) = ArdName::parse(file_name)? else {
+        let Some(name) = ArdName::parse(file_name).map_err(CatalogError::ArdName)? else {
             continue;
         };
         let Some(band) = name.band else {
@@ -159,15 +173,28 @@ fn entries_from_ard_names(location: &Location, listed: &[String]) -> Result<Vec<
     Ok(entries)
 }
 
-fn entries_from_manifest(location: &Location, name: &str) -> Result<Vec<Entry>, String> {
-    let text = location.read_text(name)?;
+async fn entries_from_manifest(
+    location: &Location,
+    name: &str,
+) -> Result<Vec<Entry>, CatalogError> {
+    let text = location.read_text(name).await?;
+    parse_manifest(location, name, &text)
+}
+
+/// The entries of a manifest's text; errors name the manifest and line.
+fn parse_manifest(location: &Location, name: &str, text: &str) -> Result<Vec<Entry>, CatalogError> {
+    let error = |line: Option<usize>, message: String| CatalogError::Manifest {
+        manifest: name.to_string(),
+        line,
+        message,
+    };
     let mut lines = text
         .lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty());
     let header: Vec<String> = lines
         .next()
-        .ok_or_else(|| format!("manifest '{name}' is empty"))?
+        .ok_or_else(|| error(None, "it is empty".into()))?
         .1
         .split(',')
         .map(|c| c.trim().to_ascii_lowercase())
@@ -175,7 +202,10 @@ fn entries_from_manifest(location: &Location, name: &str) -> Result<Vec<Entry>, 
     let column = |wanted: &str| header.iter().position(|c| c == wanted);
     let required = |wanted: &str| {
         column(wanted).ok_or_else(|| {
-            format!("manifest '{name}' has no '{wanted}' column (needs path,date,band,tile)")
+            error(
+                None,
+                format!("no '{wanted}' column (needs path,date,band,tile)"),
+            )
         })
     };
     let (path_at, date_at, band_at, tile_at) = (
@@ -188,16 +218,13 @@ fn entries_from_manifest(location: &Location, name: &str) -> Result<Vec<Entry>, 
     lines
         .map(|(number, line)| {
             let fields: Vec<&str> = line.split(',').map(str::trim).collect();
+            let context = |message: String| error(Some(number + 1), message);
             let at = |i: usize| {
-                fields.get(i).copied().ok_or_else(|| {
-                    format!(
-                        "manifest '{name}' line {}: expected {} fields",
-                        number + 1,
-                        header.len()
-                    )
-                })
+                fields
+                    .get(i)
+                    .copied()
+                    .ok_or_else(|| context(format!("expected {} fields", header.len())))
             };
-            let context = |e: String| format!("manifest '{name}' line {}: {e}", number + 1);
             let date = NaiveDate::parse_from_str(at(date_at)?, "%Y-%m-%d").map_err(|_| {
                 context(format!(
                     "unparsable date '{}' (expected YYYY-MM-DD)",
@@ -223,15 +250,16 @@ fn entries_from_manifest(location: &Location, name: &str) -> Result<Vec<Entry>, 
 type Grouped = (BTreeMap<String, Vec<Acquisition>>, Vec<Band>);
 
 /// Groups files into acquisitions per tile, and checks every acquisition has the same bands.
-fn group(entries: Vec<Entry>) -> Result<Grouped, String> {
+fn group(entries: Vec<Entry>) -> Result<Grouped, CatalogError> {
     let mut by_key: BTreeMap<(String, i32, String), BTreeMap<Band, String>> = BTreeMap::new();
     for e in entries {
         let files = by_key.entry((e.tile, e.date, e.sensor)).or_default();
         if let Some(previous) = files.insert(e.band, e.path.clone()) {
-            return Err(format!(
-                "two files for band '{}' of one acquisition: '{previous}' and '{}'",
-                e.band, e.path
-            ));
+            return Err(CatalogError::DuplicateBand {
+                band: e.band.to_string(),
+                first: previous,
+                second: e.path,
+            });
         }
     }
     let mut bands: Vec<Band> = by_key.values().flat_map(|f| f.keys().copied()).collect();
@@ -240,10 +268,12 @@ fn group(entries: Vec<Entry>) -> Result<Grouped, String> {
     let mut tiles: BTreeMap<String, Vec<Acquisition>> = BTreeMap::new();
     for ((tile, date, sensor), files) in by_key {
         if let Some(missing) = bands.iter().find(|b| !files.contains_key(b)) {
-            return Err(format!(
-                "acquisition {} ({sensor}) of tile {tile} has no '{missing}' file, though other acquisitions do",
-                from_date32(date)
-            ));
+            return Err(CatalogError::MissingBand {
+                date: from_date32(date).to_string(),
+                sensor,
+                tile,
+                band: missing.to_string(),
+            });
         }
         tiles.entry(tile).or_default().push(Acquisition {
             date,
@@ -256,55 +286,46 @@ fn group(entries: Vec<Entry>) -> Result<Grouped, String> {
 
 /// Opens the selected files of a tile (the first file if none is) and checks each is a
 /// single-band raster of the expected sample type on the same grid as the others.
-fn check_grid(
+async fn check_grid(
     tile: String,
     acquisitions: Vec<Acquisition>,
     selection: &Selection,
-) -> Result<TileStack, String> {
-    let all = acquisitions
-        .iter()
-        .flat_map(|a| a.files.iter().map(move |(b, p)| (*b, p.as_str(), a.date)));
-    let mut files: Vec<(Band, &str)> = all
-        .clone()
-        .filter(|(b, _, date)| selection.keeps(*b, *date))
-        .map(|(b, p, _)| (b, p))
-        .collect();
-    if files.is_empty() {
-        files.extend(all.take(1).map(|(b, p, _)| (b, p)));
-    }
-    // Headers are small reads; a few threads hide object-store latency.
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(8)
-        .build()
-        .map_err(|e| format!("cannot start catalog threads: {e}"))?;
-    let grids: Vec<Result<Grid, String>> = pool.install(|| {
-        files
-            .par_iter()
-            .map(|(band, path)| file_grid(*band, path))
-            .collect()
-    });
+) -> Result<TileStack, CatalogError> {
+    let files = files_to_check(&acquisitions, selection);
+    let grids: Vec<Grid> = futures::stream::iter(files.iter().cloned())
+        .map(|(band, path)| async move {
+            let _permit = HEADER_PERMITS
+                .acquire()
+                .await
+                .map_err(|e| CatalogError::Task(e.to_string()))?;
+            tokio::task::spawn_blocking(move || file_grid(band, &path))
+                .await
+                .map_err(|e| CatalogError::Task(e.to_string()))?
+        })
+        .buffered(HEADER_CHECKS)
+        .try_collect()
+        .await?;
     let mut reference: Option<(Grid, &str)> = None;
     for (grid, (_, path)) in grids.into_iter().zip(&files) {
-        let grid = grid?;
         match &reference {
             None => {
                 if !grid.is_north_up() {
-                    return Err(format!(
-                        "raster file '{path}' is not north-up; ardent reads north-up grids only"
-                    ));
+                    return Err(CatalogError::NotNorthUp(path.clone()));
                 }
                 reference = Some((grid, path))
             }
             Some((first, first_path)) => {
-                if let Some(difference) = first.layout_difference(&grid) {
-                    return Err(format!(
-                        "grid mismatch in tile {tile}: raster file '{path}' has {difference} of '{first_path}'"
-                    ));
-                }
-                if !gdal_io::same_crs(&first.crs_wkt, &grid.crs_wkt) {
-                    return Err(format!(
-                        "grid mismatch in tile {tile}: raster file '{path}' is in another CRS than '{first_path}'"
-                    ));
+                let difference = first.layout_difference(&grid).or_else(|| {
+                    (!gdal_io::same_crs(&first.crs_wkt, &grid.crs_wkt))
+                        .then(|| "another CRS than that".to_string())
+                });
+                if let Some(difference) = difference {
+                    return Err(CatalogError::GridMismatch {
+                        tile,
+                        path: path.clone(),
+                        reference: first_path.to_string(),
+                        difference,
+                    });
                 }
             }
         }
@@ -317,29 +338,50 @@ fn check_grid(
     })
 }
 
-fn file_grid(band: Band, path: &str) -> Result<Grid, String> {
-    let file = RasterFile::open(path).map_err(|e| e.to_string())?;
+/// The files of a tile `selection` keeps, or its first file if it keeps none.
+fn files_to_check(acquisitions: &[Acquisition], selection: &Selection) -> Vec<(Band, String)> {
+    let all = || {
+        acquisitions
+            .iter()
+            .flat_map(|a| a.files.iter().map(move |(b, p)| (*b, p, a.date)))
+    };
+    let kept: Vec<(Band, String)> = all()
+        .filter(|(b, _, date)| selection.keeps(*b, *date))
+        .map(|(b, p, _)| (b, p.clone()))
+        .collect();
+    if kept.is_empty() {
+        all().take(1).map(|(b, p, _)| (b, p.clone())).collect()
+    } else {
+        kept
+    }
+}
+
+fn file_grid(band: Band, path: &str) -> Result<Grid, CatalogError> {
+    let file = RasterFile::open(path)?;
     if file.band_count() != 1 {
-        return Err(format!(
-            "raster file '{path}' has {} bands; ARD stacks hold one band per file",
-            file.band_count()
-        ));
+        return Err(CatalogError::BandCount {
+            path: path.to_string(),
+            count: file.band_count(),
+        });
     }
     let expected = if band.is_qa() {
         SampleType::UInt16
     } else {
         SampleType::Int16
     };
-    let found = file.sample_type().map_err(|e| e.to_string())?;
+    let found = file.sample_type()?;
     if found != expected {
-        return Err(format!(
-            "raster file '{path}' holds {found:?} samples, but band '{band}' is {expected:?}"
-        ));
+        return Err(CatalogError::SampleType {
+            path: path.to_string(),
+            found: format!("{found:?}"),
+            band: band.to_string(),
+            expected: format!("{expected:?}"),
+        });
     }
-    file.grid().map_err(|e| e.to_string())
+    Ok(file.grid()?)
 }
 
-fn check_tiles_agree(tiles: &[TileStack]) -> Result<(), String> {
+fn check_tiles_agree(tiles: &[TileStack]) -> Result<(), CatalogError> {
     let Some(first) = tiles.first() else {
         return Ok(());
     };
@@ -347,9 +389,9 @@ fn check_tiles_agree(tiles: &[TileStack]) -> Result<(), String> {
         if !gdal_io::same_crs(&first.grid.crs_wkt, &other.grid.crs_wkt)
             || first.grid.transform[1] != other.grid.transform[1]
         {
-            return Err(format!(
-                "tiles {} and {} are on different grids (CRS or pixel size)",
-                first.tile, other.tile
+            return Err(CatalogError::TilesDisagree(
+                first.tile.clone(),
+                other.tile.clone(),
             ));
         }
     }

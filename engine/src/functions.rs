@@ -1,6 +1,7 @@
 //! SQL entry points to raster tables: `CREATE EXTERNAL TABLE ... STORED AS RASTER` and the table
 //! functions `raster_pixels(...)` and `raster_observations(...)`.
 
+use std::future::Future;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -39,10 +40,7 @@ impl TableProviderFactory for RasterTableFactory {
                 )
             }
         };
-        // Cataloguing opens every file's header: blocking work, kept off the async workers.
-        let table = tokio::task::spawn_blocking(move || RasterTable::try_new(&location, options))
-            .await
-            .map_err(|e| DataFusionError::External(Box::new(e)))??;
+        let table = RasterTable::try_new(&location, options).await?;
         if !cmd.schema.fields().is_empty() {
             return plan_err!(
                 "a RASTER table's columns come from its stack; remove the column list from CREATE EXTERNAL TABLE {}",
@@ -50,6 +48,33 @@ impl TableProviderFactory for RasterTableFactory {
             );
         }
         Ok(Arc::new(table))
+    }
+}
+
+/// Runs an async catalogue from DataFusion's synchronous table-function call.
+///
+/// On a multi-threaded runtime (every server, the CLI) the calling worker hands its other tasks
+/// to the runtime (`block_in_place`) while the catalogue runs on it, so other sessions keep being
+/// served. Elsewhere (a current-thread runtime, or none) a helper thread runs it on a runtime of
+/// its own.
+fn block_on_catalogue<T: Send>(catalogue: impl Future<Output = Result<T>> + Send) -> Result<T> {
+    use tokio::runtime::{Builder, Handle, RuntimeFlavor};
+    match Handle::try_current() {
+        Ok(handle) if handle.runtime_flavor() == RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(|| handle.block_on(catalogue))
+        }
+        _ => std::thread::scope(|scope| {
+            scope
+                .spawn(|| {
+                    Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .map_err(|e| DataFusionError::External(Box::new(e)))?
+                        .block_on(catalogue)
+                })
+                .join()
+                .map_err(|_| DataFusionError::Internal("the catalogue thread panicked".into()))?
+        }),
     }
 }
 
@@ -100,6 +125,8 @@ impl TableFunctionImpl for RasterTableFunction {
             RasterOptions::from_pairs(pairs.chunks(2).map(|kv| (kv[0].as_str(), kv[1].as_str())))
                 .map_err(DataFusionError::Plan)?;
         options.layout = self.layout;
-        Ok(Arc::new(RasterTable::try_new(location, options)?))
+        Ok(Arc::new(block_on_catalogue(RasterTable::try_new(
+            location, options,
+        ))?))
     }
 }

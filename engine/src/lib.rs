@@ -11,6 +11,7 @@ pub mod catalog;
 pub mod ccdc;
 pub mod cluster;
 pub mod distributed;
+pub mod error;
 pub mod functions;
 pub mod gdal_io;
 pub mod grid;

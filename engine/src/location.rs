@@ -4,6 +4,7 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use futures::TryStreamExt;
 use object_store::aws::AmazonS3Builder;
@@ -11,6 +12,7 @@ use object_store::{ObjectStore, ObjectStoreExt};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+use crate::error::CatalogError;
 use crate::gdal_io;
 
 /// Connection settings for an S3-compatible store, as given in table options.
@@ -123,6 +125,16 @@ pub enum Location {
     },
 }
 
+impl fmt::Display for Location {
+    /// The location as the user would write it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Location::Local { root } => write!(f, "{}", root.display()),
+            Location::S3 { bucket, prefix, .. } => write!(f, "s3://{bucket}/{prefix}"),
+        }
+    }
+}
+
 impl Location {
     /// Parses a location: a local path, a `file://` URL or an `s3://bucket/prefix` URL.
     ///
@@ -130,47 +142,44 @@ impl Location {
     /// use ardent_engine::location::{Location, S3Options};
     /// let s3 = Location::parse("s3://ard/h003v008", &S3Options::default()).unwrap();
     /// assert_eq!(s3.gdal_path("a.tif"), "/vsis3/ard/h003v008/a.tif");
-    /// assert!(Location::parse("gs://x", &S3Options::default()).unwrap_err().contains("gs"));
+    /// let err = Location::parse("gs://x", &S3Options::default()).unwrap_err();
+    /// assert!(err.to_string().contains("'gs://'"));
     /// ```
-    pub fn parse(text: &str, s3: &S3Options) -> Result<Location, String> {
+    pub fn parse(text: &str, s3: &S3Options) -> Result<Location, CatalogError> {
         let text = text.trim();
         if text.is_empty() {
-            return Err("the stack location is empty: give a folder or an s3:// URL".into());
+            return Err(CatalogError::EmptyLocation);
         }
         let Some((scheme, _)) = text.split_once("://") else {
             return Ok(Location::Local {
                 root: PathBuf::from(text),
             });
         };
-        let url = Url::parse(text).map_err(|e| format!("invalid location URL '{text}': {e}"))?;
+        let url = Url::parse(text).map_err(|source| CatalogError::BadUrl {
+            url: text.to_string(),
+            source,
+        })?;
         match scheme {
             "file" => Ok(Location::Local {
                 root: url
                     .to_file_path()
-                    .map_err(|_| format!("invalid file URL '{text}'"))?,
+                    .map_err(|_| CatalogError::BadFileUrl(text.to_string()))?,
             }),
             "s3" => {
                 let bucket = url
                     .host_str()
                     .filter(|b| !b.is_empty())
-                    .ok_or_else(|| format!("location '{text}' names no bucket"))?;
+                    .ok_or_else(|| CatalogError::NoBucket(text.to_string()))?;
                 Ok(Location::S3 {
                     bucket: bucket.to_string(),
                     prefix: url.path().trim_matches('/').to_string(),
                     options: s3.with_endpoint(),
                 })
             }
-            other => Err(format!(
-                "unsupported location scheme '{other}://' in '{text}': use a local path, file:// or s3://"
-            )),
-        }
-    }
-
-    /// The location as the user would write it.
-    pub fn display(&self) -> String {
-        match self {
-            Location::Local { root } => root.display().to_string(),
-            Location::S3 { bucket, prefix, .. } => format!("s3://{bucket}/{prefix}"),
+            other => Err(CatalogError::UnsupportedScheme {
+                scheme: other.to_string(),
+                location: text.to_string(),
+            }),
         }
     }
 
@@ -179,19 +188,13 @@ impl Location {
         match self {
             Location::Local { root } => root.join(relative).display().to_string(),
             Location::S3 { bucket, prefix, .. } => {
-                let key = [prefix.as_str(), relative]
-                    .iter()
-                    .filter(|s| !s.is_empty())
-                    .copied()
-                    .collect::<Vec<_>>()
-                    .join("/");
-                format!("/vsis3/{bucket}/{key}")
+                format!("/vsis3/{bucket}/{}", join(prefix, relative))
             }
         }
     }
 
     /// Makes the files readable by GDAL in this process (object-store credentials and endpoint).
-    pub fn configure_gdal(&self) -> Result<(), String> {
+    pub fn configure_gdal(&self) -> Result<(), CatalogError> {
         let Location::S3 {
             bucket, options, ..
         } = self
@@ -222,40 +225,40 @@ impl Location {
         if options.access_key_id.is_none() {
             settings.push(("AWS_NO_SIGN_REQUEST", "YES".into()));
         }
-        gdal_io::set_path_options(&format!("/vsis3/{bucket}"), &settings).map_err(|e| e.to_string())
+        Ok(gdal_io::set_path_options(
+            &format!("/vsis3/{bucket}"),
+            &settings,
+        )?)
     }
 
     /// Every file under the location, as paths relative to it, sorted.
-    pub fn list(&self) -> Result<Vec<String>, String> {
+    pub async fn list(&self) -> Result<Vec<String>, CatalogError> {
         let mut files = match self {
             Location::Local { root } => {
-                if !root.exists() {
-                    return Err(format!(
-                        "stack location '{}' does not exist",
-                        root.display()
-                    ));
-                }
-                if !root.is_dir() {
-                    return Err(format!(
-                        "stack location '{}' is not a folder",
-                        root.display()
-                    ));
-                }
-                let mut files = Vec::new();
-                list_local(root, root, &mut files)?;
-                files
+                let root = root.clone();
+                // A directory walk is blocking file-system work.
+                tokio::task::spawn_blocking(move || list_local_root(&root))
+                    .await
+                    .map_err(|e| CatalogError::Task(e.to_string()))??
             }
-            Location::S3 { prefix, .. } => {
-                let store = self.s3_store()?;
-                let prefix = object_store::path::Path::from(prefix.as_str());
-                let listed =
-                    run_async(
-                        async move { store.list(Some(&prefix)).try_collect::<Vec<_>>().await },
-                    )
-                    .map_err(|e| format!("cannot list {}: {e}", self.display()))?;
-                let strip = match self {
-                    Location::S3 { prefix, .. } if !prefix.is_empty() => prefix.len() + 1,
-                    _ => 0,
+            Location::S3 {
+                bucket,
+                prefix,
+                options,
+            } => {
+                let store = s3_store(bucket, options, self)?;
+                let listed: Vec<_> = store
+                    .list(Some(&object_store::path::Path::from(prefix.as_str())))
+                    .try_collect()
+                    .await
+                    .map_err(|source| CatalogError::ObjectStore {
+                        what: format!("cannot list {self}"),
+                        source,
+                    })?;
+                let strip = if prefix.is_empty() {
+                    0
+                } else {
+                    prefix.len() + 1
                 };
                 listed
                     .into_iter()
@@ -268,63 +271,102 @@ impl Location {
     }
 
     /// Reads a small text file (a manifest) under the location.
-    pub fn read_text(&self, relative: &str) -> Result<String, String> {
-        match self {
-            Location::Local { root } => std::fs::read_to_string(root.join(relative))
-                .map_err(|e| format!("cannot read '{}': {e}", root.join(relative).display())),
-            Location::S3 { bucket, prefix, .. } => {
-                let store = self.s3_store()?;
-                let key = object_store::path::Path::from(
-                    format!("{prefix}/{relative}").trim_start_matches('/'),
-                );
-                let bytes = run_async(async move { store.get(&key).await?.bytes().await })
-                    .map_err(|e| format!("cannot read 's3://{bucket}/{prefix}/{relative}': {e}"))?;
-                String::from_utf8(bytes.to_vec())
-                    .map_err(|_| format!("'s3://{bucket}/{prefix}/{relative}' is not UTF-8 text"))
+    pub async fn read_text(&self, relative: &str) -> Result<String, CatalogError> {
+        let (bytes, shown) = match self {
+            Location::Local { root } => {
+                let path = root.join(relative);
+                let bytes = tokio::fs::read(&path)
+                    .await
+                    .map_err(|source| CatalogError::Io {
+                        what: format!("cannot read '{}'", path.display()),
+                        source,
+                    })?;
+                (bytes, path.display().to_string())
             }
-        }
-    }
-
-    fn s3_store(&self) -> Result<std::sync::Arc<dyn ObjectStore>, String> {
-        let Location::S3 {
-            bucket, options, ..
-        } = self
-        else {
-            unreachable!("s3_store on a local location");
+            Location::S3 {
+                bucket,
+                prefix,
+                options,
+            } => {
+                let shown = format!("s3://{bucket}/{}", join(prefix, relative));
+                let store = s3_store(bucket, options, self)?;
+                let key = object_store::path::Path::from(join(prefix, relative));
+                let read = async { store.get(&key).await?.bytes().await };
+                let bytes = read.await.map_err(|source| CatalogError::ObjectStore {
+                    what: format!("cannot read '{shown}'"),
+                    source,
+                })?;
+                (bytes.to_vec(), shown)
+            }
         };
-        let options = options.with_credentials();
-        let mut builder = AmazonS3Builder::new()
-            .with_bucket_name(bucket)
-            .with_region(options.region.clone().unwrap_or_else(|| "us-east-1".into()));
-        if let Some(endpoint) = &options.endpoint {
-            builder = builder
-                .with_endpoint(endpoint)
-                .with_allow_http(endpoint.starts_with("http://"));
-        }
-        match (&options.access_key_id, &options.secret_access_key) {
-            (Some(key), Some(secret)) => {
-                builder = builder
-                    .with_access_key_id(key)
-                    .with_secret_access_key(secret);
-                if let Some(token) = &options.session_token {
-                    builder = builder.with_token(token);
-                }
-            }
-            _ => builder = builder.with_skip_signature(true),
-        }
-        let store = builder
-            .build()
-            .map_err(|e| format!("cannot connect to {}: {e}", self.display()))?;
-        Ok(std::sync::Arc::new(store))
+        String::from_utf8(bytes).map_err(|_| CatalogError::NotText(shown))
     }
 }
 
-fn list_local(root: &Path, dir: &Path, files: &mut Vec<String>) -> Result<(), String> {
-    let entries =
-        std::fs::read_dir(dir).map_err(|e| format!("cannot list '{}': {e}", dir.display()))?;
-    for entry in entries {
-        let entry = entry.map_err(|e| format!("cannot list '{}': {e}", dir.display()))?;
-        let path = entry.path();
+/// `prefix/relative`, or `relative` under an empty prefix.
+fn join(prefix: &str, relative: &str) -> String {
+    if prefix.is_empty() {
+        relative.to_string()
+    } else {
+        format!("{prefix}/{relative}")
+    }
+}
+
+/// The object store of a bucket, with this process's credentials where the options give none.
+fn s3_store(
+    bucket: &str,
+    options: &S3Options,
+    location: &Location,
+) -> Result<Arc<dyn ObjectStore>, CatalogError> {
+    let options = options.with_credentials();
+    let mut builder = AmazonS3Builder::new()
+        .with_bucket_name(bucket)
+        .with_region(options.region.clone().unwrap_or_else(|| "us-east-1".into()));
+    if let Some(endpoint) = &options.endpoint {
+        builder = builder
+            .with_endpoint(endpoint)
+            .with_allow_http(endpoint.starts_with("http://"));
+    }
+    match (&options.access_key_id, &options.secret_access_key) {
+        (Some(key), Some(secret)) => {
+            builder = builder
+                .with_access_key_id(key)
+                .with_secret_access_key(secret);
+            if let Some(token) = &options.session_token {
+                builder = builder.with_token(token);
+            }
+        }
+        _ => builder = builder.with_skip_signature(true),
+    }
+    let store = builder
+        .build()
+        .map_err(|source| CatalogError::ObjectStore {
+            what: format!("cannot connect to {location}"),
+            source,
+        })?;
+    Ok(Arc::new(store))
+}
+
+fn list_local_root(root: &Path) -> Result<Vec<String>, CatalogError> {
+    let shown = || root.display().to_string();
+    if !root.exists() {
+        return Err(CatalogError::Missing(shown()));
+    }
+    if !root.is_dir() {
+        return Err(CatalogError::NotAFolder(shown()));
+    }
+    let mut files = Vec::new();
+    list_local(root, root, &mut files)?;
+    Ok(files)
+}
+
+fn list_local(root: &Path, dir: &Path, files: &mut Vec<String>) -> Result<(), CatalogError> {
+    let failed = |source| CatalogError::Io {
+        what: format!("cannot list '{}'", dir.display()),
+        source,
+    };
+    for entry in std::fs::read_dir(dir).map_err(failed)? {
+        let path = entry.map_err(failed)?.path();
         if path.is_dir() {
             list_local(root, &path, files)?;
         } else if let Ok(relative) = path.strip_prefix(root) {
@@ -332,25 +374,4 @@ fn list_local(root: &Path, dir: &Path, files: &mut Vec<String>) -> Result<(), St
         }
     }
     Ok(())
-}
-
-/// Runs a future to completion from synchronous code, whatever runtime (if any) the caller is on:
-/// catalog building is synchronous (GDAL is), but listing an object store is async.
-fn run_async<F>(future: F) -> F::Output
-where
-    F: std::future::Future + Send,
-    F::Output: Send,
-{
-    std::thread::scope(|scope| {
-        scope
-            .spawn(|| {
-                tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .expect("a current-thread tokio runtime can be built")
-                    .block_on(future)
-            })
-            .join()
-            .expect("the listing thread does not panic")
-    })
 }

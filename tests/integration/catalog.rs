@@ -45,6 +45,7 @@ async fn manifest_names_files_of_any_name() {
         &location.to_string(),
         RasterOptions::from_pairs([("manifest", "bad.csv")]).unwrap(),
     )
+    .await
     .unwrap_err()
     .to_string();
     assert!(
@@ -78,7 +79,7 @@ async fn file_urls_and_several_tiles() {
     let url = format!("file://{}", both.display());
     let mut options = RasterOptions::from_pairs([("chip_size", "6")]).unwrap();
     options.layout = Layout::Observations;
-    let table = Arc::new(RasterTable::try_new(&url, options).unwrap());
+    let table = Arc::new(RasterTable::try_new(&url, options).await.unwrap());
     assert_eq!(table.stack().tiles.len(), 2);
     ctx.register_table("obs", table.clone()).unwrap();
     let per_tile = query(

@@ -8,7 +8,7 @@ use datafusion::prelude::SessionContext;
 
 use crate::common::*;
 
-fn register(
+async fn register(
     ctx: &SessionContext,
     name: &str,
     layout: Layout,
@@ -16,7 +16,11 @@ fn register(
 ) -> Arc<RasterTable> {
     let mut o = RasterOptions::from_pairs(options.iter().copied()).unwrap();
     o.layout = layout;
-    let table = Arc::new(RasterTable::try_new(stack().to_str().unwrap(), o).unwrap());
+    let table = Arc::new(
+        RasterTable::try_new(stack().to_str().unwrap(), o)
+            .await
+            .unwrap(),
+    );
     ctx.register_table(name, table.clone()).unwrap();
     table
 }
@@ -25,7 +29,7 @@ fn register(
 async fn pushdown_reduces_files_opened() {
     // One partition, so each file is opened exactly once.
     let ctx = session(1);
-    let table = register(&ctx, "obs", Layout::Observations, &[("chip_size", "10")]);
+    let table = register(&ctx, "obs", Layout::Observations, &[("chip_size", "10")]).await;
     let dates: Vec<i32> = table.stack().tiles[0]
         .acquisitions
         .iter()
@@ -59,7 +63,7 @@ async fn pushdown_reduces_files_opened() {
 #[tokio::test]
 async fn explain_shows_what_was_pushed() {
     let ctx = session(2);
-    register(&ctx, "obs", Layout::Observations, &[("chip_size", "10")]);
+    register(&ctx, "obs", Layout::Observations, &[("chip_size", "10")]).await;
     let plan = query(&ctx, "EXPLAIN SELECT nir FROM obs WHERE tile = 'h003v008' AND row BETWEEN 5 AND 14 AND date < DATE '2015-01-01'").await;
     let text = pretty(&plan);
     assert!(text.contains("RasterScanExec"), "{text}");
@@ -75,8 +79,8 @@ async fn explain_shows_what_was_pushed() {
 #[tokio::test]
 async fn filtered_results_equal_unpushed_results() {
     let ctx = session(2);
-    register(&ctx, "obs", Layout::Observations, &[("chip_size", "8")]);
-    register(&ctx, "pix", Layout::Pixels, &[("chip_size", "8")]);
+    register(&ctx, "obs", Layout::Observations, &[("chip_size", "8")]).await;
+    register(&ctx, "pix", Layout::Pixels, &[("chip_size", "8")]).await;
     for (raster, name) in [("obs", "obs_mem"), ("pix", "pix_mem")] {
         let batches = query(&ctx, &format!("SELECT * FROM {raster}")).await;
         let mem = MemTable::try_new(batches[0].schema(), vec![batches]).unwrap();
@@ -135,7 +139,8 @@ async fn batches_are_bounded_and_partitions_follow_chips() {
         "pix",
         Layout::Pixels,
         &[("chip_size", "10"), ("batch_pixels", "25")],
-    );
+    )
+    .await;
     let plan = table.plan_scan(None, &[], 3);
     assert_eq!(plan.partitions().len(), 3);
     assert!(
@@ -155,7 +160,7 @@ async fn batches_are_bounded_and_partitions_follow_chips() {
         Some(1),
         datafusion::prelude::SessionConfig::new().with_batch_size(200),
     );
-    register(&ctx, "obs", Layout::Observations, &[("chip_size", "30")]);
+    register(&ctx, "obs", Layout::Observations, &[("chip_size", "30")]).await;
     let plan = ctx
         .sql("SELECT red FROM obs")
         .await
@@ -175,8 +180,8 @@ async fn batches_are_bounded_and_partitions_follow_chips() {
 #[tokio::test]
 async fn pixels_and_observations_hold_the_same_values() {
     let ctx = session(2);
-    register(&ctx, "obs", Layout::Observations, &[]);
-    register(&ctx, "pix", Layout::Pixels, &[]);
+    register(&ctx, "obs", Layout::Observations, &[]).await;
+    register(&ctx, "pix", Layout::Pixels, &[]).await;
     // The k-th element of each pixel's lists is its k-th acquisition in date order.
     let from_pixels = query(
         &ctx,
@@ -202,7 +207,8 @@ async fn start_and_end_options_select_acquisitions() {
         "pix",
         Layout::Pixels,
         &[("start", "2015-01-01"), ("end", "2015-06-30")],
-    );
+    )
+    .await;
     let day =
         |m, d| ardent_engine::catalog::date32(chrono::NaiveDate::from_ymd_opt(2015, m, d).unwrap());
     let expected = table.stack().tiles[0]
@@ -219,13 +225,14 @@ async fn start_and_end_options_select_acquisitions() {
     assert_eq!(range, format!("{expected}-{expected}"));
 
     // A window with no acquisition: pixels with empty series, and no observations.
-    register(&ctx, "none_pix", Layout::Pixels, &[("start", "2030-01-01")]);
+    register(&ctx, "none_pix", Layout::Pixels, &[("start", "2030-01-01")]).await;
     register(
         &ctx,
         "none_obs",
         Layout::Observations,
         &[("start", "2030-01-01")],
-    );
+    )
+    .await;
     let counts = scalar(
         &ctx,
         "SELECT concat((SELECT count(*) FROM none_pix WHERE cardinality(red) = 0), '/', (SELECT count(*) FROM none_obs))",

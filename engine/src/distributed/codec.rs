@@ -2,60 +2,29 @@
 //! delegated to Ballista's own codecs.
 //!
 //! A raster table travels as its catalogued [`Stack`] and [`RasterOptions`], a scan as its
-//! [`ScanPlan`], both as tagged JSON: the catalog is not redone on the scheduler or the executors,
-//! and executors read exactly the files the plan names (the location must be readable from every
-//! executor: a shared path or an object-store URL).
+//! [`ScanPlan`], both as versioned wire messages ([`super::wire`]): the catalog is not redone on
+//! the scheduler or the executors, and executors read exactly the files the plan names (the
+//! location must be readable from every executor: a shared path or an object-store URL).
 
 use std::sync::Arc;
 
+use super::wire::{decode, encode, Message, ScanMessage};
+use crate::catalog::Stack;
+use crate::provider::{RasterOptions, RasterScanExec, RasterTable, ScanPlan};
 use ballista_core::serde::{BallistaLogicalExtensionCodec, BallistaPhysicalExtensionCodec};
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::TableProvider;
-use datafusion::common::{internal_datafusion_err, plan_datafusion_err, Result, TableReference};
+use datafusion::common::{plan_datafusion_err, Result, TableReference};
 use datafusion::datasource::file_format::FileFormatFactory;
 use datafusion::execution::TaskContext;
 use datafusion::logical_expr::{Extension, LogicalPlan, ScalarUDF};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion_proto::logical_plan::LogicalExtensionCodec;
 use datafusion_proto::physical_plan::{PhysicalExtensionCodec, PhysicalProtoConverterExtension};
-use serde::{Deserialize, Serialize};
-
-use crate::catalog::Stack;
-use crate::provider::{RasterOptions, RasterScanExec, RasterTable, ScanPlan};
-
-/// Prefix of every payload ardent writes, so that it can tell its own from Ballista's.
-const TAG: &[u8] = b"ardent/1:";
-
-#[derive(Serialize, Deserialize)]
-enum Payload {
-    RasterTable {
-        stack: Stack,
-        options: RasterOptions,
-    },
-    RasterScan(ScanPlan),
-}
-
-fn encode(payload: &Payload, buf: &mut Vec<u8>) -> Result<()> {
-    buf.extend_from_slice(TAG);
-    serde_json::to_writer(buf, payload)
-        .map_err(|e| internal_datafusion_err!("encoding an ardent plan node: {e}"))
-}
-
-/// The payload in `buf` if ardent wrote it.
-fn decode(buf: &[u8]) -> Option<Result<Payload>> {
-    let body = buf.strip_prefix(TAG)?;
-    Some(
-        serde_json::from_slice(body)
-            .map_err(|e| plan_datafusion_err!("decoding an ardent plan node: {e}")),
-    )
-}
 
 /// Makes a decoded stack's files readable here (object-store settings) before anything reads them.
-fn prepare(stack: &Stack) -> Result<()> {
-    stack
-        .location
-        .configure_gdal()
-        .map_err(|e| plan_datafusion_err!("{e}"))
+fn configure_object_store_access(stack: &Stack) -> Result<()> {
+    Ok(stack.location.configure_gdal()?)
 }
 
 /// ardent's UDFs by name, so that plans decode where no registry holds them; other names go to
@@ -102,11 +71,13 @@ impl LogicalExtensionCodec for ArdentLogicalCodec {
     ) -> Result<Arc<dyn TableProvider>> {
         match decode(buf) {
             Some(payload) => match payload? {
-                Payload::RasterTable { stack, options } => {
-                    prepare(&stack)?;
+                Message::Table { stack, options } => {
+                    let stack = Stack::try_from(stack)?;
+                    configure_object_store_access(&stack)?;
+                    let options = RasterOptions::try_from(options)?;
                     Ok(Arc::new(RasterTable::from_stack(Arc::new(stack), options)?))
                 }
-                Payload::RasterScan(_) => Err(plan_datafusion_err!(
+                Message::Scan(_) => Err(plan_datafusion_err!(
                     "table {table_ref}: a raster scan is not a table"
                 )),
             },
@@ -124,9 +95,9 @@ impl LogicalExtensionCodec for ArdentLogicalCodec {
     ) -> Result<()> {
         match node.downcast_ref::<RasterTable>() {
             Some(table) => encode(
-                &Payload::RasterTable {
-                    stack: table.stack().as_ref().clone(),
-                    options: table.options().clone(),
+                &Message::Table {
+                    stack: table.stack().as_ref().into(),
+                    options: table.options().into(),
                 },
                 buf,
             ),
@@ -177,11 +148,12 @@ impl PhysicalExtensionCodec for ArdentPhysicalCodec {
     ) -> Result<Arc<dyn ExecutionPlan>> {
         match decode(buf) {
             Some(payload) => match payload? {
-                Payload::RasterScan(plan) => {
-                    prepare(&plan.stack)?;
+                Message::Scan(scan) => {
+                    let plan = ScanPlan::try_from(scan)?;
+                    configure_object_store_access(&plan.stack)?;
                     Ok(Arc::new(RasterScanExec::try_from_parts(plan, inputs)?))
                 }
-                Payload::RasterTable { .. } => Err(plan_datafusion_err!(
+                Message::Table { .. } => Err(plan_datafusion_err!(
                     "a raster table is not an execution plan"
                 )),
             },
@@ -196,7 +168,7 @@ impl PhysicalExtensionCodec for ArdentPhysicalCodec {
         proto_converter: &dyn PhysicalProtoConverterExtension,
     ) -> Result<()> {
         match node.downcast_ref::<RasterScanExec>() {
-            Some(scan) => encode(&Payload::RasterScan(scan.plan().clone()), buf),
+            Some(scan) => encode(&Message::Scan(ScanMessage::from(scan.plan())), buf),
             None => self.ballista.try_encode(node, buf, proto_converter),
         }
     }

@@ -4,6 +4,7 @@
 
 mod codec;
 pub mod rest;
+pub mod wire;
 
 /// The Ballista release the scheduler, executors and client are built on.
 pub use ballista_core::BALLISTA_VERSION;

@@ -20,29 +20,30 @@ use datafusion::physical_plan::{
     SendableRecordBatchStream,
 };
 use futures::StreamExt;
-use serde::{Deserialize, Serialize};
 
 use crate::catalog::Stack;
 use crate::grid::Window;
 use crate::progress::ScanProgress;
 
 use super::columns::{schema_of, Column};
-use super::pushdown::ScanBounds;
 use super::read::{PartitionReader, ReadCounters};
 use super::Layout;
 
 /// One chip (or the part of it the filters allow) to read.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ChipTask {
-    /// Index of the tile in the stack.
+    /// Index of the tile in the scan's stack.
     pub tile: usize,
     pub chip_x: i64,
     pub chip_y: i64,
     pub window: Window,
 }
 
-/// Everything a scan needs to run, planned once; serializable so it can travel to executors.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// Everything a scan needs to run, planned once. Its stack holds only what the scan reads (the
+/// tiles with chips, their acquisitions in the scan's dates, the files of the bands it projects),
+/// so a plan sent to executors grows with the scan, not with the catalogue. It travels as
+/// [`crate::distributed`]'s versioned wire messages.
+#[derive(Clone, Debug, PartialEq)]
 pub struct ScanPlan {
     pub stack: Arc<Stack>,
     pub layout: Layout,
@@ -52,13 +53,12 @@ pub struct ScanPlan {
     pub chips: Vec<ChipTask>,
     /// How many consecutive chips make up a partition as planned.
     pub chips_per_partition: usize,
-    /// Per tile: indices of the acquisitions read, ascending by date.
-    pub acquisitions: Vec<Vec<usize>>,
     pub batch_pixels: usize,
     /// The pushed filters, for display.
-    pub bounds: ScanBounds,
-    /// Chips of the stack before pruning, for display.
+    pub pushed: String,
+    /// Chips and acquisitions of the table before pruning, for display.
     pub chips_total: usize,
+    pub acquisitions_total: usize,
 }
 
 impl ScanPlan {
@@ -85,7 +85,7 @@ impl ScanPlan {
                 t.sort();
                 t.dedup();
                 t.iter()
-                    .map(|&t| self.acquisitions[t].len() * bands)
+                    .map(|&t| self.stack.tiles[t].acquisitions.len() * bands)
                     .sum::<usize>()
             })
             .sum()
@@ -174,8 +174,8 @@ impl RasterScanExec {
 impl DisplayAs for RasterScanExec {
     fn fmt_as(&self, t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
         let p = &self.plan;
-        let acquisitions: usize = p.acquisitions.iter().map(Vec::len).sum();
-        let available: usize = p.stack.tiles.iter().map(|t| t.acquisitions.len()).sum();
+        let acquisitions: usize = p.stack.tiles.iter().map(|t| t.acquisitions.len()).sum();
+        let available = p.acquisitions_total;
         let bands: Vec<&str> = p
             .columns
             .iter()
@@ -194,14 +194,14 @@ impl DisplayAs for RasterScanExec {
                 f,
                 "RasterScanExec: location={}, layout={}, chips={}/{}, acquisitions={acquisitions}/{available}, \
                  bands=[{}], files={}, partitions={}, pushed=[{}]",
-                p.stack.location.display(),
+                p.stack.location,
                 p.layout,
                 p.chips.len(),
                 p.chips_total,
                 bands.join(", "),
                 p.files_to_open(),
                 self.properties.partitioning.partition_count(),
-                p.bounds
+                p.pushed
             ),
         }
     }

@@ -6,7 +6,7 @@
 //! use std::sync::Arc;
 //! use ardent_engine::provider::{RasterOptions, RasterTable};
 //! let ctx = ardent_engine::session::local_session(None);
-//! let table = RasterTable::try_new("/data/h003v008", RasterOptions::default())?;
+//! let table = RasterTable::try_new("/data/h003v008", RasterOptions::default()).await?;
 //! ctx.register_table("ard", Arc::new(table))?;
 //! ctx.sql("SELECT count(*) FROM ard").await?.show().await?;
 //! # Ok(()) }
@@ -28,12 +28,12 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::{Session, TableProvider};
-use datafusion::common::{plan_datafusion_err, plan_err, Result};
+use datafusion::common::{plan_err, Result};
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown, TableType};
 use datafusion::physical_plan::ExecutionPlan;
 
 use crate::ard::Band;
-use crate::catalog::{Selection, Stack};
+use crate::catalog::{Acquisition, Selection, Stack, TileStack};
 use crate::location::Location;
 
 /// A raster tile stack as a table.
@@ -47,16 +47,14 @@ pub struct RasterTable {
 
 impl RasterTable {
     /// Catalogs the stack at `location` (a folder, `file://` or `s3://` URL) and checks its grid.
-    pub fn try_new(location: &str, options: RasterOptions) -> Result<Self> {
-        let parsed =
-            Location::parse(location, &options.s3).map_err(|e| plan_datafusion_err!("{e}"))?;
+    pub async fn try_new(location: &str, options: RasterOptions) -> Result<Self> {
+        let parsed = Location::parse(location, &options.s3)?;
         let selection = Selection {
             bands: options.bands.clone(),
             start: options.start,
             end: options.end,
         };
-        let stack = Stack::open(&parsed, options.manifest.as_deref(), &selection)
-            .map_err(|e| plan_datafusion_err!("{e}"))?;
+        let stack = Stack::open(&parsed, options.manifest.as_deref(), &selection).await?;
         Self::from_stack(Arc::new(stack), options)
     }
 
@@ -69,7 +67,7 @@ impl RasterTable {
                     let present: Vec<&str> = stack.bands.iter().map(|b| b.name()).collect();
                     return plan_err!(
                         "band '{missing}' is not in the stack at '{}' (it has: {})",
-                        stack.location.display(),
+                        stack.location,
                         present.join(", ")
                     );
                 }
@@ -113,24 +111,29 @@ impl RasterTable {
                 && self.options.end.is_none_or(|e| d <= i64::from(e))
                 && bounds.date.contains(d)
         };
+        let read_bands: Vec<Band> = columns
+            .iter()
+            .filter_map(|c| match c {
+                Column::Band(b) => Some(*b),
+                _ => None,
+            })
+            .collect();
+        // The scan carries only what it reads: the tiles with chips to read, their acquisitions
+        // in the dates, the files of the bands projected. Chips index the pruned tiles.
+        let mut tiles = Vec::new();
         let mut chips = Vec::new();
-        let mut acquisitions = Vec::new();
         let mut chips_total = 0;
-        for (index, tile) in self.stack.tiles.iter().enumerate() {
-            acquisitions.push(
-                tile.acquisitions
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, a)| in_dates(a.date))
-                    .map(|(i, _)| i)
-                    .collect(),
-            );
+        let mut acquisitions_total = 0;
+        for tile in &self.stack.tiles {
+            acquisitions_total += tile.acquisitions.len();
             let all = tile.grid.chips(self.options.chip_size);
             chips_total += all.len();
             if !bounds.allows_tile(&tile.tile) {
                 continue;
             }
             let (cols, rows) = bounds.pixel_ranges(&tile.grid);
+            let index = tiles.len();
+            let before = chips.len();
             for chip in all {
                 let (chip_x, chip_y) = (
                     tile.grid.x_of(chip.col) as i64,
@@ -148,6 +151,27 @@ impl RasterTable {
                     });
                 }
             }
+            if chips.len() > before {
+                tiles.push(TileStack {
+                    tile: tile.tile.clone(),
+                    grid: tile.grid.clone(),
+                    acquisitions: tile
+                        .acquisitions
+                        .iter()
+                        .filter(|a| in_dates(a.date))
+                        .map(|a| Acquisition {
+                            date: a.date,
+                            sensor: a.sensor.clone(),
+                            files: a
+                                .files
+                                .iter()
+                                .filter(|(band, _)| read_bands.contains(band))
+                                .map(|(band, path)| (*band, path.clone()))
+                                .collect(),
+                        })
+                        .collect(),
+                });
+            }
         }
         let per_partition = self
             .options
@@ -155,15 +179,19 @@ impl RasterTable {
             .unwrap_or_else(|| chips.len().div_ceil(target_partitions.max(1)))
             .max(1);
         ScanPlan {
-            stack: Arc::clone(&self.stack),
+            stack: Arc::new(Stack {
+                location: self.stack.location.clone(),
+                tiles,
+                bands: read_bands,
+            }),
             layout,
             columns,
             chips,
             chips_per_partition: per_partition,
-            acquisitions,
             batch_pixels: self.options.batch_pixels,
-            bounds,
+            pushed: bounds.to_string(),
             chips_total,
+            acquisitions_total,
         }
     }
 }

@@ -68,7 +68,7 @@ impl PartitionReader {
         emit: &mut dyn FnMut(RecordBatch) -> bool,
     ) -> Result<bool> {
         let w = task.window;
-        let n_acq = self.plan.acquisitions[task.tile].len();
+        let n_acq = self.plan.stack.tiles[task.tile].acquisitions.len();
         if n_acq == 0 && self.plan.layout == Layout::Observations {
             return Ok(true); // no observation left after the date filters
         }
@@ -109,7 +109,8 @@ impl PartitionReader {
     ) -> Result<RecordBatch> {
         let plan = Arc::clone(&self.plan);
         let tile = &plan.stack.tiles[task.tile];
-        let selected = &plan.acquisitions[task.tile][acqs];
+        // Indices into the tile's acquisitions, which the plan already cut to the scan's dates.
+        let selected: Vec<usize> = acqs.collect();
         let n_px = strip.pixels();
         // Rows of an observations batch are acquisition-major: each acquisition's pixels in turn.
         let repeat = match plan.layout {
@@ -156,9 +157,9 @@ impl PartitionReader {
                 }
                 Column::Band(band) => {
                     let values = if band.is_qa() {
-                        self.read_band::<UInt16Type>(task.tile, selected, band, strip)?
+                        self.read_band::<UInt16Type>(task.tile, &selected, band, strip)?
                     } else {
-                        self.read_band::<Int16Type>(task.tile, selected, band, strip)?
+                        self.read_band::<Int16Type>(task.tile, &selected, band, strip)?
                     };
                     match plan.layout {
                         Layout::Pixels => list(column, list_offsets.clone(), values)?,

@@ -38,8 +38,16 @@ pub struct Args {
 
 pub async fn run(master: Option<&str>, args: Args) -> Result<(), String> {
     let script = args.script.text()?;
-    let location = Location::parse(&args.stack, &S3Options::default())?;
-    let stack = Stack::open(&location, None, &Selection::default())?;
+    let location =
+        Location::parse(&args.stack, &S3Options::default()).map_err(|e| e.to_string())?;
+    // The grid is all a map needs: one file per tile is opened, none of the bands.
+    let grid_only = Selection {
+        bands: Some(Vec::new()),
+        ..Selection::default()
+    };
+    let stack = Stack::open(&location, None, &grid_only)
+        .await
+        .map_err(|e| e.to_string())?;
     let tile = match (&args.tile, stack.tiles.as_slice()) {
         (None, [only]) => only,
         (None, _) => {

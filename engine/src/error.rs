@@ -1,0 +1,104 @@
+//! The engine's typed errors, bridged to [`DataFusionError`] where DataFusion is the boundary:
+//! cataloguing a stack is planning, so [`CatalogError`] becomes a planning error.
+
+use datafusion::error::DataFusionError;
+
+use crate::gdal_io::RasterError;
+
+/// Why a stack could not be found, listed or catalogued. Each message names the location, file,
+/// manifest line or tile at fault.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CatalogError {
+    #[error("the stack location is empty: give a folder or an s3:// URL")]
+    EmptyLocation,
+    #[error("invalid location URL '{url}': {source}")]
+    BadUrl {
+        url: String,
+        #[source]
+        source: url::ParseError,
+    },
+    #[error("invalid file URL '{0}'")]
+    BadFileUrl(String),
+    #[error("location '{0}' names no bucket")]
+    NoBucket(String),
+    #[error("unsupported location scheme '{scheme}://' in '{location}': use a local path, file:// or s3://")]
+    UnsupportedScheme { scheme: String, location: String },
+    #[error("stack location '{0}' does not exist")]
+    Missing(String),
+    #[error("stack location '{0}' is not a folder")]
+    NotAFolder(String),
+    #[error("{what}: {source}")]
+    Io {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{what}: {source}")]
+    ObjectStore {
+        what: String,
+        #[source]
+        source: object_store::Error,
+    },
+    #[error("'{0}' is not UTF-8 text")]
+    NotText(String),
+    #[error(
+        "no raster files found in '{0}': expected Landsat ARD GeoTIFFs \
+         (e.g. LC08_CU_003008_20130411_20181202_C01_V01_SRB2.tif) or a manifest.csv"
+    )]
+    NoRasterFiles(String),
+    /// A file name that looks like ARD but is not a valid one.
+    #[error("{0}")]
+    ArdName(String),
+    #[error("manifest '{manifest}'{}: {message}", line.map(|l| format!(" line {l}")).unwrap_or_default())]
+    Manifest {
+        manifest: String,
+        line: Option<usize>,
+        message: String,
+    },
+    #[error("two files for band '{band}' of one acquisition: '{first}' and '{second}'")]
+    DuplicateBand {
+        band: String,
+        first: String,
+        second: String,
+    },
+    #[error("acquisition {date} ({sensor}) of tile {tile} has no '{band}' file, though other acquisitions do")]
+    MissingBand {
+        date: String,
+        sensor: String,
+        tile: String,
+        band: String,
+    },
+    #[error("raster file '{0}' is not north-up; ardent reads north-up grids only")]
+    NotNorthUp(String),
+    #[error(
+        "grid mismatch in tile {tile}: raster file '{path}' has {difference} of '{reference}'"
+    )]
+    GridMismatch {
+        tile: String,
+        path: String,
+        reference: String,
+        difference: String,
+    },
+    #[error("raster file '{path}' has {count} bands; ARD stacks hold one band per file")]
+    BandCount { path: String, count: usize },
+    #[error("raster file '{path}' holds {found} samples, but band '{band}' is {expected}")]
+    SampleType {
+        path: String,
+        found: String,
+        band: String,
+        expected: String,
+    },
+    #[error("tiles {0} and {1} are on different grids (CRS or pixel size)")]
+    TilesDisagree(String, String),
+    #[error(transparent)]
+    Raster(#[from] RasterError),
+    #[error("cataloguing task failed: {0}")]
+    Task(String),
+}
+
+impl From<CatalogError> for DataFusionError {
+    fn from(e: CatalogError) -> Self {
+        DataFusionError::Plan(e.to_string())
+    }
+}
