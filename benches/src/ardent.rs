@@ -72,6 +72,7 @@ impl OneHostCluster {
             timeout: Duration::from_secs(60),
             scheduler_flags: Vec::new(),
             executor_flags: Vec::new(),
+            env: Vec::new(),
         })?;
         let master = state.master.parse::<Master>()?;
         tracing::info!("one-host cluster up: {master}, {executors} executors x {vcores} slots");

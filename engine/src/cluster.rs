@@ -31,6 +31,8 @@ pub struct ClusterSpec {
     /// Further flags for the scheduler and for each executor (Ballista's, e.g. timeouts).
     pub scheduler_flags: Vec<String>,
     pub executor_flags: Vec<String>,
+    /// Environment variables set for every process (e.g. `RUST_LOG`, object-store credentials).
+    pub env: Vec<(String, String)>,
 }
 
 /// A running process of the cluster.
@@ -97,6 +99,7 @@ fn spawn(
     let err = file.try_clone().map_err(|e| e.to_string())?;
     let child = Command::new(&program)
         .args(args)
+        .envs(spec.env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
         .stdout(file)
         .stderr(err)

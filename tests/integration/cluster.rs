@@ -3,6 +3,7 @@
 //! answers of local mode.
 
 use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ardent_engine::cluster::{
@@ -32,6 +33,16 @@ impl Cluster {
         scheduler_flags: &[&str],
         executor_flags: &[&str],
     ) -> Cluster {
+        Self::start_with_env(executors, vcores, scheduler_flags, executor_flags, &[])
+    }
+
+    pub fn start_with_env(
+        executors: usize,
+        vcores: usize,
+        scheduler_flags: &[&str],
+        executor_flags: &[&str],
+        env: &[(&str, &str)],
+    ) -> Cluster {
         let dir = tempfile::tempdir().unwrap();
         let flags = |f: &[&str]| f.iter().map(|s| s.to_string()).collect();
         let spec = ClusterSpec {
@@ -43,6 +54,10 @@ impl Cluster {
             timeout: Duration::from_secs(60),
             scheduler_flags: flags(scheduler_flags),
             executor_flags: flags(executor_flags),
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
         };
         let state = up(&spec).unwrap_or_else(|e| panic!("cluster up: {e}"));
         Cluster {
@@ -57,6 +72,144 @@ impl Cluster {
             host: "127.0.0.1".into(),
             port: self.port,
         }
+    }
+}
+
+impl Cluster {
+    /// Everything the servers logged so far.
+    pub fn logs(&self) -> String {
+        self.state
+            .members
+            .iter()
+            .map(|m| std::fs::read_to_string(&m.log).unwrap_or_default())
+            .collect()
+    }
+}
+
+/// A TCP relay on a loopback port to `upstream`, keeping a copy of every byte in both directions:
+/// what a capture of the client-scheduler traffic would show.
+struct Recorder {
+    port: u16,
+    bytes: Arc<Mutex<Vec<u8>>>,
+}
+
+impl Recorder {
+    fn start(upstream: u16) -> Recorder {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let bytes = Arc::new(Mutex::new(Vec::new()));
+        let record = Arc::clone(&bytes);
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                let Ok(server) = std::net::TcpStream::connect(("127.0.0.1", upstream)) else {
+                    continue;
+                };
+                for (mut from, mut to) in [
+                    (client.try_clone().unwrap(), server.try_clone().unwrap()),
+                    (server, client),
+                ] {
+                    let record = Arc::clone(&record);
+                    std::thread::spawn(move || {
+                        let mut buf = [0u8; 16384];
+                        while let Ok(n) = std::io::Read::read(&mut from, &mut buf) {
+                            if n == 0 || std::io::Write::write_all(&mut to, &buf[..n]).is_err() {
+                                break;
+                            }
+                            record.lock().unwrap().extend_from_slice(&buf[..n]);
+                        }
+                        let _ = to.shutdown(std::net::Shutdown::Both);
+                    });
+                }
+            }
+        });
+        Recorder { port, bytes }
+    }
+
+    fn captured(&self) -> Vec<u8> {
+        self.bytes.lock().unwrap().clone()
+    }
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
+}
+
+/// A cluster query over an S3 stack (moto) from a client whose environment and table options
+/// hold credentials: the answer equals local mode's, and neither secret appears in the traffic to
+/// the scheduler, in `EXPLAIN VERBOSE`, or in the servers' debug logs. The executors read with
+/// credentials of their own environment.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_never_reach_the_cluster() {
+    let moto = Moto::start();
+    moto.upload(stack(), "ard", "stacks/h003v008");
+    let cluster = Cluster::start_with_env(
+        1,
+        2,
+        &[],
+        &[],
+        &[
+            ("RUST_LOG", "debug"),
+            ("AWS_ACCESS_KEY_ID", "executor-key"),
+            ("AWS_SECRET_ACCESS_KEY", "executor-secret"),
+        ],
+    );
+    let recorder = Recorder::start(cluster.port);
+    let (env_secret, option_secret) = ("EnV-SeCrEt-31415926", "OpTiOn-SeCrEt-27182818");
+    let sql = format!(
+        "CREATE EXTERNAL TABLE remote STORED AS RASTER LOCATION 's3://ard/stacks/h003v008' \
+         OPTIONS ('layout' 'observations', 'aws.endpoint' '{}', 'aws.region' 'us-east-1', \
+                  'aws.access_key_id' 'client-key', 'aws.secret_access_key' '{option_secret}');
+         SELECT count(*) AS n, sum(red) AS red FROM remote WHERE row < 12;
+         EXPLAIN VERBOSE SELECT sum(red) FROM remote WHERE row < 12",
+        moto.endpoint
+    );
+    let out = Command::new(ardent_bin())
+        .args([
+            "sql",
+            "--master",
+            &format!("df://127.0.0.1:{}", recorder.port),
+            "--quiet",
+            "--format",
+            "csv",
+            &sql,
+        ])
+        .env("AWS_ACCESS_KEY_ID", "client-key")
+        .env("AWS_SECRET_ACCESS_KEY", env_secret)
+        .env("AWS_SESSION_TOKEN", env_secret)
+        .env_remove("ARDENT_MASTER")
+        .output()
+        .unwrap();
+    let printed = stdout(&out);
+    assert!(out.status.success(), "{}\n{}", stderr(&out), cluster.logs());
+    let local = session(1);
+    query(&local, &format!("CREATE EXTERNAL TABLE l STORED AS RASTER LOCATION '{}' OPTIONS ('layout' 'observations')", stack().display())).await;
+    let expected = scalar(
+        &local,
+        "SELECT concat(count(*), ',', sum(red)) FROM l WHERE row < 12",
+    )
+    .await;
+    assert!(printed.contains(&expected), "{expected} not in {printed}");
+    assert!(
+        printed.contains("RasterScanExec"),
+        "EXPLAIN VERBOSE printed: {printed}"
+    );
+
+    let captured = recorder.captured();
+    assert!(
+        contains(&captured, "s3://ard/stacks/h003v008") || contains(&captured, "stacks/h003v008"),
+        "the capture holds the plan"
+    );
+    let logs = cluster.logs();
+    assert!(logs.contains("DEBUG"), "servers log at debug level");
+    for secret in [env_secret, option_secret] {
+        assert!(
+            !contains(&captured, secret),
+            "{secret} travelled to the scheduler"
+        );
+        assert!(!printed.contains(secret), "{secret} printed by the client");
+        assert!(!logs.contains(secret), "{secret} in the servers' logs");
     }
 }
 

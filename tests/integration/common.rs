@@ -1,8 +1,10 @@
 //! Shared fixtures: small synthetic stacks, the `ardent` binary, query helpers.
 
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 use ardent_engine::provider::RasterScanExec;
 use ardent_engine::synth::{generate, SynthConfig};
@@ -196,3 +198,82 @@ pub fn python() -> PathBuf {
     );
     venv
 }
+
+/// A moto S3 server on a free loopback port, stopped on drop.
+pub struct Moto {
+    child: Child,
+    pub endpoint: String,
+}
+
+impl Moto {
+    pub fn start() -> Moto {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(python())
+            .args([
+                "-m",
+                "moto.server",
+                "-H",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("moto server starts");
+        let moto = Moto {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "moto did not listen on port {port} within 30 s"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        moto
+    }
+
+    /// Creates `bucket` and uploads the files of `folder` under `prefix`.
+    pub fn upload(&self, folder: &Path, bucket: &str, prefix: &str) {
+        let upload = Command::new(python())
+            .args([
+                "-c",
+                UPLOAD,
+                &self.endpoint,
+                bucket,
+                prefix,
+                folder.to_str().unwrap(),
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            upload.status.success(),
+            "{}",
+            String::from_utf8_lossy(&upload.stderr)
+        );
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+const UPLOAD: &str = r#"
+import os, sys, boto3
+endpoint, bucket, prefix, folder = sys.argv[1:5]
+s3 = boto3.client("s3", endpoint_url=endpoint, aws_access_key_id="testing",
+                  aws_secret_access_key="testing", region_name="us-east-1")
+s3.create_bucket(Bucket=bucket)
+for name in sorted(os.listdir(folder)):
+    s3.upload_file(os.path.join(folder, name), bucket, prefix + "/" + name)
+"#;

@@ -1,90 +1,12 @@
 //! Stacks in an S3-compatible object store: moto's server on a loopback port, uploaded with boto3,
 //! read by ardent through object_store (listing) and GDAL's /vsis3/ (pixels).
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
 use crate::common::*;
-
-/// A moto S3 server on a free loopback port, stopped on drop.
-struct Moto {
-    child: Child,
-    endpoint: String,
-}
-
-impl Moto {
-    fn start() -> Moto {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(python())
-            .args([
-                "-m",
-                "moto.server",
-                "-H",
-                "127.0.0.1",
-                "-p",
-                &port.to_string(),
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("moto server starts");
-        let moto = Moto {
-            child,
-            endpoint: format!("http://127.0.0.1:{port}"),
-        };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "moto did not listen on port {port} within 30 s"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        moto
-    }
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-const UPLOAD: &str = r#"
-import os, sys, boto3
-endpoint, bucket, prefix, folder = sys.argv[1:5]
-s3 = boto3.client("s3", endpoint_url=endpoint, aws_access_key_id="testing",
-                  aws_secret_access_key="testing", region_name="us-east-1")
-s3.create_bucket(Bucket=bucket)
-for name in sorted(os.listdir(folder)):
-    s3.upload_file(os.path.join(folder, name), bucket, prefix + "/" + name)
-"#;
 
 #[tokio::test]
 async fn s3_stack_reads_like_the_local_one() {
     let moto = Moto::start();
-    let upload = Command::new(python())
-        .args([
-            "-c",
-            UPLOAD,
-            &moto.endpoint,
-            "ard",
-            "stacks/h003v008",
-            stack().to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        upload.status.success(),
-        "{}",
-        String::from_utf8_lossy(&upload.stderr)
-    );
+    moto.upload(stack(), "ard", "stacks/h003v008");
 
     let ctx = session(2);
     let options = format!(

@@ -69,6 +69,7 @@ pub fn run(args: Args) -> Result<(), String> {
                 timeout: Duration::from_secs(timeout),
                 scheduler_flags: Vec::new(),
                 executor_flags: Vec::new(),
+                env: Vec::new(),
             };
             let state = up(&spec)?;
             println!(
