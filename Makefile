@@ -14,10 +14,13 @@ venv: deps
 build: deps
 	$(CARGO) build --workspace --bins
 
-## Unit, doc and integration tests (real GeoTIFF stacks, the CLI, clusters and an S3 server on
+## Formatting, clippy (warnings are errors) and rustdoc (no broken links); then unit, doc and integration tests (real GeoTIFF stacks, the CLI, clusters and an S3 server on
 ## loopback, pyccd parity); criterion benches run once each in test mode, and the benchmark
 ## harness in quick mode (debug build, small inputs, answers cross-checked), so they keep working.
 test: venv
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps
 	$(CARGO) build --workspace --bins
 	$(CARGO) test --workspace --all-targets
 	$(CARGO) test --workspace --doc

@@ -21,3 +21,7 @@ if ! command -v cargo >/dev/null; then
   echo "cargo is missing: install Rust (https://rustup.rs)" >&2
   exit 1
 fi
+# make test runs cargo fmt --check and cargo clippy.
+if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 2>&1; then
+  rustup component add rustfmt clippy
+fi

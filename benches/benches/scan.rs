@@ -104,7 +104,7 @@ fn kernels(c: &mut Criterion) {
     use ardent_udfs::kernels::composite::{composite, CompositeStat, Series};
     use ardent_udfs::kernels::qa::QaScheme;
     let n = 1000;
-    let dates: Vec<i32> = (0..n as i32).map(|i| 16000 + 8 * i).collect();
+    let dates: Vec<i32> = (0..n).map(|i| 16000 + 8 * i).collect();
     let values: Vec<f64> = (0..n).map(|i| (i as f64 * 0.37).sin()).collect();
     let qa: Vec<u16> = (0..n).map(|i| if i % 3 == 0 { 352 } else { 322 }).collect();
     let mut scratch = Vec::new();

@@ -11,6 +11,8 @@
 //! (comparing answers), [`machine`] (what ran where), [`workloads`] and [`report`] (JSON,
 //! markdown, PNG charts).
 
+#![forbid(unsafe_code)]
+
 pub mod answers;
 pub mod ardent;
 pub mod baseline;

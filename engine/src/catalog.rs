@@ -101,7 +101,7 @@ impl Stack {
     /// file names.
     ///
     /// Listing and manifest reads are async; only the GDAL header checks block, each on a
-    /// blocking thread, at most [`HEADER_CHECKS`] at a time in the process.
+    /// blocking thread, at most 8 at a time in the process.
     pub async fn open(
         location: &Location,
         manifest: Option<&str>,

@@ -40,8 +40,34 @@ pub struct ClusterSpec {
 pub struct Member {
     pub role: String,
     pub pid: u32,
+    /// When the process started (clock ticks after boot, `/proc/<pid>/stat` field 22): with the
+    /// pid, its identity, so that a pid reused by another program is never signalled.
+    #[serde(default)]
+    pub started: Option<u64>,
     pub port: u16,
     pub log: PathBuf,
+}
+
+impl Member {
+    /// Whether this member's own process still runs: the pid exists, is not a zombie, and started
+    /// when the member did. A member recorded without a start time is never taken for running.
+    pub fn is_running(&self) -> bool {
+        self.started.is_some() && process_start(self.pid) == self.started && is_running(self.pid)
+    }
+}
+
+/// The start time of a live process, or `None` if there is none with that pid (or it is a
+/// zombie).
+fn process_start(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces and parentheses: fields after it are counted
+    // from its closing parenthesis. Field 3 is the state, field 22 the start time.
+    let (_, rest) = stat.rsplit_once(')')?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    if fields.first() == Some(&"Z") {
+        return None;
+    }
+    fields.get(19)?.parse().ok()
 }
 
 /// The running cluster, as recorded in [`STATE_FILE`].
@@ -110,6 +136,7 @@ fn spawn(
     Ok(Member {
         role,
         pid: child.id(),
+        started: process_start(child.id()),
         port,
         log,
     })
@@ -122,7 +149,7 @@ pub fn up(spec: &ClusterSpec) -> Result<ClusterState, String> {
         .map_err(|e| format!("cannot create '{}': {e}", spec.dir.display()))?;
     let state_file = spec.dir.join(STATE_FILE);
     if let Ok(previous) = read_state(&spec.dir) {
-        if previous.members.iter().any(|m| is_running(m.pid)) {
+        if previous.members.iter().any(Member::is_running) {
             return Err(format!(
                 "a cluster is already running from '{}' ({}): stop it with `ardent cluster down`",
                 state_file.display(),
@@ -225,7 +252,7 @@ fn wait(
 ) -> Result<(), String> {
     let deadline = Instant::now() + spec.timeout;
     while !ready() {
-        if let Some(dead) = members.iter().find(|m| !is_running(m.pid)) {
+        if let Some(dead) = members.iter().find(|m| !m.is_running()) {
             return Err(format!(
                 "{} exited while waiting for {what}; see {}",
                 dead.role,
@@ -264,19 +291,29 @@ pub fn read_state(dir: &Path) -> Result<ClusterState, String> {
         .map_err(|e| format!("'{}' is not a cluster state file: {e}", path.display()))
 }
 
-/// Stops the processes (executors first), SIGTERM then SIGKILL after 10 s.
+/// Stops the processes (executors first), SIGTERM then SIGKILL after 10 s. A pid that now
+/// belongs to another process (pid reuse after the member exited) is left alone.
 fn stop(members: &[Member]) -> usize {
     let mut stopped = 0;
     for member in members.iter().rev() {
-        if !is_running(member.pid) {
+        if !member.is_running() {
+            if is_running(member.pid) {
+                tracing::warn!(
+                    pid = member.pid,
+                    role = member.role,
+                    "not signalling pid {}: it is no longer the cluster's {}",
+                    member.pid,
+                    member.role
+                );
+            }
             continue;
         }
         signal(member.pid, libc::SIGTERM);
         let deadline = Instant::now() + Duration::from_secs(10);
-        while is_running(member.pid) && Instant::now() < deadline {
+        while member.is_running() && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(100));
         }
-        if is_running(member.pid) {
+        if member.is_running() {
             signal(member.pid, libc::SIGKILL);
         }
         stopped += 1;

@@ -9,10 +9,12 @@
 pub mod ard;
 pub mod catalog;
 pub mod ccdc;
+#[allow(unsafe_code)] // kill(2) of the processes it started
 pub mod cluster;
 pub mod distributed;
 pub mod error;
 pub mod functions;
+#[allow(unsafe_code)] // GDAL and process limits: the engine's only FFI
 pub mod gdal_io;
 pub mod grid;
 pub mod location;

@@ -172,7 +172,7 @@ pub async fn run_script(
     for statement in statements {
         let plan = ctx.state().statement_to_plan(statement).await?;
         let frame = ctx.execute_logical_plan(plan).await?;
-        let schema = std::sync::Arc::new(frame.schema().as_arrow().clone());
+        let schema = Arc::new(frame.schema().as_arrow().clone());
         let batches = frame.collect().await?;
         results.push(StatementResult { schema, batches });
     }

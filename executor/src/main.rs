@@ -3,6 +3,8 @@
 //! (`--scheduler-host`, `--scheduler-port`, `--bind-port`, `--bind-grpc-port`, `-c/--vcores`,
 //! `--work-dir`, `--memory-pool-size`, ...); see `ardent-executor --help`.
 
+#![forbid(unsafe_code)]
+
 use std::process::ExitCode;
 use std::sync::Arc;
 

@@ -3,6 +3,8 @@
 //! own scheduler is accepted (`--bind-host`, `--bind-port`, `--external-host`, `--scheduler-policy`,
 //! ...); see `ardent-scheduler --help`.
 
+#![forbid(unsafe_code)]
+
 use std::process::ExitCode;
 use std::sync::Arc;
 

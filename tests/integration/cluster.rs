@@ -213,6 +213,44 @@ async fn secrets_never_reach_the_cluster() {
     }
 }
 
+/// `ardent cluster down` signals only the processes it started: a recorded pid that another
+/// program now holds (pid reuse) is left running.
+#[test]
+fn cluster_down_leaves_a_reused_pid_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut other = Command::new("sleep").arg("600").spawn().unwrap();
+    let state = ClusterState {
+        master: "df://127.0.0.1:1".into(),
+        scheduler_port: 1,
+        members: vec![ardent_engine::cluster::Member {
+            role: "scheduler".into(),
+            pid: other.id(),
+            // The start time the cluster's own scheduler had: not this process's.
+            started: Some(1),
+            port: 1,
+            log: dir.path().join("scheduler.log"),
+        }],
+    };
+    std::fs::write(
+        dir.path().join(ardent_engine::cluster::STATE_FILE),
+        serde_json::to_string(&state).unwrap(),
+    )
+    .unwrap();
+    let out = ardent(&["cluster", "down", "--dir", dir.path().to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("stopped 0 process(es)"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        other.try_wait().unwrap().is_none(),
+        "the unrelated process was signalled"
+    );
+    other.kill().unwrap();
+    other.wait().unwrap();
+}
+
 impl Drop for Cluster {
     fn drop(&mut self) {
         let _ = down(self.dir.path());

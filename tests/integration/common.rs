@@ -71,20 +71,42 @@ pub fn acquisitions(dir: &Path) -> usize {
     tifs(dir).len() / 8
 }
 
-/// The `ardent` binary built beside this test binary (`cargo build --bins` builds it).
+/// The `ardent` binary built beside this test binary, with `ardent-scheduler` and
+/// `ardent-executor`. Tests in another package cannot ask cargo for them, so when one is missing
+/// (`cargo test --workspace` on a clean checkout) they are built once, in this test's profile.
 pub fn ardent_bin() -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    let bin = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target dir")
-        .join("ardent");
-    assert!(
-        bin.exists(),
-        "{} is missing: build it first with `cargo build --bins` (make test does)",
-        bin.display()
-    );
-    bin
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let exe = std::env::current_exe().expect("test binary path");
+            let dir = exe
+                .parent()
+                .and_then(Path::parent)
+                .expect("target dir")
+                .to_path_buf();
+            let binaries = ["ardent", "ardent-scheduler", "ardent-executor"];
+            if binaries.iter().any(|b| !dir.join(b).exists()) {
+                let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+                let mut build = Command::new(cargo);
+                build.args([
+                    "build",
+                    "--bins",
+                    "-p",
+                    "ardent-engine",
+                    "-p",
+                    "ardent-scheduler",
+                    "-p",
+                    "ardent-executor",
+                ]);
+                if dir.file_name().is_some_and(|p| p == "release") {
+                    build.arg("--release");
+                }
+                let status = build.status().expect("cargo runs");
+                assert!(status.success(), "building the ardent binaries failed");
+            }
+            dir.join("ardent")
+        })
+        .clone()
 }
 
 /// Runs `ardent` with `args` and no ARDENT_MASTER from the environment.

@@ -12,6 +12,8 @@
 //! assert!(ctx.state().scalar_functions().contains_key("ndvi"));
 //! ```
 
+#![forbid(unsafe_code)]
+
 pub mod kernels;
 mod wrappers;
 

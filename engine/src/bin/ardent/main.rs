@@ -1,5 +1,8 @@
 //! `ardent`: the command-line client. A thin shell over `ardent_engine`.
 
+// clap turns the doc comments below into --help text, where `local[N]` is literal, not a link.
+#![allow(rustdoc::broken_intra_doc_links)]
+
 mod commands;
 
 use std::process::ExitCode;

@@ -242,8 +242,8 @@ impl Problem<'_> {
                     // the work).
                     let change = updated - w_ii;
                     if change != 0.0 {
-                        for k in 0..C {
-                            d.h[k] += change * gram[ii][k];
+                        for (h, g) in d.h.iter_mut().zip(&gram[ii]) {
+                            *h += change * g;
                         }
                     }
                     d.d_w_max = d.d_w_max.max(change.abs());

@@ -179,13 +179,16 @@ fn choose_procedure(pixel: &Pixel, p: &Params) -> Procedure {
     }
 }
 
+/// One of pyccd's observation filters (`qa::standard_filter`, `qa::snow_filter`).
+type ObservationFilter = fn(&[Vec<f64>; 7], &[i64], &[i64], &Params) -> Vec<bool>;
+
 /// The permanent-snow and insufficient-clear procedures: one 4-coefficient model over everything
 /// the filter keeps, dated by the whole series.
 fn single_model(
     pixel: &Pixel,
     p: &Params,
     curve_qa: i64,
-    filter: fn(&[Vec<f64>; 7], &[i64], &[i64], &Params) -> Vec<bool>,
+    filter: ObservationFilter,
 ) -> (Vec<ChangeModel>, Vec<bool>) {
     let mask = filter(&pixel.spectra, &pixel.quality, &pixel.dates, p);
     let kept: Vec<usize> = (0..mask.len()).filter(|&i| mask[i]).collect();

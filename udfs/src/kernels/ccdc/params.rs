@@ -106,6 +106,8 @@ impl Default for Params {
             clear_observation_threshold: 3.0,
             clear_pct_threshold: 0.25,
             snow_pct_threshold: 0.75,
+            // pyccd's literals, digit for digit.
+            #[allow(clippy::excessive_precision)]
             outlier_threshold: 35.888186879610423,
             change_threshold: 15.086272469388987,
             t_const: 4.89,

@@ -1,6 +1,7 @@
 //! `ardent sql`.
 
 use std::io::Write;
+use std::sync::Arc;
 
 use ardent_engine::session::run_script;
 use datafusion::arrow::array::RecordBatch;
@@ -50,7 +51,7 @@ fn print(
     match format {
         Format::Table => {
             let table = if batches.is_empty() {
-                pretty_format_batches(&[RecordBatch::new_empty(schema.clone())])
+                pretty_format_batches(&[RecordBatch::new_empty(Arc::clone(schema))])
             } else {
                 pretty_format_batches(batches)
             };
@@ -62,7 +63,7 @@ fn print(
                 .build(out);
             if batches.is_empty() {
                 writer
-                    .write(&RecordBatch::new_empty(schema.clone()))
+                    .write(&RecordBatch::new_empty(Arc::clone(schema)))
                     .map_err(|e| err(&e))?;
             }
             for batch in batches {
