@@ -1,6 +1,8 @@
 //! Stacks in an S3-compatible object store: moto's server on a loopback port, uploaded with boto3,
 //! read by ardent through object_store (listing) and GDAL's /vsis3/ (pixels).
 
+use std::time::Duration;
+
 use crate::common::*;
 
 #[tokio::test]
@@ -33,4 +35,96 @@ async fn s3_stack_reads_like_the_local_one() {
         err.contains("s3://ard/nothing") && err.contains("no raster files"),
         "{err}"
     );
+}
+
+/// A TCP relay to `upstream` that holds every connection until released, and says when the first
+/// one arrives: an object store that is as slow as the test wants.
+struct Gate {
+    port: u16,
+    arrived: std::sync::mpsc::Receiver<()>,
+    open: std::sync::Arc<(std::sync::Mutex<bool>, std::sync::Condvar)>,
+}
+
+impl Gate {
+    fn start(upstream: u16) -> Gate {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (tell, arrived) = std::sync::mpsc::channel();
+        let open = std::sync::Arc::new((std::sync::Mutex::new(false), std::sync::Condvar::new()));
+        let gate = std::sync::Arc::clone(&open);
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                let _ = tell.send(());
+                let (lock, opened) = &*gate;
+                let mut is_open = lock.lock().unwrap();
+                while !*is_open {
+                    is_open = opened.wait(is_open).unwrap();
+                }
+                drop(is_open);
+                let Ok(server) = std::net::TcpStream::connect(("127.0.0.1", upstream)) else {
+                    continue;
+                };
+                for (mut from, mut to) in [
+                    (client.try_clone().unwrap(), server.try_clone().unwrap()),
+                    (server, client),
+                ] {
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut from, &mut to);
+                        let _ = to.shutdown(std::net::Shutdown::Both);
+                    });
+                }
+            }
+        });
+        Gate {
+            port,
+            arrived,
+            open,
+        }
+    }
+
+    fn release(&self) {
+        let (lock, opened) = &*self.open;
+        *lock.lock().unwrap() = true;
+        opened.notify_all();
+    }
+}
+
+/// While one session catalogues a stack on a slow object store (its listing held by a gate), a
+/// query of another session on the same one-worker runtime completes: cataloguing does not take
+/// the runtime's worker.
+#[test]
+fn cataloguing_a_slow_store_leaves_the_runtime_responsive() {
+    let moto = Moto::start();
+    // A bucket of its own: GDAL's settings are per bucket name in the process.
+    moto.upload(stack(), "slow-ard", "slow/h003v008");
+    let gate = Gate::start(moto.endpoint.rsplit(':').next().unwrap().parse().unwrap());
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let slow = session(1);
+    let sql = format!(
+        "SELECT count(*) FROM raster_pixels('s3://slow-ard/slow/h003v008', 'aws.endpoint', 'http://127.0.0.1:{}', 'aws.access_key_id', 'testing', 'aws.secret_access_key', 'testing', 'aws.region', 'us-east-1')",
+        gate.port
+    );
+    let catalogue = runtime.spawn(async move { scalar(&slow, &sql).await });
+    gate.arrived
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the catalogue reached the store");
+    // The catalogue is now waiting on the store. Another session's query must still complete.
+    let (done, finished) = std::sync::mpsc::channel();
+    runtime.spawn(async move {
+        let other = session(1);
+        let _ = done.send(scalar(&other, "SELECT 40 + 2").await);
+    });
+    let answer = finished.recv_timeout(Duration::from_secs(60));
+    gate.release();
+    assert_eq!(
+        answer.as_deref(),
+        Ok("42"),
+        "the other query did not complete while a catalogue waited"
+    );
+    let pixels = runtime.block_on(catalogue).unwrap();
+    assert_eq!(pixels, (SIZE * SIZE).to_string());
 }
