@@ -9,10 +9,9 @@ use std::fmt;
 use std::str::FromStr;
 
 use chrono::NaiveDate;
-use serde::{Deserialize, Serialize};
 
 /// A band of an ARD stack, in the order pyccd takes them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Band {
     Blue,
     Green,
@@ -88,7 +87,7 @@ impl FromStr for Band {
 }
 
 /// A Landsat sensor as named in ARD file names.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Sensor {
     /// Landsat 4 TM.
     Lt04,
@@ -166,7 +165,8 @@ impl fmt::Display for Sensor {
 }
 
 /// An ARD tile id: horizontal and vertical index on the CONUS grid, written `h003v008`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+/// Serializable for `synth.json`; plans carry tiles by name ([`crate::distributed::wire`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
 pub struct TileId {
     pub h: u16,
     pub v: u16,

@@ -10,7 +10,6 @@ use std::sync::LazyLock;
 
 use chrono::NaiveDate;
 use futures::{StreamExt, TryStreamExt};
-use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
 
 use crate::ard::{ArdName, Band};
@@ -38,7 +37,7 @@ pub fn from_date32(days: i32) -> NaiveDate {
 }
 
 /// One date's observation of a tile: a file per band.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Acquisition {
     /// Date32 days.
     pub date: i32,
@@ -48,7 +47,7 @@ pub struct Acquisition {
 }
 
 /// All acquisitions of one tile, ascending by date, on one grid.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TileStack {
     pub tile: String,
     pub grid: Grid,
@@ -56,7 +55,7 @@ pub struct TileStack {
 }
 
 /// A catalogued stack: one or more tiles with the same bands.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Stack {
     pub location: Location,
     pub tiles: Vec<TileStack>,
@@ -80,9 +79,12 @@ pub struct Selection {
 
 impl Selection {
     fn keeps(&self, band: Band, date: i32) -> bool {
-        self.bands.as_ref().is_none_or(|b| b.contains(&band))
-            && self.start.is_none_or(|s| date >= s)
-            && self.end.is_none_or(|e| date <= e)
+        self.bands.as_ref().is_none_or(|b| b.contains(&band)) && self.keeps_date(date)
+    }
+
+    /// Whether an acquisition of this date is in the selection's dates.
+    pub fn keeps_date(&self, date: i32) -> bool {
+        self.start.is_none_or(|s| date >= s) && self.end.is_none_or(|e| date <= e)
     }
 }
 

@@ -1,7 +1,5 @@
 //! Raster grids: the CONUS Albers ARD tile grid, a stack's pixel grid, and its chips.
 
-use serde::{Deserialize, Serialize};
-
 use crate::ard::TileId;
 
 /// The CONUS Albers Equal Area projection of Landsat ARD (WGS 84 datum, as in the ARD files).
@@ -29,7 +27,7 @@ pub fn ard_tile_origin(tile: TileId) -> (f64, f64) {
 }
 
 /// The pixel grid of a raster: CRS, affine geotransform (GDAL order) and size.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Grid {
     pub crs_wkt: String,
     pub transform: [f64; 6],
@@ -114,7 +112,7 @@ impl Grid {
 }
 
 /// A rectangle of pixels: columns `col..col + width`, rows `row..row + height`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Window {
     pub col: usize,
     pub row: usize,

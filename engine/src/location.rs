@@ -9,7 +9,6 @@ use std::sync::Arc;
 use futures::TryStreamExt;
 use object_store::aws::AmazonS3Builder;
 use object_store::{ObjectStore, ObjectStoreExt};
-use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::error::CatalogError;
@@ -19,20 +18,18 @@ use crate::gdal_io;
 ///
 /// The endpoint and region are resolved when a location is parsed (falling back to
 /// `AWS_ENDPOINT_URL`, `AWS_REGION`, `AWS_DEFAULT_REGION`) and travel with plans. Credentials
-/// never do: they are skipped when a plan is serialized and redacted from `Debug`, and each
+/// never do: plans carry a location as a wire message with no credential field
+/// ([`crate::distributed::wire`]), `Debug` redacts them, and each
 /// process that reads the store (the client in local mode, the scheduler and the executors on a
 /// cluster) takes the missing ones from its own `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and
 /// `AWS_SESSION_TOKEN` when it opens the store, not before.
-#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct S3Options {
     /// e.g. `http://127.0.0.1:9000` for a local server; AWS when unset.
     pub endpoint: Option<String>,
     pub region: Option<String>,
-    #[serde(skip)]
     pub access_key_id: Option<String>,
-    #[serde(skip)]
     pub secret_access_key: Option<String>,
-    #[serde(skip)]
     pub session_token: Option<String>,
 }
 
@@ -113,7 +110,7 @@ impl S3Options {
 }
 
 /// The root of a stack.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Location {
     Local {
         root: PathBuf,

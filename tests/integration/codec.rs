@@ -2,7 +2,6 @@
 //! process that knows nothing of ardent (as a Ballista scheduler or executor receives them).
 
 use ardent_engine::distributed::{ArdentLogicalCodec, ArdentPhysicalCodec};
-use ardent_engine::provider::RasterScanExec;
 use datafusion::physical_plan::collect;
 use datafusion::prelude::SessionContext;
 use datafusion_proto::bytes::{
@@ -53,13 +52,7 @@ async fn logical_plans_travel_with_their_raster_tables_and_udfs() {
 #[tokio::test]
 async fn physical_plans_travel_with_their_raster_scans() {
     let ctx = session(2);
-    let plan = ctx
-        .sql(&sql())
-        .await
-        .unwrap()
-        .create_physical_plan()
-        .await
-        .unwrap();
+    let plan = physical_plan(&ctx, &sql()).await;
     let expected = pretty(&collect(plan.clone(), ctx.task_ctx()).await.unwrap());
 
     let bytes =
@@ -71,33 +64,20 @@ async fn physical_plans_travel_with_their_raster_scans() {
         &ArdentPhysicalCodec::default(),
     )
     .unwrap();
-    let mut scans = 0;
-    let mut stack = vec![decoded.clone()];
-    while let Some(node) = stack.pop() {
-        if let Some(scan) = node.downcast_ref::<RasterScanExec>() {
-            scans += 1;
-            assert_eq!(
-                scan.plan().chips.len(),
-                4,
-                "chips cut by the pushed row/col bounds"
-            );
-        }
-        stack.extend(node.children().into_iter().cloned());
-    }
-    assert_eq!(scans, 1);
+    let scans = raster_scans(&decoded);
+    assert_eq!(scans.len(), 1);
+    assert_eq!(
+        scans[0].chips.len(),
+        4,
+        "chips cut by the pushed row/col bounds"
+    );
     let got = collect(decoded, elsewhere.task_ctx()).await.unwrap();
     assert_eq!(pretty(&got), expected);
 }
 
 /// The physical plan of `sql`, serialized.
 async fn physical_bytes(ctx: &SessionContext, sql: &str) -> Vec<u8> {
-    let plan = ctx
-        .sql(sql)
-        .await
-        .unwrap()
-        .create_physical_plan()
-        .await
-        .unwrap();
+    let plan = physical_plan(ctx, sql).await;
     physical_plan_to_bytes_with_extension_codec(plan, &ArdentPhysicalCodec::default())
         .unwrap()
         .to_vec()
@@ -107,24 +87,12 @@ async fn physical_bytes(ctx: &SessionContext, sql: &str) -> Vec<u8> {
 async fn wire_messages_round_trip() {
     use ardent_engine::distributed::wire::{decode, encode, Message, ScanMessage};
     let ctx = session(2);
-    let plan = ctx
-        .sql(&sql())
-        .await
-        .unwrap()
-        .create_physical_plan()
-        .await
-        .unwrap();
-    let mut scan = None;
-    let mut nodes = vec![plan];
-    while let Some(node) = nodes.pop() {
-        if let Some(s) = node.downcast_ref::<RasterScanExec>() {
-            scan = Some(s.plan().clone());
-        }
-        nodes.extend(node.children().into_iter().cloned());
-    }
-    let scan = scan.expect("a raster scan");
+    let scans = raster_scans(&physical_plan(&ctx, &sql()).await);
+    let [scan] = scans.as_slice() else {
+        panic!("{} raster scans", scans.len())
+    };
     let mut buf = Vec::new();
-    encode(&Message::Scan(ScanMessage::from(&scan)), &mut buf).unwrap();
+    encode(&Message::Scan(ScanMessage::from(scan)), &mut buf).unwrap();
     assert!(
         buf.starts_with(b"ardent/2:"),
         "{}",
@@ -134,7 +102,7 @@ async fn wire_messages_round_trip() {
         panic!("not a scan")
     };
     assert_eq!(
-        ardent_engine::provider::ScanPlan::try_from(message).unwrap(),
+        &ardent_engine::provider::ScanPlan::try_from(message).unwrap(),
         scan
     );
 }

@@ -6,7 +6,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use ardent_engine::provider::RasterScanExec;
+use ardent_engine::provider::{RasterScanExec, ScanPlan};
 use ardent_engine::synth::{generate, SynthConfig};
 use chrono::NaiveDate;
 use datafusion::arrow::array::RecordBatch;
@@ -165,16 +165,31 @@ pub async fn scalar(ctx: &SessionContext, sql: &str) -> String {
     datafusion::arrow::util::display::array_value_to_string(b.column(0), 0).unwrap()
 }
 
+/// The physical plan of a query.
+pub async fn physical_plan(ctx: &SessionContext, sql: &str) -> Arc<dyn ExecutionPlan> {
+    ctx.sql(sql)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .create_physical_plan()
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+/// The plans of the raster scans in a physical plan.
+pub fn raster_scans(plan: &Arc<dyn ExecutionPlan>) -> Vec<ScanPlan> {
+    let mut scans = Vec::new();
+    visit(plan, &mut |node| {
+        if let Some(scan) = node.downcast_ref::<RasterScanExec>() {
+            scans.push(scan.plan().clone());
+        }
+    });
+    scans
+}
+
 /// Runs a query through its physical plan and returns the batches and the raster scan's
 /// `files_opened` total.
 pub async fn run_counting_files(ctx: &SessionContext, sql: &str) -> (Vec<RecordBatch>, usize) {
-    let plan = ctx
-        .sql(sql)
-        .await
-        .unwrap()
-        .create_physical_plan()
-        .await
-        .unwrap();
+    let plan = physical_plan(ctx, sql).await;
     let batches = collect(Arc::clone(&plan), ctx.task_ctx()).await.unwrap();
     let mut files = 0;
     visit(&plan, &mut |node| {

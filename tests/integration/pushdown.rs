@@ -161,13 +161,7 @@ async fn batches_are_bounded_and_partitions_follow_chips() {
         datafusion::prelude::SessionConfig::new().with_batch_size(200),
     );
     register(&ctx, "obs", Layout::Observations, &[("chip_size", "30")]).await;
-    let plan = ctx
-        .sql("SELECT red FROM obs")
-        .await
-        .unwrap()
-        .create_physical_plan()
-        .await
-        .unwrap();
+    let plan = physical_plan(&ctx, "SELECT red FROM obs").await;
     let mut stream = plan.execute(0, ctx.task_ctx()).unwrap();
     use futures::StreamExt;
     while let Some(batch) = stream.next().await {

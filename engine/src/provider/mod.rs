@@ -33,7 +33,7 @@ use datafusion::logical_expr::{Expr, TableProviderFilterPushDown, TableType};
 use datafusion::physical_plan::ExecutionPlan;
 
 use crate::ard::Band;
-use crate::catalog::{Acquisition, Selection, Stack, TileStack};
+use crate::catalog::{Acquisition, Stack, TileStack};
 use crate::location::Location;
 
 /// A raster tile stack as a table.
@@ -49,12 +49,7 @@ impl RasterTable {
     /// Catalogs the stack at `location` (a folder, `file://` or `s3://` URL) and checks its grid.
     pub async fn try_new(location: &str, options: RasterOptions) -> Result<Self> {
         let parsed = Location::parse(location, &options.s3)?;
-        let selection = Selection {
-            bands: options.bands.clone(),
-            start: options.start,
-            end: options.end,
-        };
-        let stack = Stack::open(&parsed, options.manifest.as_deref(), &selection).await?;
+        let stack = Stack::open(&parsed, options.manifest.as_deref(), &options.selection()).await?;
         Self::from_stack(Arc::new(stack), options)
     }
 
@@ -105,12 +100,8 @@ impl RasterTable {
             Some(p) => p.iter().map(|&i| self.columns[i]).collect(),
             None => self.columns.clone(),
         };
-        let in_dates = |d: i32| {
-            let d = i64::from(d);
-            self.options.start.is_none_or(|s| d >= i64::from(s))
-                && self.options.end.is_none_or(|e| d <= i64::from(e))
-                && bounds.date.contains(d)
-        };
+        let selection = self.options.selection();
+        let in_dates = |d: i32| selection.keeps_date(d) && bounds.date.contains(i64::from(d));
         let read_bands: Vec<Band> = columns
             .iter()
             .filter_map(|c| match c {

@@ -6,14 +6,13 @@ use std::fmt;
 use std::str::FromStr;
 
 use chrono::NaiveDate;
-use serde::{Deserialize, Serialize};
 
 use crate::ard::Band;
-use crate::catalog::date32;
+use crate::catalog::{date32, Selection};
 use crate::location::S3Options;
 
 /// The shape of the rows a raster table yields.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Layout {
     /// One row per pixel, with List columns holding its time series (for per-pixel models).
     #[default]
@@ -46,7 +45,7 @@ impl fmt::Display for Layout {
 }
 
 /// Options of a raster table. Every field has a sensible default.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RasterOptions {
     pub layout: Layout,
     /// Side of a chip in pixels (LCMAP: 100).
@@ -94,6 +93,15 @@ pub const OPTION_KEYS: [&str; 8] = [
 ];
 
 impl RasterOptions {
+    /// The part of the stack the table reads: its bands and dates.
+    pub fn selection(&self) -> Selection {
+        Selection {
+            bands: self.bands.clone(),
+            start: self.start,
+            end: self.end,
+        }
+    }
+
     /// Parses options from key/value pairs. Keys are case-insensitive; DataFusion's `format.`
     /// prefix (added to un-namespaced keys of `CREATE EXTERNAL TABLE`) is accepted.
     ///

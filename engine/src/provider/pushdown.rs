@@ -6,7 +6,6 @@ use std::fmt;
 
 use datafusion::common::ScalarValue;
 use datafusion::logical_expr::{Between, BinaryExpr, Expr, Operator, TableProviderFilterPushDown};
-use serde::{Deserialize, Serialize};
 
 use crate::catalog::{date32, from_date32};
 use crate::grid::Grid;
@@ -15,7 +14,7 @@ use super::columns::Column;
 use super::Layout;
 
 /// Inclusive bounds on an integer column; `None` is unbounded.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Range {
     pub min: Option<i64>,
     pub max: Option<i64>,
@@ -41,7 +40,7 @@ impl Range {
 }
 
 /// What the pushed filters allow. The default allows everything.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ScanBounds {
     pub tiles: Option<BTreeSet<String>>,
     /// Date32 days.

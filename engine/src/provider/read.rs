@@ -5,6 +5,7 @@
 //! observations (`observations` layout), never a whole partition.
 
 use std::collections::HashMap;
+use std::ops::Range;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
@@ -100,17 +101,16 @@ impl PartitionReader {
         Ok(true)
     }
 
-    /// One batch: the pixels of `strip` with acquisitions `acqs` (indices into the plan's list).
+    /// One batch: the pixels of `strip` with acquisitions `selected` (indices into the tile's
+    /// acquisitions, which the plan already cut to the scan's dates).
     fn strip_batch(
         &mut self,
         task: &ChipTask,
         strip: Window,
-        acqs: std::ops::Range<usize>,
+        selected: Range<usize>,
     ) -> Result<RecordBatch> {
         let plan = Arc::clone(&self.plan);
         let tile = &plan.stack.tiles[task.tile];
-        // Indices into the tile's acquisitions, which the plan already cut to the scan's dates.
-        let selected: Vec<usize> = acqs.collect();
         let n_px = strip.pixels();
         // Rows of an observations batch are acquisition-major: each acquisition's pixels in turn.
         let repeat = match plan.layout {
@@ -143,23 +143,23 @@ impl PartitionReader {
                     ids(&|_, c| c as i64).into_iter().map(|v| v as i32),
                 )),
                 Column::Date => {
-                    Arc::new(Date32Array::from_iter_values(selected.iter().flat_map(
-                        |&a| std::iter::repeat_n(tile.acquisitions[a].date, n_px),
+                    Arc::new(Date32Array::from_iter_values(selected.clone().flat_map(
+                        |a| std::iter::repeat_n(tile.acquisitions[a].date, n_px),
                     )))
                 }
                 Column::Dates => {
                     let dates: Vec<i32> = selected
-                        .iter()
-                        .map(|&a| tile.acquisitions[a].date)
+                        .clone()
+                        .map(|a| tile.acquisitions[a].date)
                         .collect();
                     let values = Date32Array::from(dates.repeat(n_px));
                     list(column, list_offsets.clone(), Arc::new(values))?
                 }
                 Column::Band(band) => {
                     let values = if band.is_qa() {
-                        self.read_band::<UInt16Type>(task.tile, &selected, band, strip)?
+                        self.read_band::<UInt16Type>(task.tile, selected.clone(), band, strip)?
                     } else {
-                        self.read_band::<Int16Type>(task.tile, &selected, band, strip)?
+                        self.read_band::<Int16Type>(task.tile, selected.clone(), band, strip)?
                     };
                     match plan.layout {
                         Layout::Pixels => list(column, list_offsets.clone(), values)?,
@@ -183,7 +183,7 @@ impl PartitionReader {
     fn read_band<A: ArrowPrimitiveType>(
         &mut self,
         tile: usize,
-        selected: &[usize],
+        selected: Range<usize>,
         band: Band,
         strip: Window,
     ) -> Result<ArrayRef>
@@ -199,7 +199,7 @@ impl PartitionReader {
         } else {
             Vec::new()
         };
-        for (k, &acq) in selected.iter().enumerate() {
+        for (k, acq) in selected.enumerate() {
             let file = self.file(tile, acq, band)?;
             if interleave {
                 file.read_window(strip, &mut window_buf)?;
