@@ -141,7 +141,7 @@ async fn batches_are_bounded_and_partitions_follow_chips() {
         &[("chip_size", "10"), ("batch_pixels", "25")],
     )
     .await;
-    let plan = table.plan_scan(None, &[], 3);
+    let plan = table.plan_scan(None, &[], None, 3);
     assert_eq!(plan.partitions().len(), 3);
     assert!(
         plan.partitions().iter().all(|p| p.len() == 3),
@@ -233,4 +233,76 @@ async fn start_and_end_options_select_acquisitions() {
     )
     .await;
     assert_eq!(counts, format!("{}/0", SIZE * SIZE));
+}
+
+/// The scan knows its row count exactly, overall and per partition, and so does the table.
+#[tokio::test]
+async fn statistics_give_exact_row_counts() {
+    use datafusion::catalog::TableProvider;
+    use datafusion::common::stats::Precision;
+    use datafusion::physical_plan::statistics::{StatisticsArgs, StatisticsContext};
+    let ctx = session(3);
+    let table = register(&ctx, "obs", Layout::Observations, &[("chip_size", "10")]).await;
+    let total = scalar(&ctx, "SELECT count(*) FROM (SELECT red FROM obs)").await;
+    assert_eq!(
+        table.statistics().unwrap().num_rows,
+        Precision::Exact(total.parse().unwrap())
+    );
+
+    let sql = "SELECT red FROM obs WHERE row < 14 AND date >= DATE '2015-01-01'";
+    let plan = physical_plan(&ctx, sql).await;
+    let mut scan = None;
+    let mut nodes = vec![Arc::clone(&plan)];
+    while let Some(node) = nodes.pop() {
+        if node
+            .downcast_ref::<ardent_engine::provider::RasterScanExec>()
+            .is_some()
+        {
+            scan = Some(Arc::clone(&node));
+        }
+        nodes.extend(node.children().into_iter().cloned());
+    }
+    let scan = scan.expect("a raster scan");
+    let stats = StatisticsContext::new();
+    let mut args = StatisticsArgs::new();
+    let overall = stats.compute(scan.as_ref(), &args).unwrap().num_rows;
+    let partitions = scan.properties().partitioning.partition_count();
+    assert!(partitions > 1, "{partitions} partitions");
+    let mut sum = 0;
+    for k in 0..partitions {
+        let batches =
+            datafusion::physical_plan::common::collect(scan.execute(k, ctx.task_ctx()).unwrap())
+                .await
+                .unwrap();
+        args.set_partition(Some(k));
+        let expected = stats.compute(scan.as_ref(), &args).unwrap().num_rows;
+        assert_eq!(expected, Precision::Exact(rows(&batches)), "partition {k}");
+        sum += rows(&batches);
+    }
+    assert!(sum > 0);
+    assert_eq!(overall, Precision::Exact(sum));
+}
+
+/// A LIMIT without filters reads only the chips that hold enough rows.
+#[tokio::test]
+async fn limit_stops_the_scan_early() {
+    let ctx = session(1);
+    let table = register(&ctx, "obs", Layout::Observations, &[("chip_size", "10")]).await;
+    let (limited, files_limited) = run_counting_files(&ctx, "SELECT red FROM obs LIMIT 7").await;
+    assert_eq!(rows(&limited), 7);
+    let plan = physical_plan(&ctx, "SELECT red FROM obs LIMIT 7").await;
+    let scans = raster_scans(&plan);
+    assert_eq!(scans.len(), 1);
+    assert_eq!(
+        scans[0].chips.len(),
+        1,
+        "one 10 x 10 chip holds 7 observations"
+    );
+    let unlimited = raster_scans(&physical_plan(&ctx, "SELECT red FROM obs").await);
+    assert_eq!(unlimited[0].chips.len(), 9);
+    let acquisitions = table.stack().tiles[0].acquisitions.len();
+    assert!(
+        (1..=acquisitions).contains(&files_limited),
+        "{files_limited} files opened for 7 rows of one chip"
+    );
 }

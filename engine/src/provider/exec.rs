@@ -5,8 +5,9 @@ use std::sync::Arc;
 
 use datafusion::arrow::array::{RecordBatch, UInt32Array};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::common::stats::Precision;
 use datafusion::common::tree_node::TreeNodeRecursion;
-use datafusion::common::{internal_datafusion_err, internal_err, Result};
+use datafusion::common::{internal_datafusion_err, internal_err, Result, Statistics};
 use datafusion::datasource::memory::MemorySourceConfig;
 use datafusion::execution::TaskContext;
 use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
@@ -14,6 +15,7 @@ use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
 use datafusion::physical_plan::metrics::{
     BaselineMetrics, ExecutionPlanMetricsSet, MetricBuilder, MetricsSet,
 };
+use datafusion::physical_plan::statistics::StatisticsArgs;
 use datafusion::physical_plan::stream::RecordBatchReceiverStreamBuilder;
 use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
@@ -68,6 +70,21 @@ impl ScanPlan {
             return vec![&[]];
         }
         self.chips.chunks(self.chips_per_partition.max(1)).collect()
+    }
+
+    /// The rows the scan yields for `chips`: one per pixel, or one per pixel and acquisition in
+    /// the `observations` layout.
+    pub fn rows(&self, chips: &[ChipTask]) -> usize {
+        chips
+            .iter()
+            .map(|c| {
+                let per_pixel = match self.layout {
+                    Layout::Pixels => 1,
+                    Layout::Observations => self.stack.tiles[c.tile].acquisitions.len(),
+                };
+                c.window.pixels() * per_pixel
+            })
+            .sum()
     }
 
     /// Files the scan will open: for each chip's tile, one per selected acquisition and band read.
@@ -312,5 +329,30 @@ impl ExecutionPlan for RasterScanExec {
 
     fn metrics(&self) -> Option<MetricsSet> {
         Some(self.metrics.clone_inner())
+    }
+
+    /// The row count is exact, for the scan and for each partition; nothing is known of values.
+    fn statistics_from_inputs(
+        &self,
+        _input_stats: &[Arc<Statistics>],
+        args: &StatisticsArgs,
+    ) -> Result<Arc<Statistics>> {
+        let partitions = self.plan.partitions();
+        let rows = match args.partition() {
+            None => self.plan.rows(&self.plan.chips),
+            Some(k) => match partitions.get(k) {
+                Some(chips) => self.plan.rows(chips),
+                None => {
+                    return internal_err!(
+                        "RasterScanExec has {} partitions, not {}",
+                        partitions.len(),
+                        k + 1
+                    )
+                }
+            },
+        };
+        Ok(Arc::new(
+            Statistics::new_unknown(&self.schema).with_num_rows(Precision::Exact(rows)),
+        ))
     }
 }

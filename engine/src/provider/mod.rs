@@ -28,7 +28,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::{Session, TableProvider};
-use datafusion::common::{plan_err, Result};
+use datafusion::common::stats::Precision;
+use datafusion::common::{plan_err, Result, Statistics};
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown, TableType};
 use datafusion::physical_plan::ExecutionPlan;
 
@@ -87,11 +88,14 @@ impl RasterTable {
         &self.options
     }
 
-    /// Plans a scan: which chips, acquisitions and columns, in how many partitions.
+    /// Plans a scan: which chips, acquisitions and columns, in how many partitions. With a
+    /// `limit`, chips stop once they hold that many rows (the rows of a chip are known: its
+    /// pixels, times its acquisitions in the `observations` layout).
     pub fn plan_scan(
         &self,
         projection: Option<&Vec<usize>>,
         filters: &[Expr],
+        limit: Option<usize>,
         target_partitions: usize,
     ) -> ScanPlan {
         let layout = self.options.layout;
@@ -115,17 +119,30 @@ impl RasterTable {
         let mut chips = Vec::new();
         let mut chips_total = 0;
         let mut acquisitions_total = 0;
+        let mut rows_planned = 0;
         for tile in &self.stack.tiles {
             acquisitions_total += tile.acquisitions.len();
             let all = tile.grid.chips(self.options.chip_size);
             chips_total += all.len();
-            if !bounds.allows_tile(&tile.tile) {
+            let limit_reached = limit.is_some_and(|l| rows_planned >= l);
+            if limit_reached || !bounds.allows_tile(&tile.tile) {
                 continue;
             }
+            let rows_per_pixel = match layout {
+                Layout::Pixels => 1,
+                Layout::Observations => tile
+                    .acquisitions
+                    .iter()
+                    .filter(|a| in_dates(a.date))
+                    .count(),
+            };
             let (cols, rows) = bounds.pixel_ranges(&tile.grid);
             let index = tiles.len();
             let before = chips.len();
             for chip in all {
+                if limit.is_some_and(|l| rows_planned >= l) {
+                    break;
+                }
                 let (chip_x, chip_y) = (
                     tile.grid.x_of(chip.col) as i64,
                     tile.grid.y_of(chip.row) as i64,
@@ -134,6 +151,7 @@ impl RasterTable {
                     continue;
                 }
                 if let Some(window) = chip.intersect(cols, rows) {
+                    rows_planned += window.pixels() * rows_per_pixel;
                     chips.push(ChipTask {
                         tile: index,
                         chip_x,
@@ -143,25 +161,7 @@ impl RasterTable {
                 }
             }
             if chips.len() > before {
-                tiles.push(TileStack {
-                    tile: tile.tile.clone(),
-                    grid: tile.grid.clone(),
-                    acquisitions: tile
-                        .acquisitions
-                        .iter()
-                        .filter(|a| in_dates(a.date))
-                        .map(|a| Acquisition {
-                            date: a.date,
-                            sensor: a.sensor.clone(),
-                            files: a
-                                .files
-                                .iter()
-                                .filter(|(band, _)| read_bands.contains(band))
-                                .map(|(band, path)| (*band, path.clone()))
-                                .collect(),
-                        })
-                        .collect(),
-                });
+                tiles.push(pruned_tile(tile, &in_dates, &read_bands));
             }
         }
         let per_partition = self
@@ -187,6 +187,29 @@ impl RasterTable {
     }
 }
 
+/// A tile with only the acquisitions in a scan's dates and the files of the bands it reads.
+fn pruned_tile(tile: &TileStack, in_dates: &dyn Fn(i32) -> bool, bands: &[Band]) -> TileStack {
+    TileStack {
+        tile: tile.tile.clone(),
+        grid: tile.grid.clone(),
+        acquisitions: tile
+            .acquisitions
+            .iter()
+            .filter(|a| in_dates(a.date))
+            .map(|a| Acquisition {
+                date: a.date,
+                sensor: a.sensor.clone(),
+                files: a
+                    .files
+                    .iter()
+                    .filter(|(band, _)| bands.contains(band))
+                    .map(|(band, path)| (*band, path.clone()))
+                    .collect(),
+            })
+            .collect(),
+    }
+}
+
 #[async_trait]
 impl TableProvider for RasterTable {
     fn schema(&self) -> SchemaRef {
@@ -197,14 +220,42 @@ impl TableProvider for RasterTable {
         TableType::Base
     }
 
+    /// The exact row count: the stack's pixels, times its acquisitions in the table's dates in the
+    /// `observations` layout.
+    fn statistics(&self) -> Option<Statistics> {
+        let selection = self.options.selection();
+        let rows = self
+            .stack
+            .tiles
+            .iter()
+            .map(|t| {
+                let per_pixel = match self.options.layout {
+                    Layout::Pixels => 1,
+                    Layout::Observations => t
+                        .acquisitions
+                        .iter()
+                        .filter(|a| selection.keeps_date(a.date))
+                        .count(),
+                };
+                t.grid.width * t.grid.height * per_pixel
+            })
+            .sum();
+        Some(Statistics::new_unknown(&self.schema).with_num_rows(Precision::Exact(rows)))
+    }
+
     async fn scan(
         &self,
         state: &dyn Session,
         projection: Option<&Vec<usize>>,
         filters: &[Expr],
-        _limit: Option<usize>,
+        limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        let plan = self.plan_scan(projection, filters, state.config().target_partitions());
+        let plan = self.plan_scan(
+            projection,
+            filters,
+            limit,
+            state.config().target_partitions(),
+        );
         Ok(Arc::new(RasterScanExec::try_new(plan)?))
     }
 
