@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use ardent_engine::map::write_png_atomically;
+use ardent_engine::output::write_atomically;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use serde::Serialize;
@@ -207,7 +207,7 @@ fn chart(path: &Path, w: &WorkloadResult) -> crate::Result<()> {
     );
     let hi = decade(all.iter().copied().fold(0.0, f64::max) * 1.5, f64::ceil);
     let width = (240 + 60 * groups.len() * engines.len()).clamp(640, 1800) as u32;
-    write_png_atomically(path, |partial| {
+    write_atomically(path, |partial| {
         let err = |e: &dyn std::fmt::Display| e.to_string();
         let root = BitMapBackend::new(partial, (width, 480)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| err(&e))?;
@@ -276,4 +276,5 @@ fn chart(path: &Path, w: &WorkloadResult) -> crate::Result<()> {
             .map_err(|e| err(&e))?;
         root.present().map_err(|e| err(&e))
     })
+    .map_err(|e| e.to_string())
 }

@@ -125,7 +125,7 @@ pub fn plot(
         .is_some_and(|m| m.curve_qa != 44 && m.curve_qa != 54);
     let year = |ordinal: f64| 1.0 + (ordinal - 1.0) / 365.2425;
     let err = |e: &dyn std::fmt::Display| e.to_string();
-    crate::map::write_png_atomically(path, |partial| {
+    crate::output::write_atomically(path, |partial| {
         let root = BitMapBackend::new(partial, (1400, 1600)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| err(&e))?;
         let panels = root.split_evenly((4, 2));
@@ -207,4 +207,5 @@ pub fn plot(
         }
         root.present().map_err(|e| err(&e))
     })
+    .map_err(|e| e.to_string())
 }

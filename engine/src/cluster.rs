@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use crate::distributed::rest;
+use crate::distributed::rest::{RestError, SchedulerApi};
 
 /// The file in the cluster folder that records the running processes.
 pub const STATE_FILE: &str = "cluster.json";
@@ -86,8 +86,8 @@ fn free_port() -> Result<u16, String> {
 }
 
 /// Number of executors the scheduler on loopback `port` knows.
-pub fn registered_executors(port: u16) -> Option<usize> {
-    rest::registered_executors("127.0.0.1", port)
+pub fn registered_executors(port: u16) -> Result<usize, RestError> {
+    Ok(SchedulerApi::new("127.0.0.1", port).executors()?.len())
 }
 
 /// Whether a process exists and has not exited (an exited, unreaped child still exists as a zombie).
@@ -238,7 +238,7 @@ fn start_members(spec: &ClusterSpec, port: u16, members: &mut Vec<Member>) -> Re
     }
     let expected = spec.executors;
     wait(spec, members, "the executors to register", || {
-        registered_executors(port).is_some_and(|n| n >= expected)
+        registered_executors(port).is_ok_and(|n| n >= expected)
     })
 }
 

@@ -326,16 +326,10 @@ pub fn write_geotiff<T: Sample>(
             ),
         ));
     }
-    let file_name = path
-        .file_name()
-        .ok_or_else(|| RasterError::new(&shown, "not a file path"))?;
-    let partial = path.with_file_name(format!(".{}.partial", file_name.to_string_lossy()));
-    let written = write_geotiff_to(&partial, grid, data, nodata)
-        .and_then(|()| std::fs::rename(&partial, path).map_err(|e| e.to_string()));
-    written.map_err(|e| {
-        let _ = std::fs::remove_file(&partial);
-        RasterError::new(&shown, format!("cannot write: {e}"))
+    crate::output::write_atomically(path, |partial| {
+        write_geotiff_to(partial, grid, data, nodata)
     })
+    .map_err(|e| RasterError::new(&shown, format!("cannot write: {}", e.reason)))
 }
 
 fn write_geotiff_to<T: Sample>(

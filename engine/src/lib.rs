@@ -19,6 +19,7 @@ pub mod gdal_io;
 pub mod grid;
 pub mod location;
 pub mod map;
+pub mod output;
 pub mod progress;
 pub mod provider;
 pub mod session;

@@ -88,9 +88,10 @@ impl MapImage {
             self.grid.height as u32 * scale,
         );
         let size = (map_w + 150, map_h + 70);
-        write_png_atomically(path, |partial| {
+        crate::output::write_atomically(path, |partial| {
             self.draw(partial, size, (map_w, scale), (lo, hi), title)
         })
+        .map_err(|e| e.to_string())
     }
 
     fn draw(
@@ -152,22 +153,4 @@ impl MapImage {
             .map_err(|e| err(&e))?;
         root.present().map_err(|e| err(&e))
     }
-}
-
-/// Draws a PNG under a temporary name beside `path` and renames it into place, so a failure
-/// leaves nothing that looks like a result.
-pub fn write_png_atomically(
-    path: &Path,
-    draw: impl FnOnce(&Path) -> Result<(), String>,
-) -> Result<(), String> {
-    let file_name = path
-        .file_name()
-        .ok_or_else(|| format!("'{}' is not a file path", path.display()))?;
-    let partial = path.with_file_name(format!(".{}.partial.png", file_name.to_string_lossy()));
-    let result =
-        draw(&partial).and_then(|()| std::fs::rename(&partial, path).map_err(|e| e.to_string()));
-    if result.is_err() {
-        let _ = std::fs::remove_file(&partial);
-    }
-    result.map_err(|e| format!("cannot write '{}': {e}", path.display()))
 }

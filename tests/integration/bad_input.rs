@@ -190,44 +190,85 @@ fn unparsable_date_in_a_file_name() {
     assert_clean_failure(&o, &["'20151341'", bad]);
 }
 
+/// The names in a folder, sorted.
+fn names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Writes that fail part-way (after the output was started) leave nothing behind: no partial
+/// GeoTIFF, PNG or stack, under the final name or a temporary one.
 #[test]
 fn failed_outputs_leave_nothing_behind() {
     let dir = tempfile::tempdir().unwrap();
-    let tif = dir.path().join("map.tif");
-    let png = dir.path().join("map.png");
     let location = stack().to_str().unwrap();
-    let o = ardent(&[
-        "map",
-        "--stack",
-        location,
-        "--column",
-        "nope",
-        "--out",
-        tif.to_str().unwrap(),
-        "--png",
-        png.to_str().unwrap(),
-        &format!("SELECT row, col, red[1] AS v FROM raster_pixels('{location}')"),
-    ]);
-    assert_clean_failure(&o, &["'nope'"]);
-    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    let map = |tif: &Path, png: &Path| {
+        ardent(&[
+            "map",
+            "--stack",
+            location,
+            "--column",
+            "v",
+            "--out",
+            tif.to_str().unwrap(),
+            "--png",
+            png.to_str().unwrap(),
+            &format!("SELECT row, col, red[1] AS v FROM raster_pixels('{location}')"),
+        ])
+    };
+    // The GeoTIFF is written in full, then cannot be renamed onto a folder of its name.
+    let (tif, png) = (dir.path().join("map.tif"), dir.path().join("map.png"));
+    std::fs::create_dir(&tif).unwrap();
+    std::fs::write(tif.join("keep"), "").unwrap();
+    assert_clean_failure(&map(&tif, &png), &["cannot write", "map.tif"]);
+    assert_eq!(
+        names(dir.path()),
+        ["map.tif"],
+        "only the folder that was there"
+    );
+    std::fs::remove_dir_all(&tif).unwrap();
 
-    let o = ardent(&[
-        "synth",
-        "--out",
-        dir.path().join("s").to_str().unwrap(),
-        "--size",
-        "0",
-    ]);
-    assert_clean_failure(&o, &["--size"]);
+    // The same for the PNG preview, drawn after the GeoTIFF.
+    std::fs::create_dir(&png).unwrap();
+    std::fs::write(png.join("keep"), "").unwrap();
+    assert_clean_failure(&map(&tif, &png), &["cannot write", "map.png"]);
+    assert_eq!(names(dir.path()), ["map.png", "map.tif"], "no partial PNG");
+    std::fs::remove_dir_all(&png).unwrap();
+    std::fs::remove_file(&tif).unwrap();
+
+    // A synthetic stack fails after its staging folder was made: no sensor flew in 1970.
     let o = ardent(&[
         "synth",
         "--out",
         dir.path().join("s").to_str().unwrap(),
         "--start",
-        "2015-01-01",
+        "1970-01-01",
         "--end",
-        "2014-01-01",
+        "1971-01-01",
     ]);
-    assert_clean_failure(&o, &["--start"]);
-    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    assert_clean_failure(&o, &["no Landsat sensor flew"]);
+    assert_eq!(
+        names(dir.path()),
+        Vec::<String>::new(),
+        "no staging folder left"
+    );
+
+    // Bad options fail before anything is written.
+    for args in [["--size", "0"], ["--start", "2016-01-01"]] {
+        let o = ardent(&[
+            "synth",
+            "--out",
+            dir.path().join("s").to_str().unwrap(),
+            args[0],
+            args[1],
+            "--end",
+            "2015-01-01",
+        ]);
+        assert_clean_failure(&o, &[args[0]]);
+    }
+    assert_eq!(names(dir.path()), Vec::<String>::new());
 }

@@ -355,13 +355,13 @@ fn generated_pixels_match_live_pyccd() {
             ));
         }
     }
-    for d in &differing {
-        eprintln!("{d}");
-    }
+    // No allowance: every one of the 200 pixels gives pyccd's answer, within the tolerances of
+    // `differences` for fitted values.
     assert!(
-        differing.len() <= 2,
-        "{} of 200 pixels differ from pyccd",
-        differing.len()
+        differing.is_empty(),
+        "{} of 200 pixels differ from pyccd:\n{}",
+        differing.len(),
+        differing.join("\n")
     );
     // The regimes were really exercised: 6- and 8-coefficient segments, end catches, both
     // single-model procedures, and series with several segments.

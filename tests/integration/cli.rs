@@ -105,12 +105,25 @@ fn master_urls() {
             stderr(&o)
         );
     }
-    let from_env = std::process::Command::new(ardent_bin())
-        .args(["sql", "--format", "csv", &sql])
-        .env("ARDENT_MASTER", "local[2]")
-        .output()
-        .unwrap();
-    assert!(from_env.status.success());
+    // ARDENT_MASTER is obeyed: local[2] plans two partitions where local[1] plans one.
+    let explain = format!(
+        "CREATE EXTERNAL TABLE ard STORED AS RASTER LOCATION '{}' OPTIONS ('chip_size' '10'); EXPLAIN SELECT red FROM ard",
+        stack().display()
+    );
+    for (master, partitions) in [("local[2]", "partitions=2"), ("local[1]", "partitions=1")] {
+        let from_env = std::process::Command::new(ardent_bin())
+            .args(["sql", "--format", "csv", &explain])
+            .env("ARDENT_MASTER", master)
+            .output()
+            .unwrap();
+        assert!(
+            from_env.status.success(),
+            "{}",
+            String::from_utf8_lossy(&from_env.stderr)
+        );
+        let plan = String::from_utf8_lossy(&from_env.stdout);
+        assert!(plan.contains(partitions), "{master}: {plan}");
+    }
 
     let unknown = ardent(&["sql", "--master", "yarn://cluster:8032", "SELECT 1"]);
     assert_clean_failure(&unknown, &["yarn://", "local[N]"]);
@@ -122,6 +135,7 @@ fn master_urls() {
         .local_addr()
         .unwrap()
         .port();
+    // A guard against a hang, four times the 5 s connect timeout; not a speed target.
     let started = std::time::Instant::now();
     let url = format!("df://127.0.0.1:{port}");
     let unreachable = ardent(&["sql", "--master", &url, "SELECT 1"]);

@@ -162,13 +162,21 @@ async fn batches_are_bounded_and_partitions_follow_chips() {
     );
     register(&ctx, "obs", Layout::Observations, &[("chip_size", "30")]).await;
     let plan = physical_plan(&ctx, "SELECT red FROM obs").await;
-    let mut stream = plan.execute(0, ctx.task_ctx()).unwrap();
-    use futures::StreamExt;
-    while let Some(batch) = stream.next().await {
-        let batch = batch.unwrap();
-        // 200 rows a batch on a 30-pixel-wide chip: one acquisition of 6 rows, 180 observations.
-        assert_eq!(batch.num_rows(), 180);
-    }
+    let batches =
+        datafusion::physical_plan::common::collect(plan.execute(0, ctx.task_ctx()).unwrap())
+            .await
+            .unwrap();
+    // 200 rows a batch on a 30-pixel-wide chip: one acquisition of 6 rows, 180 observations.
+    assert!(
+        batches.iter().all(|b| b.num_rows() == 180),
+        "{:?}",
+        batches.iter().map(|b| b.num_rows()).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        rows(&batches),
+        SIZE * SIZE * acquisitions(stack()),
+        "every observation"
+    );
 }
 
 #[tokio::test]

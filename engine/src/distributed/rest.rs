@@ -1,50 +1,72 @@
-//! The scheduler's REST API (served on its gRPC port): jobs, their stages and tasks, executors.
+//! A typed client of the scheduler's REST API (served on its gRPC port): jobs, their stages and
+//! tasks, executors, metrics. One client for the CLI's progress bars, `ardent cluster`, the
+//! benchmark harness and the tests.
 //!
-//! A few GETs of small JSON bodies, made with a plain HTTP/1.1 request rather than an HTTP client
-//! crate: the API is on a trusted network, and the client stays out of the async runtime, so it
-//! can be polled from any thread.
+//! Blocking, through `ureq`: the API answers small JSON bodies on the cluster network, and
+//! callers poll it from plain threads (cluster start-up) as well as from async code, which runs
+//! it on a blocking thread. Every failure is a [`RestError`] naming the URL.
+//!
+//! ```no_run
+//! use ardent_engine::distributed::rest::SchedulerApi;
+//! let api = SchedulerApi::new("127.0.0.1", 50050);
+//! for job in api.jobs()? {
+//!     println!("{} {}", job.job_id, job.status);
+//! }
+//! # Ok::<(), ardent_engine::distributed::rest::RestError>(())
+//! ```
 
-use std::io::{Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
 use ballista_api_types::dto::{JobResponse, QueryStagesResponse, TaskStatus};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
 
 /// How long a request may take before the scheduler counts as not answering.
 const TIMEOUT: Duration = Duration::from_secs(5);
 
-/// GETs `path` from the scheduler at `host:port`: the body, or `None` if it did not answer.
-pub fn get(host: &str, port: u16, path: &str) -> Option<String> {
-    let address = (host, port).to_socket_addrs().ok()?.next()?;
-    let mut stream = TcpStream::connect_timeout(&address, TIMEOUT).ok()?;
-    stream.set_read_timeout(Some(TIMEOUT)).ok()?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).ok()?;
-    let (head, body) = response.split_once("\r\n\r\n")?;
-    head.starts_with("HTTP/1.1 200").then(|| body.to_string())
+/// Why a request to the scheduler's REST API failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RestError {
+    #[error("the scheduler at {url} did not answer: {source}")]
+    Unreachable {
+        url: String,
+        #[source]
+        source: Box<ureq::Error>,
+    },
+    #[error("the scheduler at {url} answered HTTP {status}")]
+    Status { url: String, status: u16 },
+    #[error("the scheduler at {url} sent a body ardent cannot read: {source}")]
+    Body {
+        url: String,
+        #[source]
+        source: Box<ureq::Error>,
+    },
 }
 
-/// Number of executors the scheduler knows.
-pub fn registered_executors(host: &str, port: u16) -> Option<usize> {
-    let body = get(host, port, "/api/executors")?;
-    let executors: Vec<serde_json::Value> = serde_json::from_str(&body).ok()?;
-    Some(executors.len())
+/// An executor as `/api/executors` lists it (the fields ardent reads).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct ExecutorSummary {
+    pub id: String,
+    pub host: String,
+    pub port: u16,
+    /// Milliseconds since its last heartbeat.
+    pub last_seen: Option<u128>,
+    pub specification: ExecutorSpecification,
 }
 
-/// The scheduler's jobs, newest and oldest alike.
-pub fn jobs(host: &str, port: u16) -> Option<Vec<JobResponse>> {
-    serde_json::from_str(&get(host, port, "/api/jobs")?).ok()
+/// What an executor offers (Ballista's `ExecutorSpecification`, which is not deserializable).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct ExecutorSpecification {
+    /// Task slots: partitions the executor runs at once.
+    pub vcores: u32,
 }
 
 /// Where a job stands: stages and tasks finished out of those planned so far.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct JobProgress {
     pub job_id: String,
+    /// Ballista's status word: `Queued`, `Running`, `Completed`, `Failed` or `Invalid`.
     pub status: String,
     pub stages_done: usize,
     pub stages: usize,
@@ -52,26 +74,101 @@ pub struct JobProgress {
     pub tasks: usize,
 }
 
-/// Progress of the most recently started job named `job_name`, if the scheduler has one.
-pub fn job_progress(host: &str, port: u16, job_name: &str) -> Option<JobProgress> {
-    let job = jobs(host, port)?
-        .into_iter()
-        .filter(|j| j.job_name == job_name)
-        .max_by_key(|j| j.start_time)?;
-    let path = format!("/api/job/{}/stages", job.job_id);
-    let stages: QueryStagesResponse = serde_json::from_str(&get(host, port, &path)?).ok()?;
-    let tasks = stages.stages.iter().flat_map(|s| s.tasks.iter().flatten());
-    let (mut tasks_done, mut tasks_total) = (0, 0);
-    for task in tasks {
-        tasks_total += 1;
-        tasks_done += usize::from(matches!(task.status, TaskStatus::Successful));
+/// The REST API of one scheduler.
+#[derive(Clone, Debug)]
+pub struct SchedulerApi {
+    base: String,
+    agent: ureq::Agent,
+}
+
+impl SchedulerApi {
+    pub fn new(host: &str, port: u16) -> Self {
+        let config = ureq::Agent::config_builder()
+            .timeout_global(Some(TIMEOUT))
+            .http_status_as_error(false)
+            .build();
+        Self {
+            base: format!("http://{host}:{port}"),
+            agent: config.into(),
+        }
     }
-    Some(JobProgress {
-        job_id: job.job_id,
-        status: job.status,
-        stages_done: job.completed_stages,
-        stages: job.num_stages,
-        tasks_done,
-        tasks: tasks_total,
-    })
+
+    /// GETs `path` and reads its body with `read`.
+    fn fetch<T>(
+        &self,
+        path: &str,
+        read: impl FnOnce(&mut ureq::Body) -> Result<T, ureq::Error>,
+    ) -> Result<T, RestError> {
+        let url = format!("{}{path}", self.base);
+        let mut response =
+            self.agent
+                .get(&url)
+                .call()
+                .map_err(|source| RestError::Unreachable {
+                    url: url.clone(),
+                    source: Box::new(source),
+                })?;
+        let status = response.status().as_u16();
+        if status != 200 {
+            return Err(RestError::Status { url, status });
+        }
+        read(response.body_mut()).map_err(|source| RestError::Body {
+            url,
+            source: Box::new(source),
+        })
+    }
+
+    /// GETs `path` and reads its JSON body.
+    fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, RestError> {
+        self.fetch(path, |body| body.read_json())
+    }
+
+    /// The executors the scheduler knows.
+    pub fn executors(&self) -> Result<Vec<ExecutorSummary>, RestError> {
+        self.get("/api/executors")
+    }
+
+    /// The scheduler's jobs, newest and oldest alike.
+    pub fn jobs(&self) -> Result<Vec<JobResponse>, RestError> {
+        self.get("/api/jobs")
+    }
+
+    /// The stages of a job, with their tasks.
+    pub fn stages(&self, job_id: &str) -> Result<QueryStagesResponse, RestError> {
+        self.get(&format!("/api/job/{job_id}/stages"))
+    }
+
+    /// The scheduler's Prometheus metrics, as text.
+    pub fn metrics(&self) -> Result<String, RestError> {
+        self.fetch("/api/metrics", |body| body.read_to_string())
+    }
+
+    /// Where a job stands, from its stages' tasks.
+    pub fn progress(&self, job: &JobResponse) -> Result<JobProgress, RestError> {
+        let stages = self.stages(&job.job_id)?;
+        let tasks = stages.stages.iter().flat_map(|s| s.tasks.iter().flatten());
+        let (mut tasks_done, mut tasks_total) = (0, 0);
+        for task in tasks {
+            tasks_total += 1;
+            tasks_done += usize::from(matches!(task.status, TaskStatus::Successful));
+        }
+        Ok(JobProgress {
+            job_id: job.job_id.clone(),
+            status: job.status.clone(),
+            stages_done: job.completed_stages,
+            stages: job.num_stages,
+            tasks_done,
+            tasks: tasks_total,
+        })
+    }
+
+    /// Progress of the most recently started job named `job_name`, if the scheduler has one.
+    pub fn job_progress(&self, job_name: &str) -> Result<Option<JobProgress>, RestError> {
+        let newest = self
+            .jobs()?
+            .into_iter()
+            .filter(|j| j.job_name == job_name)
+            .max_by_key(|j| j.start_time);
+        newest.map(|job| self.progress(&job)).transpose()
+    }
 }

@@ -88,9 +88,7 @@ pub fn run(args: Args) -> Result<(), String> {
         Action::Status { dir } => {
             let state = read_state(&dir)?;
             let executors = registered_executors(state.scheduler_port)
-                .map_or("scheduler not answering".to_string(), |n| {
-                    format!("{n} executor(s) registered")
-                });
+                .map_or_else(|e| e.to_string(), |n| format!("{n} executor(s) registered"));
             println!("master: {} ({executors})", state.master);
             for m in &state.members {
                 println!(

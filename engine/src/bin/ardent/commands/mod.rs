@@ -10,7 +10,7 @@ use std::io::IsTerminal;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ardent_engine::distributed::rest::job_progress;
+use ardent_engine::distributed::rest::SchedulerApi;
 use ardent_engine::progress::ScanProgress;
 use ardent_engine::session::{session_for, Master};
 use ballista_core::extension::SessionConfigExt;
@@ -114,18 +114,20 @@ pub async fn with_progress<T>(
                     port,
                     job_name,
                 } => {
-                    let (host, port, name) = (host.clone(), *port, job_name.clone());
-                    let job = tokio::task::spawn_blocking(move || job_progress(&host, port, &name))
-                        .await
-                        .ok()
-                        .flatten();
-                    if let Some(job) = job {
-                        bar.set_length(job.tasks as u64);
-                        bar.set_position(job.tasks_done as u64);
-                        bar.set_message(format!(
-                            "job {}: {}/{} stages",
-                            job.job_id, job.stages_done, job.stages
-                        ));
+                    let (api, name) = (SchedulerApi::new(host, *port), job_name.clone());
+                    let job = tokio::task::spawn_blocking(move || api.job_progress(&name)).await;
+                    match job {
+                        Ok(Ok(Some(job))) => {
+                            bar.set_length(job.tasks as u64);
+                            bar.set_position(job.tasks_done as u64);
+                            bar.set_message(format!(
+                                "job {}: {}/{} stages",
+                                job.job_id, job.stages_done, job.stages
+                            ));
+                        }
+                        Ok(Ok(None)) => bar.set_message("waiting for the job to be scheduled"),
+                        Ok(Err(e)) => bar.set_message(e.to_string()),
+                        Err(e) => bar.set_message(format!("progress poll failed: {e}")),
                     }
                 }
             }
