@@ -373,3 +373,73 @@ fn generated_pixels_match_live_pyccd() {
     }
     assert!(most_segments >= 3);
 }
+
+/// `ccdc` orders each pixel's observations by date itself, as pyccd's `detect` does: lists
+/// gathered by `array_agg` without `ORDER BY` (one pass, no sort per aggregate) give the answer
+/// of lists in date order, and of the `pixels` layout.
+#[tokio::test]
+async fn unordered_observations_give_the_ordered_answer() {
+    let ctx = session(1);
+    let dir = tempfile::tempdir().unwrap();
+    let shuffled = dir.path().join("shuffled.parquet");
+    let location = stack().display();
+    query(&ctx, &format!("CREATE EXTERNAL TABLE obs STORED AS RASTER LOCATION '{location}' OPTIONS ('layout' 'observations')")).await;
+    query(
+        &ctx,
+        &format!("CREATE EXTERNAL TABLE pix STORED AS RASTER LOCATION '{location}'"),
+    )
+    .await;
+    // The observations of 60 pixels, written in an order that is not by date.
+    query(&ctx, &format!(
+        "COPY (SELECT * FROM obs WHERE row < 2 ORDER BY md5(concat(date, '/', row, '/', col))) TO '{}' STORED AS PARQUET",
+        shuffled.display()
+    )).await;
+    query(
+        &ctx,
+        &format!(
+            "CREATE EXTERNAL TABLE shuffled STORED AS PARQUET LOCATION '{}'",
+            shuffled.display()
+        ),
+    )
+    .await;
+    let unsorted = scalar(
+        &ctx,
+        "SELECT count(*) FROM (SELECT array_agg(date) AS d FROM shuffled GROUP BY row, col) WHERE d <> array_sort(d)",
+    )
+    .await;
+    assert_ne!(unsorted, "0", "the input is not in date order");
+
+    let bands = [
+        "blue", "green", "red", "nir", "swir1", "swir2", "thermal", "qa",
+    ];
+    let lists = |order: &str| {
+        std::iter::once(format!("array_agg(date{order})"))
+            .chain(bands.iter().map(|b| format!("array_agg({b}{order})")))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let summary = "cardinality(c['change_models']) AS segments, c['processing_mask'] AS mask, \
+                   c['change_models'][1]['start_day'] AS sday, c['change_models'][1]['break_day'] AS bday, \
+                   round(c['change_models'][1]['nir']['rmse'], 6) AS rmse, round(c['cloud_prob'], 9) AS cloud";
+    let grouped = |order: &str| {
+        format!(
+            "SELECT row, col, {summary} FROM (SELECT row, col, ccdc({}) AS c FROM shuffled GROUP BY row, col) ORDER BY row, col",
+            lists(order)
+        )
+    };
+    let unordered = pretty(&query(&ctx, &grouped("")).await);
+    let ordered = pretty(&query(&ctx, &grouped(" ORDER BY date")).await);
+    assert_eq!(unordered, ordered);
+    let from_pixels = pretty(
+        &query(
+            &ctx,
+            &format!(
+                "SELECT row, col, {summary} FROM (SELECT row, col, ccdc(dates, {}) AS c FROM pix WHERE row < 2) ORDER BY row, col",
+                bands.join(", ")
+            ),
+        )
+        .await,
+    );
+    assert_eq!(unordered, from_pixels);
+    assert_eq!(rows(&query(&ctx, &grouped("")).await), 2 * SIZE);
+}

@@ -33,6 +33,8 @@ const NAME: &str = "ccdc";
 /// dates, the seven bands and QA as integers. `params` is a constant JSON object of pyccd
 /// parameters by pyccd's names, plus `"QA"`: a QA scheme name (`"c1"`, the default, `"c2"`,
 /// `"c2_strict"` or `"cfmask"`), decoded as `qa_class` decodes it.
+/// The lists may be in any order (the same in all nine): the kernel sorts each pixel's
+/// observations by date, as pyccd does, so `array_agg` needs no `ORDER BY`.
 /// Observations with a null date, band or QA value are left out. The result is a struct shaped
 /// like pyccd's: `change_models` (a list of segments with `start_day`, `end_day`, `break_day`,
 /// `observation_count`, `change_probability`, `curve_qa` and per band `magnitude`, `rmse`,
@@ -64,7 +66,9 @@ static DOC: LazyLock<Documentation> = LazyLock::new(|| {
          ccd.detect gives it: a struct of change_models (segments with start_day, end_day, \
          break_day, observation_count, change_probability, curve_qa and per band magnitude, \
          rmse, coefficients, intercept), processing_mask, cloud_prob, snow_prob, water_prob. \
-         Observations with a null value are left out.",
+         The lists may come in any order, the same in all of them: each pixel's observations \
+         are sorted by date, as pyccd does, so array_agg needs no ORDER BY. Observations with a \
+         null value are left out.",
         "ccdc(dates, blue, green, red, nir, swir1, swir2, thermal, qa [, params])",
     )
     .with_sql_example(
