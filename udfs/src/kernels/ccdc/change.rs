@@ -1,0 +1,158 @@
+//! pyccd's `change.py`: the helpers of the change and outlier tests (coefficients for a window,
+//! the observations closest in day of year, the peek window and threshold for dense series).
+
+use super::numeric::{argsort_prefix, median, round};
+use super::procedures::Window;
+use super::Params;
+
+pub(super) fn min(values: &[f64]) -> f64 {
+    values.iter().copied().fold(f64::INFINITY, f64::min)
+}
+
+pub(super) fn enough_time(dates: &[f64], day_delta: i64) -> bool {
+    dates[dates.len() - 1] - dates[0] >= day_delta as f64
+}
+
+pub(super) fn span(period: &[f64], w: Window) -> f64 {
+    period[w.stop - 1] - period[w.start]
+}
+
+/// pyccd's `determine_num_coefs`.
+pub(super) fn determine_num_coefs(observations: usize, p: &Params) -> usize {
+    let span = observations as f64 / p.num_obs_factor;
+    if span < p.coefficient_mid as f64 {
+        p.coefficient_min
+    } else if span < p.coefficient_max as f64 {
+        p.coefficient_mid
+    } else {
+        p.coefficient_max
+    }
+}
+
+/// pyccd's `find_closest_doy`: positions within `window` of the `num` observations closest in
+/// day of year to observation `index`, as the first `num` of numpy's argsort.
+///
+/// Which positions those are depends on numpy's sort only when a tie straddles the cut; without
+/// one, the `num` smallest are selected directly (their order changes only the rounding of the
+/// sum they feed), which saves a full sort at every step of the look-forward.
+pub(super) fn closest_doy(period: &[f64], index: usize, window: Window, num: usize) -> Vec<usize> {
+    let target = period[index];
+    // Distances are finite and never negative, so their bit patterns sort as they do: integer
+    // keys make the comparisons cheap and keep numpy's order exactly.
+    let keys: Vec<u64> = period[window.start..window.stop]
+        .iter()
+        .map(|d| {
+            let d_rt = d - target;
+            (round(d_rt / 365.25) * 365.25 - d_rt).abs().to_bits()
+        })
+        .collect();
+    if keys.len() > num {
+        let mut pairs: Vec<(u64, u32)> = keys.iter().zip(0u32..).map(|(&k, i)| (k, i)).collect();
+        pairs.select_nth_unstable(num);
+        let cut = pairs[num].0;
+        let nearest = &mut pairs[..num];
+        if nearest.iter().all(|p| p.0 < cut) {
+            nearest.sort_unstable();
+            return nearest.iter().map(|p| p.1 as usize).collect();
+        }
+    }
+    let mut order = argsort_prefix(&keys, num);
+    order.truncate(num);
+    order
+}
+
+/// pyccd's `adjustpeek`: a longer peek window when observations are denser than every 16 days.
+pub(super) fn adjust_peek(dates: &[i64], default_peek: usize) -> usize {
+    if dates.len() < 2 {
+        return default_peek;
+    }
+    let diffs: Vec<f64> = dates.windows(2).map(|w| (w[1] - w[0]) as f64).collect();
+    let delta = median(&diffs) + 0.001;
+    let adjusted = round(default_peek as f64 * 16.0 / delta);
+    if adjusted > default_peek as f64 {
+        adjusted as usize
+    } else {
+        default_peek
+    }
+}
+
+/// pyccd's `adjustchgthresh`: the chi-square threshold for the adjusted peek window.
+pub(super) fn adjust_change_threshold(peek: usize, default_peek: usize, threshold: f64) -> f64 {
+    if peek <= default_peek {
+        return threshold;
+    }
+    use statrs::distribution::{ChiSquared, ContinuousCDF};
+    let p = 1.0 - 0.01_f64.powf(default_peek as f64 / peek as f64);
+    ChiSquared::new(5.0)
+        .expect("5 degrees of freedom")
+        .inverse_cdf(p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernels::ccdc::numeric::argsort;
+
+    /// Days of year spread irregularly over ten years, with repeats (ties in distance).
+    fn period(n: usize) -> Vec<f64> {
+        (0..n)
+            .map(|i| 730_000.0 + (i * 16 + (i * i * 7) % 23) as f64)
+            .collect()
+    }
+
+    #[test]
+    fn closest_doy_selects_what_numpys_argsort_would() {
+        let period = period(240);
+        let mut exact_order = 0;
+        for index in [0, 17, 80, 150, 239] {
+            for (start, stop) in [(0, 240), (10, 60), (100, 131), (200, 240)] {
+                let window = Window::new(start, stop);
+                for num in [1, 6, 24, 30] {
+                    let fast = closest_doy(&period, index, window, num.min(stop - start));
+                    let target = period[index];
+                    let keys: Vec<f64> = period[start..stop]
+                        .iter()
+                        .map(|d| {
+                            let d_rt = d - target;
+                            (round(d_rt / 365.25) * 365.25 - d_rt).abs()
+                        })
+                        .collect();
+                    let full: Vec<usize> = argsort(&keys)[..fast.len()].to_vec();
+                    let (mut a, mut b) = (fast.clone(), full.clone());
+                    a.sort_unstable();
+                    b.sort_unstable();
+                    assert_eq!(a, b, "index {index}, window {start}..{stop}, num {num}");
+                    exact_order += usize::from(fast == full);
+                }
+            }
+        }
+        assert!(exact_order > 0, "some cases agree in order too");
+    }
+
+    #[test]
+    fn peek_grows_for_dense_series_only() {
+        let every = |days: i64| (0..40).map(|i| 730_000 + i * days).collect::<Vec<i64>>();
+        assert_eq!(adjust_peek(&every(16), 6), 6);
+        assert_eq!(adjust_peek(&every(32), 6), 6);
+        // 6 x 16 / 8.001, rounded.
+        assert_eq!(adjust_peek(&every(8), 6), 12);
+        assert_eq!(adjust_peek(&[730_000], 6), 6);
+    }
+
+    #[test]
+    fn change_threshold_follows_the_peek() {
+        assert_eq!(adjust_change_threshold(6, 6, 15.086), 15.086);
+        // Peek 12 for a default of 6: chi-square(5) at 1 - 0.01^(1/2) = 0.9.
+        let adjusted = adjust_change_threshold(12, 6, 15.086);
+        assert!((adjusted - 9.236_357).abs() < 1e-5, "{adjusted}");
+    }
+
+    #[test]
+    fn coefficients_by_observations() {
+        let p = Params::default();
+        assert_eq!(determine_num_coefs(12, &p), 4);
+        assert_eq!(determine_num_coefs(18, &p), 6);
+        assert_eq!(determine_num_coefs(23, &p), 6);
+        assert_eq!(determine_num_coefs(24, &p), 8);
+    }
+}

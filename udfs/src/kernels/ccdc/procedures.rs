@@ -1,0 +1,553 @@
+//! pyccd's `procedures.py`: which procedure a pixel gets, the single-model procedures, and the
+//! standard procedure (initialize, look-back, look-forward, catch), with the fit cache of a
+//! model window.
+
+use super::change::{
+    adjust_change_threshold, adjust_peek, closest_doy, determine_num_coefs, enough_time, min, span,
+};
+use super::lasso::{self, Design, Fit, Row};
+use super::numeric::{median, sum_of_squares};
+use super::result::change_model;
+use super::variogram::adjusted_variogram;
+use super::{qa, tmask, CcdcError, ChangeModel, Params};
+
+/// A series sorted by date, QA decoded.
+pub(super) struct Pixel {
+    pub dates: Vec<i64>,
+    pub spectra: [Vec<f64>; 7],
+    pub quality: Vec<i64>,
+}
+
+#[derive(Debug, PartialEq)]
+enum Procedure {
+    Standard,
+    PermanentSnow,
+    InsufficientClear,
+}
+
+/// pyccd's `fit_procedure`, over the observations up to `STAT_ORD`.
+fn choose_procedure(pixel: &Pixel, p: &Params) -> Procedure {
+    let counts = qa::ClassCounts::of(
+        pixel
+            .dates
+            .iter()
+            .zip(&pixel.quality)
+            .filter(|(d, _)| **d <= p.stat_ord)
+            .map(|(_, q)| q),
+        p,
+    );
+    // NaN (nothing but fill) is not enough.
+    if counts.ratio_clear() >= p.clear_pct_threshold {
+        Procedure::Standard
+    } else if counts.ratio_snow() >= p.snow_pct_threshold {
+        Procedure::PermanentSnow
+    } else {
+        Procedure::InsufficientClear
+    }
+}
+
+/// One of pyccd's observation filters (`qa::standard_filter`, `qa::snow_filter`).
+type ObservationFilter = fn(&[Vec<f64>; 7], &[i64], &[i64], &Params) -> Vec<bool>;
+
+/// The permanent-snow and insufficient-clear procedures: one 4-coefficient model over everything
+/// the filter keeps, dated by the whole series.
+fn single_model(
+    pixel: &Pixel,
+    p: &Params,
+    curve_qa: i64,
+    filter: ObservationFilter,
+) -> (Vec<ChangeModel>, Vec<bool>) {
+    let mask = filter(&pixel.spectra, &pixel.quality, &pixel.dates, p);
+    let kept: Vec<usize> = (0..mask.len()).filter(|&i| mask[i]).collect();
+    if kept.len() < p.meow_size {
+        return (Vec::new(), mask);
+    }
+    let rows: Vec<Row> = kept
+        .iter()
+        .map(|&i| lasso::matrix_row(pixel.dates[i] as f64, p.avg_days_yr))
+        .collect();
+    let design = Design::new(&rows, p.coefficient_min);
+    let observed = pixel
+        .spectra
+        .each_ref()
+        .map(|band| kept.iter().map(|&i| band[i]).collect::<Vec<f64>>());
+    let fits = design.fit(&observed.each_ref().map(Vec::as_slice), p.lasso_max_iter);
+    let last = pixel.dates[pixel.dates.len() - 1];
+    let model = change_model(
+        &fits,
+        [pixel.dates[0], last, last],
+        &[0.0; 7],
+        kept.len(),
+        0.0,
+        curve_qa,
+    );
+    (vec![model], mask)
+}
+
+/// pyccd's `detect` after its input checks: the procedure `fit_procedure` chooses, run over the
+/// pixel; the segments and the processing mask.
+pub(super) fn run(pixel: Pixel, p: &Params) -> Result<(Vec<ChangeModel>, Vec<bool>), CcdcError> {
+    Ok(match choose_procedure(&pixel, p) {
+        Procedure::Standard => StandardProcedure::new(pixel, p.clone()).run()?,
+        Procedure::PermanentSnow => {
+            single_model(&pixel, p, p.curve_qa.persist_snow, qa::snow_filter)
+        }
+        Procedure::InsufficientClear => {
+            single_model(&pixel, p, p.curve_qa.insuf_clear, qa::standard_filter)
+        }
+    })
+}
+
+/// The fits of one window for the bands a step needs: the detection bands while a segment is
+/// searched for, all seven for a segment that is reported. Fitting only those matters because
+/// the blue and thermal fits are often the ones that run scikit-learn's full 1,000 iterations.
+struct Models {
+    fits: [Option<Fit>; 7],
+    /// The number of coefficients they were fitted with.
+    coefficients: usize,
+}
+
+impl Models {
+    fn fitted(&self) -> impl Iterator<Item = (usize, &Fit)> {
+        self.fits
+            .iter()
+            .enumerate()
+            .filter_map(|(b, f)| f.as_ref().map(|f| (b, f)))
+    }
+
+    /// All seven fits, once every band has been fitted.
+    fn all(self) -> Vec<Fit> {
+        self.fits
+            .into_iter()
+            .map(|f| f.expect("every band fitted before a segment is reported"))
+            .collect()
+    }
+}
+
+impl std::ops::Index<usize> for Models {
+    type Output = Fit;
+    fn index(&self, band: usize) -> &Fit {
+        self.fits[band]
+            .as_ref()
+            .expect("a step reads only the bands fitted for it")
+    }
+}
+
+/// A window of positions among the observations the processing mask keeps, `start..stop`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(super) struct Window {
+    pub start: usize,
+    pub stop: usize,
+}
+
+impl Window {
+    pub fn new(start: usize, stop: usize) -> Self {
+        Self { start, stop }
+    }
+    pub fn len(&self) -> usize {
+        self.stop.saturating_sub(self.start)
+    }
+}
+
+/// The standard procedure's state: the series (thermal in scaled Celsius), the processing mask
+/// and the observations it keeps, and the parameters as adjusted for this series.
+struct StandardProcedure {
+    pixel: Pixel,
+    p: Params,
+    mask: Vec<bool>,
+    /// Positions in the series of the observations the mask keeps.
+    kept: Vec<usize>,
+    /// Their dates.
+    period: Vec<f64>,
+    /// Coefficient-matrix rows of the series' observations (zeros for those the first mask
+    /// drops).
+    rows: Vec<Row>,
+    variogram: [f64; 7],
+}
+
+impl StandardProcedure {
+    fn new(mut pixel: Pixel, p: Params) -> Self {
+        // kelvin_to_celsius: K x 10 becomes C x 100.
+        for t in pixel.spectra[p.thermal_idx].iter_mut() {
+            *t = *t * 10.0 - 27315.0;
+        }
+        let mask = qa::standard_filter(&pixel.spectra, &pixel.quality, &pixel.dates, &p);
+        // Only observations the mask keeps are ever fitted or predicted (the mask only loses
+        // observations), so only theirs are worth the trigonometry.
+        let rows = pixel
+            .dates
+            .iter()
+            .zip(&mask)
+            .map(|(&d, &keep)| {
+                if keep {
+                    lasso::matrix_row(d as f64, p.avg_days_yr)
+                } else {
+                    [0.0; lasso::COLUMNS]
+                }
+            })
+            .collect();
+        let mut s = Self {
+            pixel,
+            p,
+            mask,
+            kept: Vec::new(),
+            period: Vec::new(),
+            rows,
+            variogram: [0.0; 7],
+        };
+        s.refresh();
+        s
+    }
+
+    /// Recomputes the kept observations after the mask changed.
+    fn refresh(&mut self) {
+        self.kept = (0..self.mask.len()).filter(|&i| self.mask[i]).collect();
+        self.period = self
+            .kept
+            .iter()
+            .map(|&i| self.pixel.dates[i] as f64)
+            .collect();
+    }
+
+    /// Band `b` of the kept observations in `w`.
+    fn observed(&self, b: usize, w: Window) -> Vec<f64> {
+        self.kept[w.start..w.stop.min(self.kept.len())]
+            .iter()
+            .map(|&i| self.pixel.spectra[b][i])
+            .collect()
+    }
+
+    fn dates(&self, w: Window) -> &[f64] {
+        &self.period[w.start..w.stop.min(self.period.len())]
+    }
+
+    /// Drops kept observations (positions among the kept ones) from the mask.
+    fn drop_kept(&mut self, positions: impl IntoIterator<Item = usize>) {
+        for k in positions {
+            self.mask[self.kept[k]] = false;
+        }
+        self.refresh();
+    }
+
+    /// Fits `bands` over `w` with `coefficients` coefficients.
+    fn fit(&self, w: Window, coefficients: usize, bands: &[usize]) -> Models {
+        let rows: Vec<Row> = self.kept[w.start..w.stop.min(self.kept.len())]
+            .iter()
+            .map(|&i| self.rows[i])
+            .collect();
+        let observed: Vec<Vec<f64>> = bands.iter().map(|&b| self.observed(b, w)).collect();
+        let observed: Vec<&[f64]> = observed.iter().map(Vec::as_slice).collect();
+        let mut models = Models {
+            fits: Default::default(),
+            coefficients,
+        };
+        let fits = Design::new(&rows, coefficients).fit(&observed, self.p.lasso_max_iter);
+        for (&b, fit) in bands.iter().zip(fits) {
+            models.fits[b] = Some(fit);
+        }
+        models
+    }
+
+    fn run(mut self) -> Result<(Vec<ChangeModel>, Vec<bool>), CcdcError> {
+        let meow = self.p.meow_size;
+        let stat: Vec<usize> = (0..self.mask.len())
+            .filter(|&i| self.mask[i] && self.pixel.dates[i] <= self.p.stat_ord)
+            .collect();
+        let mut results = Vec::new();
+        if self.kept.len() <= meow {
+            return Ok((results, self.mask));
+        }
+        let stat_dates: Vec<i64> = stat.iter().map(|&i| self.pixel.dates[i]).collect();
+        let peek = adjust_peek(&stat_dates, self.p.peek_size);
+        self.p.change_threshold =
+            adjust_change_threshold(peek, self.p.peek_size, self.p.change_threshold);
+        self.p.peek_size = peek;
+        let stat_spectra: [Vec<f64>; 7] =
+            std::array::from_fn(|b| stat.iter().map(|&i| self.pixel.spectra[b][i]).collect());
+        self.variogram = adjusted_variogram(&stat_dates, &stat_spectra);
+        if self.variogram.iter().any(|v| v.is_nan()) {
+            return Ok((results, self.mask));
+        }
+
+        let mut window = Window::new(0, meow);
+        let mut previous_end = 0;
+        let mut start = true;
+        while window.stop + meow <= self.kept.len() {
+            if !results.is_empty() {
+                start = false;
+            }
+            let (w, models) = self.initialize(window);
+            window = w;
+            let Some(models) = models else { break };
+            if window.start > previous_end {
+                window = self.lookback(window, &models, previous_end)?;
+            }
+            if window.start - previous_end > peek && start {
+                results.push(self.catch(
+                    Window::new(previous_end, window.start),
+                    self.p.curve_qa.start,
+                ));
+                start = false;
+            }
+            if window.stop + peek > self.kept.len() {
+                break;
+            }
+            let (model, w) = self.lookforward(window)?;
+            results.push(model);
+            previous_end = w.stop;
+            window = Window::new(w.stop, w.stop + meow);
+        }
+        if previous_end + peek < self.kept.len() {
+            let end = self.kept.len();
+            results.push(self.catch(Window::new(previous_end, end), self.p.curve_qa.end));
+        }
+        Ok((results, self.mask))
+    }
+
+    /// pyccd's `initialize`: a stable window of at least a year, Tmask outliers removed.
+    fn initialize(&mut self, mut w: Window) -> (Window, Option<Models>) {
+        let p = self.p.clone();
+        while w.stop + p.meow_size < self.kept.len() {
+            let dates = self.dates(w).to_vec();
+            if !enough_time(&dates, p.day_delta) {
+                w.stop += 1;
+                continue;
+            }
+            let bands: [Vec<f64>; 7] = std::array::from_fn(|b| self.observed(b, w));
+            let outliers = tmask::tmask(
+                &dates,
+                &bands.each_ref().map(Vec::as_slice),
+                &self.variogram,
+                &p.tmask_bands,
+                p.t_const,
+                p.avg_days_yr,
+            );
+            let count = outliers.iter().filter(|o| **o).count();
+            if count == w.len() {
+                w.stop += 1;
+                continue;
+            }
+            let clean: Vec<f64> = dates
+                .iter()
+                .zip(&outliers)
+                .filter(|(_, o)| !**o)
+                .map(|(d, _)| *d)
+                .collect();
+            if !enough_time(&clean, p.day_delta) || clean.len() < p.meow_size {
+                w.stop += 1;
+                continue;
+            }
+            if count > 0 {
+                let drop: Vec<usize> = (0..outliers.len())
+                    .filter(|&j| outliers[j])
+                    .map(|j| w.start + j)
+                    .collect();
+                self.drop_kept(drop);
+                w.stop -= count;
+            }
+            let models = self.fit(w, 4, &p.detection_bands);
+            if !self.stable(&models, w) {
+                w = Window::new(w.start + 1, w.stop + 1);
+                continue;
+            }
+            return (w, Some(models));
+        }
+        (w, None)
+    }
+
+    /// pyccd's `stable`.
+    fn stable(&self, models: &Models, w: Window) -> bool {
+        let dates = self.dates(w);
+        let span = dates[dates.len() - 1] - dates[0];
+        let checks = self.p.detection_bands.iter().map(|&b| {
+            let m = &models[b];
+            let rmse_norm = if self.variogram[b] >= m.rmse {
+                self.variogram[b]
+            } else {
+                m.rmse
+            };
+            let slope = m.coefficients[0] * span;
+            (slope.abs() + m.residual[0].abs() + m.residual[m.residual.len() - 1].abs()) / rmse_norm
+        });
+        sum_of_squares(&checks.collect::<Vec<f64>>()) < self.p.change_threshold
+    }
+
+    /// Absolute residuals of every band `models` holds at the series' observations `indices`
+    /// (empty for the others).
+    fn residuals(&self, models: &Models, indices: &[usize]) -> [Vec<f64>; 7] {
+        let mut residuals: [Vec<f64>; 7] = Default::default();
+        for (b, fit) in models.fitted() {
+            residuals[b] = indices
+                .iter()
+                .map(|&i| (self.pixel.spectra[b][i] - fit.predict(&self.rows[i])).abs())
+                .collect();
+        }
+        residuals
+    }
+
+    /// The series' observations at kept positions `positions`.
+    fn observations(&self, positions: impl IntoIterator<Item = usize>) -> Vec<usize> {
+        positions.into_iter().map(|k| self.kept[k]).collect()
+    }
+
+    /// pyccd's `change_magnitude` over the detection bands.
+    fn magnitudes(&self, residuals: &[Vec<f64>; 7], comparison_rmse: &[f64]) -> Vec<f64> {
+        // Params::check rejects an empty DETECTION_BANDS.
+        let n = residuals[self.p.detection_bands[0]].len();
+        (0..n)
+            .map(|k| {
+                let scaled: Vec<f64> = self
+                    .p
+                    .detection_bands
+                    .iter()
+                    .zip(comparison_rmse)
+                    .map(|(&b, &c)| {
+                        // np.maximum: NaN wins.
+                        let rmse = if c.is_nan() {
+                            c
+                        } else {
+                            self.variogram[b].max(c)
+                        };
+                        residuals[b][k] / rmse
+                    })
+                    .collect();
+                sum_of_squares(&scaled)
+            })
+            .collect()
+    }
+
+    /// pyccd's `lookforward`: extends the window until a change is confirmed or the data end.
+    fn lookforward(&mut self, mut w: Window) -> Result<(ChangeModel, Window), CcdcError> {
+        let p = self.p.clone();
+        let peek = p.peek_size;
+        let mut fit_window = w;
+        let mut models: Option<Models> = None;
+        let mut change = 0.0;
+        let mut fit_span = span(&self.period, fit_window);
+        let mut last = None;
+        while w.stop + peek <= self.kept.len() {
+            let num_coefs = determine_num_coefs(w.len(), &p);
+            let peek_window = Window::new(w.stop, w.stop + peek);
+            let model_span = span(&self.period, w);
+            if models.is_none() || w.len() < 24 || model_span >= 1.33 * fit_span {
+                fit_window = w;
+                fit_span = span(&self.period, fit_window);
+                models = Some(self.fit(fit_window, num_coefs, &p.detection_bands));
+            }
+            let fits = models.as_ref().expect("fitted above");
+            let peek_observations = self.observations(peek_window.start..peek_window.stop);
+            let residuals = self.residuals(fits, &peek_observations);
+            let comparison: Vec<f64> = if w.len() <= 24 {
+                p.detection_bands.iter().map(|&b| fits[b].rmse).collect()
+            } else {
+                let closest = closest_doy(&self.period, peek_window.stop - 1, fit_window, 24);
+                p.detection_bands
+                    .iter()
+                    .map(|&b| {
+                        let nearest: Vec<f64> =
+                            closest.iter().map(|&j| fits[b].residual[j]).collect();
+                        sum_of_squares(&nearest).sqrt() / 4.0
+                    })
+                    .collect()
+            };
+            let magnitude = self.magnitudes(&residuals, &comparison);
+            last = Some((peek_window, peek_observations, residuals, num_coefs));
+            if min(&magnitude) > p.change_threshold {
+                change = 1.0;
+                break;
+            } else if magnitude[0] > p.outlier_threshold {
+                self.drop_kept([peek_window.start]);
+                continue;
+            }
+            if w.stop + peek > self.kept.len() {
+                break;
+            }
+            w.stop += 1;
+        }
+        let (peek_window, peek_observations, mut residuals, num_coefs) =
+            last.ok_or(CcdcError::NoLookForward)?;
+        // The segment's model: the other bands are fitted over the same window now (an outlier
+        // dropped since lies after it, so the window's observations are the same), and their
+        // residuals taken at the last peek window's observations.
+        let mut fits = models.expect("fitted in the first pass");
+        let others: Vec<usize> = (0..7).filter(|b| fits.fits[*b].is_none()).collect();
+        let others = self.fit(fit_window, fits.coefficients, &others);
+        let mut other_residuals = self.residuals(&others, &peek_observations);
+        for (b, fit) in others.fits.into_iter().enumerate() {
+            if fit.is_some() {
+                fits.fits[b] = fit;
+                residuals[b] = std::mem::take(&mut other_residuals[b]);
+            }
+        }
+        let fits = fits.all();
+        let magnitudes: [f64; 7] = std::array::from_fn(|b| median(&residuals[b]));
+        let day = |k: usize| self.pixel.dates[self.kept[k]];
+        let model = change_model(
+            &fits,
+            [day(w.start), day(w.stop - 1), day(peek_window.start)],
+            &magnitudes,
+            w.len(),
+            change,
+            num_coefs as i64,
+        );
+        Ok((model, w))
+    }
+
+    /// pyccd's `lookback`: extends the window backwards towards the previous break.
+    fn lookback(
+        &mut self,
+        mut w: Window,
+        models: &Models,
+        previous_break: usize,
+    ) -> Result<Window, CcdcError> {
+        let peek = self.p.peek_size;
+        while w.start > previous_break {
+            // pyccd's reversed slices: start - 1 down to, but not including, the stop.
+            let positions: Vec<usize> = if w.start - previous_break > peek {
+                (w.start - peek + 1..w.start).rev().collect()
+            } else if w.start <= peek {
+                (0..w.start).rev().collect()
+            } else {
+                (previous_break..w.start).rev().collect()
+            };
+            if positions.is_empty() {
+                return Err(CcdcError::EmptyLookback);
+            }
+            let residuals = self.residuals(models, &self.observations(positions.iter().copied()));
+            let comparison: Vec<f64> = self
+                .p
+                .detection_bands
+                .iter()
+                .map(|&b| models[b].rmse)
+                .collect();
+            let magnitude = self.magnitudes(&residuals, &comparison);
+            if min(&magnitude) > self.p.change_threshold {
+                break;
+            } else if magnitude[0] > self.p.outlier_threshold {
+                self.drop_kept([positions[0]]);
+                w = Window::new(w.start - 1, w.stop - 1);
+                continue;
+            }
+            w = Window::new(positions[0], w.stop);
+        }
+        Ok(w)
+    }
+
+    /// pyccd's `catch`: a 4-coefficient model over a window that is not a full segment.
+    fn catch(&self, w: Window, curve_qa: i64) -> ChangeModel {
+        let fits = self
+            .fit(w, self.p.coefficient_min, &[0, 1, 2, 3, 4, 5, 6])
+            .all();
+        let day = |k: usize| self.pixel.dates[self.kept[k]];
+        let n = self.kept.len();
+        let break_day = if w.stop >= n { day(n - 1) } else { day(w.stop) };
+        change_model(
+            &fits,
+            [day(w.start), day(w.stop - 1), break_day],
+            &[0.0; 7],
+            w.len(),
+            0.0,
+            curve_qa,
+        )
+    }
+}
