@@ -74,7 +74,7 @@ impl OneHostCluster {
             executor_flags: Vec::new(),
             env: Vec::new(),
         })?;
-        let master = state.master.parse::<Master>()?;
+        let master = state.master.parse::<Master>().map_err(|e| e.to_string())?;
         tracing::info!("one-host cluster up: {master}, {executors} executors x {vcores} slots");
         Ok(OneHostCluster {
             dir: dir.to_path_buf(),

@@ -128,7 +128,9 @@ async fn run(args: Args) -> ardent_benches::Result<bool> {
     // Kept alive until the report is written; dropping it stops the cluster.
     let mut _cluster = None;
     if let Some(url) = &args.master {
-        let master: Master = url.parse()?;
+        let master: Master = url
+            .parse()
+            .map_err(|e: ardent_engine::error::MasterError| e.to_string())?;
         engines.push(Engine::connect("ardent cluster", master, cores).await?);
     } else if !args.no_cluster {
         let executors = args.executors.max(1);

@@ -97,6 +97,49 @@ pub enum CatalogError {
     Task(String),
 }
 
+/// A RASTER table option that is unknown or has a bad value, named with the option.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum OptionError {
+    #[error("invalid value '{value}' for option '{option}': expected {expected}")]
+    InvalidValue {
+        option: String,
+        value: String,
+        expected: &'static str,
+    },
+    #[error("option '{option}': {message}")]
+    Band { option: String, message: String },
+    #[error("unknown RASTER option '{key}': valid options are {valid}")]
+    Unknown { key: String, valid: String },
+}
+
+impl From<OptionError> for DataFusionError {
+    fn from(e: OptionError) -> Self {
+        DataFusionError::Plan(e.to_string())
+    }
+}
+
+/// A master URL ardent cannot use.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum MasterError {
+    #[error("invalid master '{0}': N in local[N] must be a positive integer")]
+    Threads(String),
+    #[error("invalid port '{port}' in master '{master}'")]
+    Port { port: String, master: String },
+    #[error("master '{0}' names no scheduler host")]
+    NoHost(String),
+    #[error("master '{0}': mesos:// is not available in this build yet; {SUPPORTED_MASTERS}")]
+    MesosNotYet(String),
+    #[error("unknown master URL scheme '{scheme}://' in '{master}'; {SUPPORTED_MASTERS}")]
+    Scheme { scheme: String, master: String },
+    #[error("unknown master '{0}'; {SUPPORTED_MASTERS}")]
+    Unknown(String),
+}
+
+/// The master URLs `MasterError` lists.
+const SUPPORTED_MASTERS: &str = "supported master URLs: local, local[N], local[*], df://host:port";
+
 impl From<CatalogError> for DataFusionError {
     fn from(e: CatalogError) -> Self {
         DataFusionError::Plan(e.to_string())

@@ -29,7 +29,7 @@ impl TableProviderFactory for RasterTableFactory {
         _state: &dyn Session,
         cmd: &CreateExternalTable,
     ) -> Result<Arc<dyn TableProvider>> {
-        let options = RasterOptions::from_map(&cmd.options).map_err(DataFusionError::Plan)?;
+        let options = RasterOptions::from_map(&cmd.options)?;
         let location = match cmd.locations.as_slice() {
             [one] => one.clone(),
             [] => return plan_err!("CREATE EXTERNAL TABLE {} needs a LOCATION", cmd.name),
@@ -122,8 +122,7 @@ impl TableFunctionImpl for RasterTableFunction {
             return plan_err!("{name}: options come in 'key', 'value' pairs after the location");
         }
         let mut options =
-            RasterOptions::from_pairs(pairs.chunks(2).map(|kv| (kv[0].as_str(), kv[1].as_str())))
-                .map_err(DataFusionError::Plan)?;
+            RasterOptions::from_pairs(pairs.chunks(2).map(|kv| (kv[0].as_str(), kv[1].as_str())))?;
         options.layout = self.layout;
         Ok(Arc::new(block_on_catalogue(RasterTable::try_new(
             location, options,

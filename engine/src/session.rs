@@ -10,6 +10,7 @@ use std::sync::Arc;
 use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
+use crate::error::MasterError;
 use crate::functions::{RasterTableFactory, RasterTableFunction};
 use crate::provider::Layout;
 
@@ -32,25 +33,22 @@ impl Default for Master {
 }
 
 impl FromStr for Master {
-    type Err = String;
+    type Err = MasterError;
 
     /// ```
     /// use ardent_engine::session::Master;
     /// assert_eq!("local[2]".parse::<Master>(), Ok(Master::Local { threads: Some(2) }));
-    /// assert!("yarn://x".parse::<Master>().unwrap_err().contains("local[N]"));
+    /// assert!("yarn://x".parse::<Master>().unwrap_err().to_string().contains("local[N]"));
     /// ```
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let s = s.trim();
-        let supported = "supported master URLs: local, local[N], local[*], df://host:port";
         if s == "local" || s == "local[*]" {
             return Ok(Master::Local { threads: None });
         }
         if let Some(n) = s.strip_prefix("local[").and_then(|r| r.strip_suffix(']')) {
             return match n.parse::<usize>() {
                 Ok(n) if n > 0 => Ok(Master::Local { threads: Some(n) }),
-                _ => Err(format!(
-                    "invalid master '{s}': N in local[N] must be a positive integer"
-                )),
+                _ => Err(MasterError::Threads(s.to_string())),
             };
         }
         match s.split_once("://") {
@@ -58,26 +56,27 @@ impl FromStr for Master {
                 let (host, port) = match address.trim_end_matches('/').rsplit_once(':') {
                     Some((host, port)) => (
                         host,
-                        port.parse::<u16>()
-                            .map_err(|_| format!("invalid port '{port}' in master '{s}'"))?,
+                        port.parse::<u16>().map_err(|_| MasterError::Port {
+                            port: port.to_string(),
+                            master: s.to_string(),
+                        })?,
                     ),
                     None => (address.trim_end_matches('/'), 50050),
                 };
                 if host.is_empty() {
-                    return Err(format!("master '{s}' names no scheduler host"));
+                    return Err(MasterError::NoHost(s.to_string()));
                 }
                 Ok(Master::Cluster {
                     host: host.to_string(),
                     port,
                 })
             }
-            Some(("mesos", _)) => Err(format!(
-                "master '{s}': mesos:// is not available in this build yet; {supported}"
-            )),
-            Some((scheme, _)) => Err(format!(
-                "unknown master URL scheme '{scheme}://' in '{s}'; {supported}"
-            )),
-            None => Err(format!("unknown master '{s}'; {supported}")),
+            Some(("mesos", _)) => Err(MasterError::MesosNotYet(s.to_string())),
+            Some((scheme, _)) => Err(MasterError::Scheme {
+                scheme: scheme.to_string(),
+                master: s.to_string(),
+            }),
+            None => Err(MasterError::Unknown(s.to_string())),
         }
     }
 }
@@ -94,7 +93,7 @@ impl fmt::Display for Master {
 
 impl Master {
     /// The master from an explicit value, else `ARDENT_MASTER`, else `local`.
-    pub fn resolve(explicit: Option<&str>) -> Result<Master, String> {
+    pub fn resolve(explicit: Option<&str>) -> Result<Master, MasterError> {
         match explicit
             .map(str::to_string)
             .or_else(|| std::env::var(MASTER_ENV).ok().filter(|v| !v.is_empty()))

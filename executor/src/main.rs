@@ -18,7 +18,7 @@ use ballista_executor::executor_process::{start_executor_process, ExecutorProces
 use datafusion::prelude::SessionConfig;
 
 fn main() -> ExitCode {
-    let options: Config = parse_flags_with_env("ARDENT_EXECUTOR_");
+    let options: Config = parse_flags_with_env("ARDENT_EXECUTOR_").unwrap_or_else(|e| e.exit());
     run_to_exit_code(
         &mut tokio::runtime::Builder::new_multi_thread(),
         run(options),

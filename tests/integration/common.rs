@@ -92,7 +92,7 @@ pub fn ardent_bin() -> PathBuf {
                     "build",
                     "--bins",
                     "-p",
-                    "ardent-engine",
+                    "ardent-cli",
                     "-p",
                     "ardent-scheduler",
                     "-p",

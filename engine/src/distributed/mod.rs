@@ -23,13 +23,14 @@ use datafusion::prelude::{SessionConfig, SessionContext};
 use crate::functions::RasterTableFactory;
 
 /// Runs a server's main future on `runtime`, printing a failure as one `error:` line: the shell
-/// shared by `ardent-scheduler` and `ardent-executor`.
-pub fn run_to_exit_code(
+/// shared by `ardent-scheduler` and `ardent-executor`. It returns the exit code for `main` to
+/// return; it never exits the process itself.
+pub fn run_to_exit_code<E: std::fmt::Display>(
     runtime: &mut tokio::runtime::Builder,
-    work: impl std::future::Future<Output = std::result::Result<(), String>>,
+    work: impl std::future::Future<Output = std::result::Result<(), E>>,
 ) -> std::process::ExitCode {
     let result = match runtime.enable_all().build() {
-        Ok(runtime) => runtime.block_on(work),
+        Ok(runtime) => runtime.block_on(work).map_err(|e| e.to_string()),
         Err(e) => Err(format!("cannot start the async runtime: {e}")),
     };
     match result {
@@ -43,8 +44,9 @@ pub fn run_to_exit_code(
 
 /// Parses a server's command line (Ballista's own flags), reading each long flag that is absent
 /// from the command line from `<prefix><FLAG>` in the environment: with prefix `ARDENT_SCHEDULER_`,
-/// `--bind-port` comes from `ARDENT_SCHEDULER_BIND_PORT`. `--help` lists the variables.
-pub fn parse_flags_with_env<T: clap::Parser>(prefix: &str) -> T {
+/// `--bind-port` comes from `ARDENT_SCHEDULER_BIND_PORT`. `--help` lists the variables. A bad flag,
+/// `--help` and `--version` come back as clap's error for the binary to print and exit with.
+pub fn parse_flags_with_env<T: clap::Parser>(prefix: &str) -> Result<T, clap::Error> {
     let command = T::command().mut_args(|arg| {
         let var = match arg.get_long() {
             Some("help" | "version") | None => return arg,
@@ -52,7 +54,7 @@ pub fn parse_flags_with_env<T: clap::Parser>(prefix: &str) -> T {
         };
         arg.env(var)
     });
-    T::from_arg_matches(&command.get_matches()).unwrap_or_else(|e| e.exit())
+    T::from_arg_matches(&command.try_get_matches()?)
 }
 
 /// How long a client waits for the scheduler to accept a connection before giving up.

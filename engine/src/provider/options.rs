@@ -9,6 +9,7 @@ use chrono::NaiveDate;
 
 use crate::ard::Band;
 use crate::catalog::{date32, Selection};
+use crate::error::OptionError;
 use crate::location::S3Options;
 
 /// The shape of the rows a raster table yields.
@@ -22,15 +23,17 @@ pub enum Layout {
 }
 
 impl FromStr for Layout {
-    type Err = String;
+    type Err = OptionError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.to_ascii_lowercase().as_str() {
             "pixels" => Ok(Layout::Pixels),
             "observations" => Ok(Layout::Observations),
-            other => Err(format!(
-                "invalid value '{other}' for option 'layout': expected 'pixels' or 'observations'"
-            )),
+            other => Err(OptionError::InvalidValue {
+                option: "layout".into(),
+                value: other.into(),
+                expected: "'pixels' or 'observations'",
+            }),
         }
     }
 }
@@ -109,11 +112,12 @@ impl RasterOptions {
     /// use ardent_engine::provider::{Layout, RasterOptions};
     /// let o = RasterOptions::from_pairs([("layout", "observations"), ("chip_size", "50")]).unwrap();
     /// assert_eq!((o.layout, o.chip_size), (Layout::Observations, 50));
-    /// assert!(RasterOptions::from_pairs([("colour", "red")]).unwrap_err().contains("'colour'"));
+    /// let err = RasterOptions::from_pairs([("colour", "red")]).unwrap_err();
+    /// assert!(err.to_string().contains("'colour'"));
     /// ```
     pub fn from_pairs<K: AsRef<str>, V: AsRef<str>>(
         pairs: impl IntoIterator<Item = (K, V)>,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, OptionError> {
         let mut options = RasterOptions::default();
         for (key, value) in pairs {
             let key = key.as_ref().to_ascii_lowercase();
@@ -124,58 +128,56 @@ impl RasterOptions {
     }
 
     /// Parses options from a map such as `CreateExternalTable::options`.
-    pub fn from_map(map: &HashMap<String, String>) -> Result<Self, String> {
+    pub fn from_map(map: &HashMap<String, String>) -> Result<Self, OptionError> {
         let mut pairs: Vec<_> = map.iter().collect();
         pairs.sort(); // deterministic: the first bad option in key order is reported
         Self::from_pairs(pairs)
     }
 
-    fn set(&mut self, key: &str, value: &str) -> Result<(), String> {
-        let positive = |what: &str| -> Result<usize, String> {
+    fn set(&mut self, key: &str, value: &str) -> Result<(), OptionError> {
+        let invalid = |expected| OptionError::InvalidValue {
+            option: key.to_string(),
+            value: value.to_string(),
+            expected,
+        };
+        let positive = || -> Result<usize, OptionError> {
             value
                 .parse::<usize>()
                 .ok()
                 .filter(|n| *n > 0)
-                .ok_or_else(|| {
-                    format!(
-                        "invalid value '{value}' for option '{what}': expected a positive integer"
-                    )
-                })
+                .ok_or_else(|| invalid("a positive integer"))
         };
-        let date = |what: &str| -> Result<Option<i32>, String> {
+        let date = || -> Result<Option<i32>, OptionError> {
             NaiveDate::parse_from_str(value, "%Y-%m-%d")
                 .map(|d| Some(date32(d)))
-                .map_err(|_| {
-                    format!(
-                        "invalid value '{value}' for option '{what}': expected a date YYYY-MM-DD"
-                    )
-                })
+                .map_err(|_| invalid("a date YYYY-MM-DD"))
         };
         match key {
             "layout" => self.layout = value.parse()?,
-            "chip_size" => self.chip_size = positive(key)?,
-            "chips_per_partition" => self.chips_per_partition = Some(positive(key)?),
-            "batch_pixels" => self.batch_pixels = positive(key)?,
+            "chip_size" => self.chip_size = positive()?,
+            "chips_per_partition" => self.chips_per_partition = Some(positive()?),
+            "batch_pixels" => self.batch_pixels = positive()?,
             "bands" => {
                 let bands = value
                     .split(',')
                     .map(|b| {
-                        b.parse::<Band>()
-                            .map_err(|e| format!("option 'bands': {e}"))
+                        b.parse::<Band>().map_err(|message| OptionError::Band {
+                            option: key.to_string(),
+                            message,
+                        })
                     })
                     .collect::<Result<Vec<_>, _>>()?;
                 self.bands = Some(bands);
             }
-            "start" => self.start = date(key)?,
-            "end" => self.end = date(key)?,
+            "start" => self.start = date()?,
+            "end" => self.end = date()?,
             "manifest" => self.manifest = Some(value.to_string()),
             _ if self.s3.set(key, value) => {}
             _ => {
-                return Err(format!(
-                    "unknown RASTER option '{key}': valid options are {}, {}",
-                    OPTION_KEYS.join(", "),
-                    S3Options::KEYS.join(", ")
-                ))
+                return Err(OptionError::Unknown {
+                    key: key.to_string(),
+                    valid: format!("{}, {}", OPTION_KEYS.join(", "), S3Options::KEYS.join(", ")),
+                })
             }
         }
         Ok(())
@@ -215,7 +217,9 @@ mod tests {
             ("bands", "red,purple", "'purple'"),
             ("end", "2015-13-01", "'end'"),
         ] {
-            let err = RasterOptions::from_pairs([(key, value)]).unwrap_err();
+            let err = RasterOptions::from_pairs([(key, value)])
+                .unwrap_err()
+                .to_string();
             assert!(err.contains(expected), "{key}: {err}");
         }
     }

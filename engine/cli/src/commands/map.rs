@@ -5,6 +5,8 @@ use std::path::PathBuf;
 use ardent_engine::catalog::{Selection, Stack};
 use ardent_engine::location::{Location, S3Options};
 use ardent_engine::map::MapImage;
+
+use crate::plot::map_png;
 use ardent_engine::session::run_script;
 
 use super::{session, with_progress, Script};
@@ -77,7 +79,7 @@ pub async fn run(master: Option<&str>, args: Args) -> Result<(), String> {
         tile.grid.height
     );
     if let Some(png) = &args.png {
-        map.write_png(png, args.title.as_deref().unwrap_or(&args.column))?;
+        map_png(&map, png, args.title.as_deref().unwrap_or(&args.column))?;
         println!("wrote {}", png.display());
     }
     Ok(())

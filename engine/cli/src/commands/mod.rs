@@ -52,7 +52,7 @@ pub enum Progress {
 
 /// A session for the master, with what its progress bar follows.
 pub async fn session(master: Option<&str>) -> Result<(SessionContext, Progress), String> {
-    let master = Master::resolve(master)?;
+    let master = Master::resolve(master).map_err(|e| e.to_string())?;
     let chips = Arc::new(ScanProgress::default());
     let mut config = SessionConfig::new().with_extension(Arc::clone(&chips));
     let progress = match &master {

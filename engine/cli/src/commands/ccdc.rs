@@ -2,7 +2,9 @@
 
 use std::path::PathBuf;
 
-use ardent_engine::ccdc::{plot, to_pyccd_json, PixelCsv};
+use ardent_engine::ccdc::{to_pyccd_json, PixelCsv};
+
+use crate::plot::pixel_plot;
 use ardent_udfs::kernels::ccdc::{detect, settings};
 use ardent_udfs::kernels::qa::QaScheme;
 
@@ -31,7 +33,7 @@ pub fn run(args: Args) -> Result<(), String> {
     let result = detect(&pixel.series(), scheme, &params)
         .map_err(|e| format!("'{}': {e}", args.csv.display()))?;
     if let Some(png) = &args.plot {
-        plot(&pixel, &result, params.avg_days_yr, png)?;
+        pixel_plot(&pixel, &result, params.avg_days_yr, png)?;
     }
     let text = serde_json::to_string_pretty(&to_pyccd_json(&result)).map_err(|e| e.to_string())?;
     println!("{text}");

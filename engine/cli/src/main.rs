@@ -1,9 +1,11 @@
-//! `ardent`: the command-line client. A thin shell over `ardent_engine`.
+//! `ardent`: the command-line client. A thin shell over `ardent_engine`: flag parsing, progress
+//! bars and pictures live here, so the servers and the library do not compile them.
 
 // clap turns the doc comments below into --help text, where `local[N]` is literal, not a link.
 #![allow(rustdoc::broken_intra_doc_links)]
 
 mod commands;
+mod plot;
 
 use std::process::ExitCode;
 
