@@ -73,7 +73,8 @@ impl OneHostCluster {
             scheduler_flags: Vec::new(),
             executor_flags: Vec::new(),
             env: Vec::new(),
-        })?;
+        })
+        .map_err(|e| e.to_string())?;
         let master = state.master.parse::<Master>().map_err(|e| e.to_string())?;
         tracing::info!("one-host cluster up: {master}, {executors} executors x {vcores} slots");
         Ok(OneHostCluster {

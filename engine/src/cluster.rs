@@ -10,6 +10,13 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use crate::distributed::rest::{RestError, SchedulerApi};
+use crate::error::ClusterError;
+
+/// The error of an I/O step on `path`, for `map_err`.
+fn io(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> ClusterError {
+    let path = path.to_path_buf();
+    move |source| ClusterError::Io { what, path, source }
+}
 
 /// The file in the cluster folder that records the running processes.
 pub const STATE_FILE: &str = "cluster.json";
@@ -78,11 +85,11 @@ pub struct ClusterState {
     pub members: Vec<Member>,
 }
 
-fn free_port() -> Result<u16, String> {
+fn free_port() -> Result<u16, ClusterError> {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
-        .map_err(|e| format!("cannot find a free loopback port: {e}"))
+        .map_err(ClusterError::NoPort)
 }
 
 /// Number of executors the scheduler on loopback `port` knows.
@@ -108,19 +115,15 @@ fn spawn(
     role: String,
     port: u16,
     args: &[String],
-) -> Result<Member, String> {
+) -> Result<Member, ClusterError> {
     use std::os::unix::process::CommandExt;
     let program = spec.bin_dir.join(binary);
     if !program.exists() {
-        return Err(format!(
-            "{} is missing: build it with `cargo build --release --bins`",
-            program.display()
-        ));
+        return Err(ClusterError::MissingBinary(program));
     }
     let log = spec.dir.join(format!("{role}.log"));
-    let file = std::fs::File::create(&log)
-        .map_err(|e| format!("cannot create '{}': {e}", log.display()))?;
-    let err = file.try_clone().map_err(|e| e.to_string())?;
+    let file = std::fs::File::create(&log).map_err(io("cannot create", &log))?;
+    let err = file.try_clone().map_err(io("cannot open", &log))?;
     let child = Command::new(&program)
         .args(args)
         .envs(spec.env.iter().map(|(k, v)| (k, v)))
@@ -130,7 +133,7 @@ fn spawn(
         // Own process group: the cluster outlives the command that started it and ^C in that shell.
         .process_group(0)
         .spawn()
-        .map_err(|e| format!("cannot start {}: {e}", program.display()))?;
+        .map_err(io("cannot start", &program))?;
     Ok(Member {
         role,
         pid: child.id(),
@@ -142,17 +145,15 @@ fn spawn(
 
 /// Starts the cluster and waits until every executor has registered. On failure every process it
 /// started is stopped again and the error names the log to read.
-pub fn up(spec: &ClusterSpec) -> Result<ClusterState, String> {
-    std::fs::create_dir_all(&spec.dir)
-        .map_err(|e| format!("cannot create '{}': {e}", spec.dir.display()))?;
+pub fn up(spec: &ClusterSpec) -> Result<ClusterState, ClusterError> {
+    std::fs::create_dir_all(&spec.dir).map_err(io("cannot create", &spec.dir))?;
     let state_file = spec.dir.join(STATE_FILE);
     if let Ok(previous) = read_state(&spec.dir) {
         if previous.members.iter().any(Member::is_running) {
-            return Err(format!(
-                "a cluster is already running from '{}' ({}): stop it with `ardent cluster down`",
-                state_file.display(),
-                previous.master
-            ));
+            return Err(ClusterError::AlreadyRunning {
+                state: state_file,
+                master: previous.master,
+            });
         }
     }
     let port = if spec.port == 0 {
@@ -169,9 +170,12 @@ pub fn up(spec: &ClusterSpec) -> Result<ClusterState, String> {
                 scheduler_port: port,
                 members,
             };
-            let json = serde_json::to_string_pretty(&state).map_err(|e| e.to_string())?;
-            std::fs::write(&state_file, json)
-                .map_err(|e| format!("cannot write '{}': {e}", state_file.display()))?;
+            let json =
+                serde_json::to_string_pretty(&state).map_err(|source| ClusterError::BadState {
+                    path: state_file.clone(),
+                    source,
+                })?;
+            std::fs::write(&state_file, json).map_err(io("cannot write", &state_file))?;
             Ok(state)
         }
         Err(e) => {
@@ -181,7 +185,11 @@ pub fn up(spec: &ClusterSpec) -> Result<ClusterState, String> {
     }
 }
 
-fn start_members(spec: &ClusterSpec, port: u16, members: &mut Vec<Member>) -> Result<(), String> {
+fn start_members(
+    spec: &ClusterSpec,
+    port: u16,
+    members: &mut Vec<Member>,
+) -> Result<(), ClusterError> {
     let args = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     let mut scheduler_args = args(&[
         "--bind-host",
@@ -204,8 +212,7 @@ fn start_members(spec: &ClusterSpec, port: u16, members: &mut Vec<Member>) -> Re
     })?;
     for i in 0..spec.executors {
         let work = spec.dir.join(format!("executor{i}"));
-        std::fs::create_dir_all(&work)
-            .map_err(|e| format!("cannot create '{}': {e}", work.display()))?;
+        std::fs::create_dir_all(&work).map_err(io("cannot create", &work))?;
         let flight = free_port()?;
         let mut executor_args = args(&[
             "--scheduler-host",
@@ -245,24 +252,24 @@ fn start_members(spec: &ClusterSpec, port: u16, members: &mut Vec<Member>) -> Re
 fn wait(
     spec: &ClusterSpec,
     members: &[Member],
-    what: &str,
+    what: &'static str,
     ready: impl Fn() -> bool,
-) -> Result<(), String> {
+) -> Result<(), ClusterError> {
     let deadline = Instant::now() + spec.timeout;
     while !ready() {
         if let Some(dead) = members.iter().find(|m| !m.is_running()) {
-            return Err(format!(
-                "{} exited while waiting for {what}; see {}",
-                dead.role,
-                dead.log.display()
-            ));
+            return Err(ClusterError::Exited {
+                role: dead.role.clone(),
+                what,
+                log: dead.log.clone(),
+            });
         }
         if Instant::now() > deadline {
-            return Err(format!(
-                "timed out after {} s waiting for {what}; logs in {}",
-                spec.timeout.as_secs(),
-                spec.dir.display()
-            ));
+            return Err(ClusterError::TimedOut {
+                seconds: spec.timeout.as_secs(),
+                what,
+                dir: spec.dir.clone(),
+            });
         }
         std::thread::sleep(Duration::from_millis(200));
     }
@@ -270,12 +277,10 @@ fn wait(
 }
 
 /// Reads the state file of a cluster folder.
-pub fn read_state(dir: &Path) -> Result<ClusterState, String> {
+pub fn read_state(dir: &Path) -> Result<ClusterState, ClusterError> {
     let path = dir.join(STATE_FILE);
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| format!("no cluster recorded in '{}': {e}", path.display()))?;
-    serde_json::from_str(&text)
-        .map_err(|e| format!("'{}' is not a cluster state file: {e}", path.display()))
+    let text = std::fs::read_to_string(&path).map_err(io("no cluster recorded in", &path))?;
+    serde_json::from_str(&text).map_err(|source| ClusterError::BadState { path, source })
 }
 
 /// Stops the processes (executors first), SIGTERM then SIGKILL after 10 s. A pid that now
@@ -310,10 +315,10 @@ fn stop(members: &[Member]) -> usize {
 
 /// Stops the cluster recorded in `dir` and removes its state file. Returns how many processes
 /// were still running.
-pub fn down(dir: &Path) -> Result<usize, String> {
+pub fn down(dir: &Path) -> Result<usize, ClusterError> {
     let state = read_state(dir)?;
     let stopped = stop(&state.members);
     std::fs::remove_file(dir.join(STATE_FILE))
-        .map_err(|e| format!("cannot remove the state file: {e}"))?;
+        .map_err(io("cannot remove the state file", &dir.join(STATE_FILE)))?;
     Ok(stopped)
 }

@@ -137,6 +137,47 @@ pub enum MasterError {
     Unknown(String),
 }
 
+/// Why a one-host cluster could not be started, found or stopped.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClusterError {
+    /// A file or folder of the cluster could not be made, read or written.
+    #[error("{what} '{}': {source}", path.display())]
+    Io {
+        what: &'static str,
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot find a free loopback port: {0}")]
+    NoPort(#[source] std::io::Error),
+    #[error("{} is missing: build it with `cargo build --release --bins`", .0.display())]
+    MissingBinary(std::path::PathBuf),
+    #[error("a cluster is already running from '{}' ({master}): stop it with `ardent cluster down`", state.display())]
+    AlreadyRunning {
+        state: std::path::PathBuf,
+        master: String,
+    },
+    #[error("'{}' is not a cluster state file: {source}", path.display())]
+    BadState {
+        path: std::path::PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("{role} exited while waiting for {what}; see {}", log.display())]
+    Exited {
+        role: String,
+        what: &'static str,
+        log: std::path::PathBuf,
+    },
+    #[error("timed out after {seconds} s waiting for {what}; logs in {}", dir.display())]
+    TimedOut {
+        seconds: u64,
+        what: &'static str,
+        dir: std::path::PathBuf,
+    },
+}
+
 /// The master URLs `MasterError` lists.
 const SUPPORTED_MASTERS: &str = "supported master URLs: local, local[N], local[*], df://host:port";
 

@@ -44,33 +44,32 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing(cli.verbose);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
     let master = cli.master.as_deref();
-    let result = runtime.block_on(async {
-        match cli.command {
-            Command::Synth(args) => commands::synth::run(args),
-            Command::Sql(args) => commands::sql::run(master, args).await,
-            Command::Map(args) => commands::map::run(master, args).await,
-            Command::Cluster(args) => commands::cluster::run(args),
-            Command::Ccdc(args) => commands::ccdc::run(args),
-        }
-    });
+    // Only SQL runs on the async runtime; the other commands are plain blocking work.
+    let result = match cli.command {
+        Command::Synth(args) => commands::synth::run(args),
+        Command::Cluster(args) => commands::cluster::run(args),
+        Command::Ccdc(args) => commands::ccdc::run(args),
+        Command::Sql(args) => on_runtime(commands::sql::run(master, args)),
+        Command::Map(args) => on_runtime(commands::map::run(master, args)),
+    };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("error: {message}");
+        Err(e) => {
+            // The errors ardent raises name their causes in their messages.
+            eprintln!("error: {e}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// Runs `work` on a multi-threaded tokio runtime.
+fn on_runtime(work: impl std::future::Future<Output = anyhow::Result<()>>) -> anyhow::Result<()> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| anyhow::anyhow!("cannot start the async runtime: {e}"))?
+        .block_on(work)
 }
 
 fn init_tracing(verbose: u8) {

@@ -26,16 +26,16 @@ pub struct Args {
     pub plot: Option<PathBuf>,
 }
 
-pub fn run(args: Args) -> Result<(), String> {
-    let pixel = PixelCsv::read(&args.csv)?;
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let pixel = PixelCsv::read(&args.csv).map_err(anyhow::Error::msg)?;
     let (scheme, params) =
-        settings(Some(args.qa), args.params.as_deref()).map_err(|e| e.to_string())?;
+        settings(Some(args.qa), args.params.as_deref()).map_err(anyhow::Error::msg)?;
     let result = detect(&pixel.series(), scheme, &params)
-        .map_err(|e| format!("'{}': {e}", args.csv.display()))?;
+        .map_err(|e| anyhow::anyhow!("'{}': {e}", args.csv.display()))?;
     if let Some(png) = &args.plot {
-        pixel_plot(&pixel, &result, params.avg_days_yr, png)?;
+        pixel_plot(&pixel, &result, params.avg_days_yr, png).map_err(anyhow::Error::msg)?;
     }
-    let text = serde_json::to_string_pretty(&to_pyccd_json(&result)).map_err(|e| e.to_string())?;
+    let text = serde_json::to_string_pretty(&to_pyccd_json(&result)).map_err(anyhow::Error::msg)?;
     println!("{text}");
     Ok(())
 }

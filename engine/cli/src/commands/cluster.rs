@@ -43,7 +43,7 @@ pub enum Action {
     },
 }
 
-pub fn run(args: Args) -> Result<(), String> {
+pub fn run(args: Args) -> anyhow::Result<()> {
     match args.action {
         Action::Up {
             executors,
@@ -53,14 +53,14 @@ pub fn run(args: Args) -> Result<(), String> {
             timeout,
         } => {
             if executors == 0 {
-                return Err("--executors must be at least 1".into());
+                anyhow::bail!("--executors must be at least 1");
             }
             let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
             let spec = ClusterSpec {
                 bin_dir: std::env::current_exe()
-                    .map_err(|e| format!("cannot find this program's folder: {e}"))?
+                    .map_err(|e| anyhow::anyhow!("cannot find this program's folder: {e}"))?
                     .parent()
-                    .ok_or("cannot find this program's folder")?
+                    .ok_or_else(|| anyhow::anyhow!("cannot find this program's folder"))?
                     .to_path_buf(),
                 dir,
                 executors,

@@ -38,10 +38,10 @@ pub struct Args {
     pub quiet: bool,
 }
 
-pub async fn run(master: Option<&str>, args: Args) -> Result<(), String> {
+pub async fn run(master: Option<&str>, args: Args) -> anyhow::Result<()> {
     let script = args.script.text()?;
     let location =
-        Location::parse(&args.stack, &S3Options::default()).map_err(|e| e.to_string())?;
+        Location::parse(&args.stack, &S3Options::default()).map_err(anyhow::Error::msg)?;
     // The grid is all a map needs: one file per tile is opened, none of the bands.
     let grid_only = Selection {
         bands: Some(Vec::new()),
@@ -49,11 +49,11 @@ pub async fn run(master: Option<&str>, args: Args) -> Result<(), String> {
     };
     let stack = Stack::open(&location, None, &grid_only)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(anyhow::Error::msg)?;
     let tile = match (&args.tile, stack.tiles.as_slice()) {
         (None, [only]) => only,
         (None, _) => {
-            return Err(format!(
+            return Err(anyhow::anyhow!(
                 "the stack at '{}' has several tiles: choose one with --tile",
                 args.stack
             ))
@@ -61,15 +61,18 @@ pub async fn run(master: Option<&str>, args: Args) -> Result<(), String> {
         (Some(id), tiles) => tiles
             .iter()
             .find(|t| &t.tile == id)
-            .ok_or_else(|| format!("the stack at '{}' has no tile {id}", args.stack))?,
+            .ok_or_else(|| anyhow::anyhow!("the stack at '{}' has no tile {id}", args.stack))?,
     };
     let (ctx, progress) = session(master).await?;
     let results = with_progress(&progress, args.quiet, run_script(&ctx, &script))
         .await
-        .map_err(|e| e.to_string())?;
-    let last = results.last().ok_or("no statement produced a result")?;
-    let map = MapImage::from_batches(&last.batches, &args.column, &tile.grid)?;
-    map.write_geotiff(&args.out)?;
+        .map_err(anyhow::Error::msg)?;
+    let last = results
+        .last()
+        .ok_or_else(|| anyhow::anyhow!("no statement produced a result"))?;
+    let map = MapImage::from_batches(&last.batches, &args.column, &tile.grid)
+        .map_err(anyhow::Error::msg)?;
+    map.write_geotiff(&args.out).map_err(anyhow::Error::msg)?;
     let (lo, hi) = map.range().unwrap_or((f64::NAN, f64::NAN));
     let mapped = map.values.iter().filter(|v| v.is_finite()).count();
     println!(
@@ -79,7 +82,8 @@ pub async fn run(master: Option<&str>, args: Args) -> Result<(), String> {
         tile.grid.height
     );
     if let Some(png) = &args.png {
-        map_png(&map, png, args.title.as_deref().unwrap_or(&args.column))?;
+        map_png(&map, png, args.title.as_deref().unwrap_or(&args.column))
+            .map_err(anyhow::Error::msg)?;
         println!("wrote {}", png.display());
     }
     Ok(())

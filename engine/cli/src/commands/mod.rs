@@ -28,12 +28,12 @@ pub struct Script {
 }
 
 impl Script {
-    pub fn text(&self) -> Result<String, String> {
+    pub fn text(&self) -> anyhow::Result<String> {
         match (&self.sql, &self.file) {
             (Some(sql), None) => Ok(sql.clone()),
             (None, Some(path)) => std::fs::read_to_string(path)
-                .map_err(|e| format!("cannot read '{}': {e}", path.display())),
-            _ => Err("give SQL statements or -f FILE".into()),
+                .map_err(|e| anyhow::anyhow!("cannot read '{}': {e}", path.display())),
+            _ => Err(anyhow::anyhow!("give SQL statements or -f FILE")),
         }
     }
 }
@@ -51,8 +51,8 @@ pub enum Progress {
 }
 
 /// A session for the master, with what its progress bar follows.
-pub async fn session(master: Option<&str>) -> Result<(SessionContext, Progress), String> {
-    let master = Master::resolve(master).map_err(|e| e.to_string())?;
+pub async fn session(master: Option<&str>) -> anyhow::Result<(SessionContext, Progress)> {
+    let master = Master::resolve(master).map_err(anyhow::Error::msg)?;
     let chips = Arc::new(ScanProgress::default());
     let mut config = SessionConfig::new().with_extension(Arc::clone(&chips));
     let progress = match &master {
@@ -70,7 +70,7 @@ pub async fn session(master: Option<&str>) -> Result<(SessionContext, Progress),
     };
     let ctx = session_for(&master, config)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(anyhow::Error::msg)?;
     Ok((ctx, progress))
 }
 

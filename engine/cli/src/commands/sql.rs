@@ -28,12 +28,12 @@ pub struct Args {
     pub quiet: bool,
 }
 
-pub async fn run(master: Option<&str>, args: Args) -> Result<(), String> {
+pub async fn run(master: Option<&str>, args: Args) -> anyhow::Result<()> {
     let script = args.script.text()?;
     let (ctx, progress) = session(master).await?;
     let results = with_progress(&progress, args.quiet, run_script(&ctx, &script))
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(anyhow::Error::msg)?;
     let mut out = std::io::stdout().lock();
     for result in results.iter().filter(|r| !r.schema.fields().is_empty()) {
         print(&mut out, &result.batches, &result.schema, args.format)?;
@@ -46,8 +46,8 @@ fn print(
     batches: &[RecordBatch],
     schema: &datafusion::arrow::datatypes::SchemaRef,
     format: Format,
-) -> Result<(), String> {
-    let err = |e: &dyn std::fmt::Display| format!("cannot write results: {e}");
+) -> anyhow::Result<()> {
+    let err = |e: &dyn std::fmt::Display| anyhow::anyhow!("cannot write results: {e}");
     match format {
         Format::Table => {
             let table = if batches.is_empty() {

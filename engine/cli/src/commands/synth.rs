@@ -39,7 +39,7 @@ pub struct Args {
     pub seed: u64,
 }
 
-pub fn run(args: Args) -> Result<(), String> {
+pub fn run(args: Args) -> anyhow::Result<()> {
     let config = SynthConfig {
         out: args.out,
         tile: args.tile,
@@ -70,7 +70,7 @@ pub fn run(args: Args) -> Result<(), String> {
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    let summary = summary?;
+    let summary = summary.map_err(anyhow::Error::msg)?;
     println!(
         "wrote {} acquisitions ({} GeoTIFFs, {}x{} px, tile {}) to {}",
         summary.acquisitions,
