@@ -71,18 +71,33 @@ impl fmt::Display for Band {
     }
 }
 
+/// A band, tile or ARD file name that does not parse.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum NameError {
+    #[error(
+        "unknown band '{0}': expected one of blue, green, red, nir, swir1, swir2, thermal, qa"
+    )]
+    Band(String),
+    #[error("invalid tile id '{0}': expected the form h003v008")]
+    Tile(String),
+    #[error("unparsable {what} date '{text}' in ARD file name '{file}'")]
+    Date {
+        what: &'static str,
+        text: String,
+        file: String,
+    },
+}
+
 impl FromStr for Band {
-    type Err = String;
+    type Err = NameError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let lower = s.trim().to_ascii_lowercase();
         Band::ALL
             .into_iter()
             .find(|b| b.name() == lower)
-            .ok_or_else(|| {
-                let names: Vec<_> = Band::ALL.iter().map(|b| b.name()).collect();
-                format!("unknown band '{s}': expected one of {}", names.join(", "))
-            })
+            .ok_or_else(|| NameError::Band(s.to_string()))
     }
 }
 
@@ -196,11 +211,11 @@ impl fmt::Display for TileId {
 }
 
 impl FromStr for TileId {
-    type Err = String;
+    type Err = NameError;
 
     /// Accepts `h003v008`, `h3v8` and the file-name form `003008`.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let bad = || format!("invalid tile id '{s}': expected the form h003v008");
+        let bad = || NameError::Tile(s.to_string());
         let lower = s.trim().to_ascii_lowercase();
         if let Some(rest) = lower.strip_prefix('h') {
             let (h, v) = rest.split_once('v').ok_or_else(bad)?;
@@ -227,7 +242,7 @@ pub struct ArdName {
 impl ArdName {
     /// Parses an ARD file name (no directory). `Ok(None)` if the name is not an ARD GeoTIFF name at
     /// all; an error if it looks like one but a part is malformed, such as an impossible date.
-    pub fn parse(file_name: &str) -> Result<Option<ArdName>, String> {
+    pub fn parse(file_name: &str) -> Result<Option<ArdName>, NameError> {
         let Some(stem) = file_name
             .strip_suffix(".tif")
             .or_else(|| file_name.strip_suffix(".TIF"))
@@ -243,9 +258,11 @@ impl ArdName {
         else {
             return Ok(None);
         };
-        let date = |what: &str, text: &str| {
-            NaiveDate::parse_from_str(text, "%Y%m%d").map_err(|_| {
-                format!("unparsable {what} date '{text}' in ARD file name '{file_name}'")
+        let date = |what: &'static str, text: &str| {
+            NaiveDate::parse_from_str(text, "%Y%m%d").map_err(|_| NameError::Date {
+                what,
+                text: text.to_string(),
+                file: file_name.to_string(),
             })
         };
         Ok(Some(ArdName {
@@ -305,7 +322,9 @@ mod tests {
     fn other_files_are_ignored_and_bad_dates_are_errors() {
         assert_eq!(ArdName::parse("truth.csv").unwrap(), None);
         assert_eq!(ArdName::parse("scene.tif").unwrap(), None);
-        let err = ArdName::parse("LC08_CU_003008_20131341_20181202_C01_V01_SRB2.tif").unwrap_err();
+        let err = ArdName::parse("LC08_CU_003008_20131341_20181202_C01_V01_SRB2.tif")
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("'20131341'") && err.contains("LC08_CU_003008"),
             "{err}"
@@ -316,7 +335,16 @@ mod tests {
     fn tile_ids() {
         assert_eq!("h3v8".parse::<TileId>().unwrap().to_string(), "h003v008");
         assert_eq!("003008".parse::<TileId>().unwrap(), TileId { h: 3, v: 8 });
-        assert!("x3".parse::<TileId>().unwrap_err().contains("'x3'"));
-        assert!("purple".parse::<Band>().unwrap_err().contains("'purple'"));
+        assert!("x3"
+            .parse::<TileId>()
+            .unwrap_err()
+            .to_string()
+            .contains("'x3'"));
+        let err = "purple".parse::<Band>().unwrap_err().to_string();
+        let names: Vec<&str> = Band::ALL.iter().map(|b| b.name()).collect();
+        assert!(
+            err.ends_with(&names.join(", ")),
+            "every band, in order: {err}"
+        );
     }
 }

@@ -154,7 +154,7 @@ fn entries_from_ard_names(
     let mut entries = Vec::new();
     for relative in listed {
         let file_name = relative.rsplit('/').next().unwrap_or(relative);
-        let Some(name) = ArdName::parse(file_name).map_err(CatalogError::ArdName)? else {
+        let Some(name) = ArdName::parse(file_name)? else {
             continue;
         };
         let Some(band) = name.band else {
@@ -243,7 +243,9 @@ fn parse_manifest(location: &Location, name: &str, text: &str) -> Result<Vec<Ent
                 tile: at(tile_at)?.to_string(),
                 date: date32(date),
                 sensor: sensor_at.map(at).transpose()?.unwrap_or("").to_string(),
-                band: at(band_at)?.parse().map_err(context)?,
+                band: at(band_at)?
+                    .parse()
+                    .map_err(|e: crate::ard::NameError| context(e.to_string()))?,
             })
         })
         .collect()

@@ -4,6 +4,8 @@
 use std::path::Path;
 
 use ardent_udfs::kernels::ccdc::{CcdResult, Series, BANDS};
+
+use crate::error::PixelCsvError;
 use serde_json::{json, Map, Value};
 
 /// The columns of a pixel CSV, in order.
@@ -19,13 +21,15 @@ pub struct PixelCsv {
 
 impl PixelCsv {
     /// Reads `ordinal_date,blue,green,red,nir,swir1,swir2,thermal,qa` rows.
-    pub fn read(path: &Path) -> Result<PixelCsv, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read '{}': {e}", path.display()))?;
-        Self::parse(&text).map_err(|e| format!("'{}': {e}", path.display()))
+    pub fn read(path: &Path) -> Result<PixelCsv, PixelCsvError> {
+        let text = std::fs::read_to_string(path).map_err(|source| PixelCsvError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(&text).map_err(|e| e.in_file(path))
     }
 
-    pub fn parse(text: &str) -> Result<PixelCsv, String> {
+    pub fn parse(text: &str) -> Result<PixelCsv, PixelCsvError> {
         let mut lines = text
             .lines()
             .enumerate()
@@ -33,24 +37,29 @@ impl PixelCsv {
         match lines.next() {
             Some((_, header)) if header.trim() == CSV_HEADER => {}
             Some((_, header)) => {
-                return Err(format!("header is '{header}', expected '{CSV_HEADER}'"))
+                return Err(PixelCsvError::Header {
+                    path: None,
+                    found: header.to_string(),
+                    expected: CSV_HEADER,
+                })
             }
-            None => return Err("empty file".into()),
+            None => return Err(PixelCsvError::Empty { path: None }),
         }
         let mut pixel = PixelCsv::default();
         for (number, line) in lines {
             let fields: Vec<&str> = line.split(',').map(str::trim).collect();
+            let bad_line = |message: String| PixelCsvError::Line {
+                path: None,
+                line: number + 1,
+                message,
+            };
             if fields.len() != 9 {
-                return Err(format!(
-                    "line {}: {} fields, expected 9",
-                    number + 1,
-                    fields.len()
-                ));
+                return Err(bad_line(format!("{} fields, expected 9", fields.len())));
             }
-            let int = |i: usize| -> Result<i64, String> {
+            let int = |i: usize| -> Result<i64, PixelCsvError> {
                 fields[i]
                     .parse::<i64>()
-                    .map_err(|_| format!("line {}: '{}' is not an integer", number + 1, fields[i]))
+                    .map_err(|_| bad_line(format!("'{}' is not an integer", fields[i])))
             };
             pixel.dates.push(int(0)?);
             for (b, band) in pixel.bands.iter_mut().enumerate() {

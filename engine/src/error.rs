@@ -48,8 +48,8 @@ pub enum CatalogError {
     )]
     NoRasterFiles(String),
     /// A file name that looks like ARD but is not a valid one.
-    #[error("{0}")]
-    ArdName(String),
+    #[error(transparent)]
+    ArdName(#[from] crate::ard::NameError),
     #[error("manifest '{manifest}'{}: {message}", line.map(|l| format!(" line {l}")).unwrap_or_default())]
     Manifest {
         manifest: String,
@@ -135,6 +135,111 @@ pub enum MasterError {
     Scheme { scheme: String, master: String },
     #[error("unknown master '{0}'; {SUPPORTED_MASTERS}")]
     Unknown(String),
+}
+
+/// A pixel CSV (`ardent ccdc --csv`) that cannot be read, naming the file and line.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PixelCsvError {
+    #[error("cannot read '{}': {source}", path.display())]
+    Io {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}header is '{found}', expected '{expected}'", file_prefix(.path))]
+    Header {
+        path: Option<std::path::PathBuf>,
+        found: String,
+        expected: &'static str,
+    },
+    #[error("{}empty file", file_prefix(.path))]
+    Empty { path: Option<std::path::PathBuf> },
+    #[error("{}line {line}: {message}", file_prefix(.path))]
+    Line {
+        path: Option<std::path::PathBuf>,
+        line: usize,
+        message: String,
+    },
+}
+
+impl PixelCsvError {
+    /// The same error, naming the file it came from.
+    pub fn in_file(self, file: &std::path::Path) -> Self {
+        let named = Some(file.to_path_buf());
+        match self {
+            PixelCsvError::Header {
+                found, expected, ..
+            } => PixelCsvError::Header {
+                path: named,
+                found,
+                expected,
+            },
+            PixelCsvError::Empty { .. } => PixelCsvError::Empty { path: named },
+            PixelCsvError::Line { line, message, .. } => PixelCsvError::Line {
+                path: named,
+                line,
+                message,
+            },
+            io => io,
+        }
+    }
+}
+
+fn file_prefix(path: &Option<std::path::PathBuf>) -> String {
+    path.as_ref()
+        .map(|p| format!("'{}': ", p.display()))
+        .unwrap_or_default()
+}
+
+/// Why a query result cannot be placed on a stack's grid as a map.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum MapError {
+    #[error("the query result has no column '{0}' (a map needs row, col and the value)")]
+    MissingColumn(String),
+    #[error("column '{column}' cannot be mapped: {source}")]
+    Type {
+        column: String,
+        #[source]
+        source: datafusion::arrow::error::ArrowError,
+    },
+    #[error("row {row}, col {col} lies outside the {width}x{height} grid of the stack")]
+    OutsideGrid {
+        row: i64,
+        col: i64,
+        width: usize,
+        height: usize,
+    },
+    #[error(transparent)]
+    Raster(#[from] RasterError),
+}
+
+/// Why a synthetic stack could not be generated; nothing is left under `--out`.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SynthError {
+    /// A setting out of range, named by its command-line flag.
+    #[error("{flag} {message}")]
+    Setting { flag: &'static str, message: String },
+    #[error("output folder '{}' is not empty; choose another --out", .0.display())]
+    NotEmpty(std::path::PathBuf),
+    #[error("--out '{}' is not a folder path", .0.display())]
+    NotAFolder(std::path::PathBuf),
+    #[error("no Landsat sensor flew between {start} and {end}")]
+    NoSensor {
+        start: chrono::NaiveDate,
+        end: chrono::NaiveDate,
+    },
+    #[error("{what} '{}': {source}", path.display())]
+    Io {
+        what: &'static str,
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Raster(#[from] RasterError),
 }
 
 /// Why a one-host cluster could not be started, found or stopped.

@@ -7,6 +7,7 @@ use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Float64Type, Int64Type};
 
+use crate::error::MapError;
 use crate::gdal_io::write_geotiff;
 use crate::grid::Grid;
 
@@ -24,14 +25,17 @@ impl MapImage {
         batches: &[RecordBatch],
         column: &str,
         grid: &Grid,
-    ) -> Result<MapImage, String> {
+    ) -> Result<MapImage, MapError> {
         let mut values = vec![f64::NAN; grid.width * grid.height];
         for batch in batches {
             let get = |name: &str, to: &DataType| {
                 let array = batch
                     .column_by_name(name)
-                    .ok_or_else(|| format!("the query result has no column '{name}' (a map needs row, col and the value)"))?;
-                cast(array, to).map_err(|e| format!("column '{name}' cannot be mapped: {e}"))
+                    .ok_or_else(|| MapError::MissingColumn(name.to_string()))?;
+                cast(array, to).map_err(|source| MapError::Type {
+                    column: name.to_string(),
+                    source,
+                })
             };
             let (rows, cols) = (get("row", &DataType::Int64)?, get("col", &DataType::Int64)?);
             let data = get(column, &DataType::Float64)?;
@@ -46,10 +50,12 @@ impl MapImage {
                 }
                 let (r, c) = (rows.value(i), cols.value(i));
                 if r < 0 || c < 0 || r as usize >= grid.height || c as usize >= grid.width {
-                    return Err(format!(
-                        "row {r}, col {c} lies outside the {}x{} grid of the stack",
-                        grid.width, grid.height
-                    ));
+                    return Err(MapError::OutsideGrid {
+                        row: r,
+                        col: c,
+                        width: grid.width,
+                        height: grid.height,
+                    });
                 }
                 values[r as usize * grid.width + c as usize] = data.value(i);
             }
@@ -71,8 +77,8 @@ impl MapImage {
     }
 
     /// Writes a Float32 GeoTIFF with NaN as nodata.
-    pub fn write_geotiff(&self, path: &Path) -> Result<(), String> {
+    pub fn write_geotiff(&self, path: &Path) -> Result<(), MapError> {
         let data: Vec<f32> = self.values.iter().map(|&v| v as f32).collect();
-        write_geotiff(path, &self.grid, &data, Some(f64::NAN)).map_err(|e| e.to_string())
+        Ok(write_geotiff(path, &self.grid, &data, Some(f64::NAN))?)
     }
 }

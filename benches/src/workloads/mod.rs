@@ -123,7 +123,8 @@ impl Bench {
                     ..SynthConfig::default()
                 },
                 &|_, _| {},
-            )?;
+            )
+            .map_err(|e| e.to_string())?;
         }
         dir.canonicalize()
             .map_err(|e| format!("cannot resolve '{}': {e}", dir.display()))

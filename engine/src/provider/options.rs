@@ -161,9 +161,9 @@ impl RasterOptions {
                 let bands = value
                     .split(',')
                     .map(|b| {
-                        b.parse::<Band>().map_err(|message| OptionError::Band {
+                        b.parse::<Band>().map_err(|e| OptionError::Band {
                             option: key.to_string(),
-                            message,
+                            message: e.to_string(),
                         })
                     })
                     .collect::<Result<Vec<_>, _>>()?;

@@ -27,6 +27,7 @@ use serde::Serialize;
 
 use crate::ard::{ArdName, Band, Sensor, TileId};
 use crate::catalog::{date32, from_date32};
+use crate::error::SynthError;
 use crate::gdal_io::write_geotiff;
 use crate::grid::{Grid, ARD_TILE_PIXELS};
 use landscape::Landscape;
@@ -66,33 +67,40 @@ impl Default for SynthConfig {
 }
 
 impl SynthConfig {
-    fn validate(&self) -> Result<(), String> {
+    fn validate(&self) -> Result<(), SynthError> {
+        let bad = |flag, message: String| Err(SynthError::Setting { flag, message });
         if self.size == 0 || self.size > ARD_TILE_PIXELS {
-            return Err(format!(
-                "--size must be between 1 and {ARD_TILE_PIXELS}, got {}",
-                self.size
-            ));
+            return bad(
+                "--size",
+                format!("must be between 1 and {ARD_TILE_PIXELS}, got {}", self.size),
+            );
         }
         if self.start >= self.end {
-            return Err(format!(
-                "--start ({}) must be before --end ({})",
-                self.start, self.end
-            ));
+            return bad(
+                "--start",
+                format!("({}) must be before --end ({})", self.start, self.end),
+            );
         }
         if self.revisit == 0 {
-            return Err("--revisit must be at least 1 day".into());
+            return bad("--revisit", "must be at least 1 day".into());
         }
         if !(0.0..1.0).contains(&self.cloud) {
-            return Err(format!("--cloud must be in [0, 1), got {}", self.cloud));
+            return bad("--cloud", format!("must be in [0, 1), got {}", self.cloud));
         }
         if !(0.0..=1.0).contains(&self.change_fraction) {
-            return Err(format!(
-                "--change-fraction must be in [0, 1], got {}",
-                self.change_fraction
-            ));
+            return bad(
+                "--change-fraction",
+                format!("must be in [0, 1], got {}", self.change_fraction),
+            );
         }
         Ok(())
     }
+}
+
+/// The error of an I/O step on `path`, for `map_err`.
+fn io(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> SynthError {
+    let path = path.to_path_buf();
+    move |source| SynthError::Io { what, path, source }
 }
 
 /// What was generated.
@@ -141,37 +149,31 @@ pub fn acquisition_schedule(
 pub fn generate(
     config: &SynthConfig,
     progress: &(dyn Fn(usize, usize) + Sync),
-) -> Result<SynthSummary, String> {
+) -> Result<SynthSummary, SynthError> {
     config.validate()?;
     let out = &config.out;
     if out.exists()
         && std::fs::read_dir(out)
-            .map_err(|e| format!("cannot read '{}': {e}", out.display()))?
+            .map_err(io("cannot read", out))?
             .next()
             .is_some()
     {
-        return Err(format!(
-            "output folder '{}' is not empty; choose another --out",
-            out.display()
-        ));
+        return Err(SynthError::NotEmpty(out.clone()));
     }
     let name = out
         .file_name()
-        .ok_or_else(|| format!("--out '{}' is not a folder path", out.display()))?;
+        .ok_or_else(|| SynthError::NotAFolder(out.clone()))?;
     let staging = out.with_file_name(format!(
         ".{}.partial-{}",
         name.to_string_lossy(),
         std::process::id()
     ));
-    std::fs::create_dir_all(&staging)
-        .map_err(|e| format!("cannot create '{}': {e}", staging.display()))?;
+    std::fs::create_dir_all(&staging).map_err(io("cannot create", &staging))?;
     let result = write_stack(config, &staging, progress).and_then(|summary| {
         if out.exists() {
-            std::fs::remove_dir(out)
-                .map_err(|e| format!("cannot replace '{}': {e}", out.display()))?;
+            std::fs::remove_dir(out).map_err(io("cannot replace", out))?;
         }
-        std::fs::rename(&staging, out)
-            .map_err(|e| format!("cannot move the stack to '{}': {e}", out.display()))?;
+        std::fs::rename(&staging, out).map_err(io("cannot move the stack to", out))?;
         Ok(SynthSummary {
             out: out.clone(),
             truth: out.join("truth.csv"),
@@ -188,13 +190,13 @@ fn write_stack(
     config: &SynthConfig,
     dir: &Path,
     progress: &(dyn Fn(usize, usize) + Sync),
-) -> Result<SynthSummary, String> {
+) -> Result<SynthSummary, SynthError> {
     let schedule = acquisition_schedule(config.start, config.end, config.revisit);
     if schedule.is_empty() {
-        return Err(format!(
-            "no Landsat sensor flew between {} and {}",
-            config.start, config.end
-        ));
+        return Err(SynthError::NoSensor {
+            start: config.start,
+            end: config.end,
+        });
     }
     let (start, end) = (date32(config.start), date32(config.end));
     let margin = ((end - start) / 4).max(365);
@@ -241,20 +243,18 @@ fn write_stack(
                     &grid,
                     values,
                     Some(f64::from(ardent_udfs::kernels::FILL)),
-                )
-                .map_err(|e| e.to_string())?;
+                )?;
             }
-            write_geotiff(&path(Band::Qa), &grid, &scene.qa, Some(1.0))
-                .map_err(|e| e.to_string())?;
+            write_geotiff(&path(Band::Qa), &grid, &scene.qa, Some(1.0))?;
             progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
             Ok(scene.cloud_cover)
         })
-        .collect::<Result<Vec<f64>, String>>()?;
+        .collect::<Result<Vec<f64>, SynthError>>()?;
 
     write_truth(&dir.join("truth.csv"), &land, &grid)?;
-    let meta = serde_json::to_string_pretty(config).map_err(|e| e.to_string())?;
-    std::fs::write(dir.join("synth.json"), meta)
-        .map_err(|e| format!("cannot write synth.json: {e}"))?;
+    let meta = serde_json::to_string_pretty(config).expect("a SynthConfig serializes to JSON");
+    let meta_path = dir.join("synth.json");
+    std::fs::write(&meta_path, meta).map_err(io("cannot write", &meta_path))?;
     Ok(SynthSummary {
         out: dir.to_path_buf(),
         acquisitions: total,
@@ -266,11 +266,10 @@ fn write_stack(
 }
 
 /// The ground truth: one row per pixel with its cover and, if it changes, the date and new cover.
-fn write_truth(path: &Path, land: &Landscape, grid: &Grid) -> Result<(), String> {
-    let file = std::fs::File::create(path)
-        .map_err(|e| format!("cannot write '{}': {e}", path.display()))?;
+fn write_truth(path: &Path, land: &Landscape, grid: &Grid) -> Result<(), SynthError> {
+    let err = |e| io("cannot write", path)(e);
+    let file = std::fs::File::create(path).map_err(err)?;
     let mut out = std::io::BufWriter::new(file);
-    let err = |e: std::io::Error| format!("cannot write '{}': {e}", path.display());
     writeln!(out, "row,col,px,py,cover,change_date,cover_after").map_err(err)?;
     for (i, pixel) in land.pixels.iter().enumerate() {
         let (row, col) = (i / land.width, i % land.width);
@@ -337,7 +336,7 @@ mod tests {
         let truth = std::fs::read_to_string(&summary.truth).unwrap();
         assert_eq!(truth.lines().count(), 1 + 20 * 20);
         let err = generate(&config, &|_, _| {}).unwrap_err();
-        assert!(err.contains("not empty"), "{err}");
+        assert!(matches!(err, SynthError::NotEmpty(_)), "{err}");
         // No staging folder is left next to the stack.
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
