@@ -10,13 +10,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use crate::distributed::rest::{RestError, SchedulerApi};
-use crate::error::ClusterError;
-
-/// The error of an I/O step on `path`, for `map_err`.
-fn io(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> ClusterError {
-    let path = path.to_path_buf();
-    move |source| ClusterError::Io { what, path, source }
-}
+use crate::error::{io_error as io, ClusterError};
 
 /// The file in the cluster folder that records the running processes.
 pub const STATE_FILE: &str = "cluster.json";

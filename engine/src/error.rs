@@ -231,15 +231,29 @@ pub enum SynthError {
         start: chrono::NaiveDate,
         end: chrono::NaiveDate,
     },
-    #[error("{what} '{}': {source}", path.display())]
-    Io {
-        what: &'static str,
-        path: std::path::PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] PathIoError),
     #[error(transparent)]
     Raster(#[from] RasterError),
+}
+
+/// An I/O step that failed on a named file or folder: "cannot create '<path>': <reason>".
+#[derive(Debug, thiserror::Error)]
+#[error("{what} '{}': {source}", path.display())]
+pub struct PathIoError {
+    pub what: &'static str,
+    pub path: std::path::PathBuf,
+    #[source]
+    pub source: std::io::Error,
+}
+
+/// The [`PathIoError`] of `what` on `path`, for `map_err`.
+pub fn io_error(
+    what: &'static str,
+    path: &std::path::Path,
+) -> impl FnOnce(std::io::Error) -> PathIoError {
+    let path = path.to_path_buf();
+    move |source| PathIoError { what, path, source }
 }
 
 /// Why a one-host cluster could not be started, found or stopped.
@@ -247,13 +261,8 @@ pub enum SynthError {
 #[non_exhaustive]
 pub enum ClusterError {
     /// A file or folder of the cluster could not be made, read or written.
-    #[error("{what} '{}': {source}", path.display())]
-    Io {
-        what: &'static str,
-        path: std::path::PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] PathIoError),
     #[error("cannot find a free loopback port: {0}")]
     NoPort(#[source] std::io::Error),
     #[error("{} is missing: build it with `cargo build --release --bins`", .0.display())]

@@ -27,7 +27,7 @@ use serde::Serialize;
 
 use crate::ard::{ArdName, Band, Sensor, TileId};
 use crate::catalog::{date32, from_date32};
-use crate::error::SynthError;
+use crate::error::{io_error as io, SynthError};
 use crate::gdal_io::write_geotiff;
 use crate::grid::{Grid, ARD_TILE_PIXELS};
 use landscape::Landscape;
@@ -95,12 +95,6 @@ impl SynthConfig {
         }
         Ok(())
     }
-}
-
-/// The error of an I/O step on `path`, for `map_err`.
-fn io(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> SynthError {
-    let path = path.to_path_buf();
-    move |source| SynthError::Io { what, path, source }
 }
 
 /// What was generated.
@@ -286,7 +280,7 @@ fn write_truth(path: &Path, land: &Landscape, grid: &Grid) -> Result<(), SynthEr
         )
         .map_err(err)?;
     }
-    out.flush().map_err(err)
+    Ok(out.flush().map_err(err)?)
 }
 
 #[cfg(test)]
