@@ -237,7 +237,7 @@ pub enum SynthError {
     Raster(#[from] RasterError),
 }
 
-/// An I/O step that failed on a named file or folder: "cannot create '<path>': <reason>".
+/// An I/O step that failed on a named file or folder, shown as `cannot create 'path': reason`.
 #[derive(Debug, thiserror::Error)]
 #[error("{what} '{}': {source}", path.display())]
 pub struct PathIoError {
