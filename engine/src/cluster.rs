@@ -12,6 +12,9 @@ use serde::{Deserialize, Serialize};
 use crate::distributed::rest::{RestError, SchedulerApi};
 use crate::error::{io_error as io, ClusterError};
 
+/// How many times `up` starts the servers on freshly picked ports before giving up.
+const START_ATTEMPTS: usize = 3;
+
 /// The file in the cluster folder that records the running processes.
 pub const STATE_FILE: &str = "cluster.json";
 
@@ -150,13 +153,27 @@ pub fn up(spec: &ClusterSpec) -> Result<ClusterState, ClusterError> {
             });
         }
     }
-    let port = if spec.port == 0 {
-        free_port()?
-    } else {
-        spec.port
+    // Ports picked free are bound by the servers a moment later, and another program can take
+    // one in between: a server that exits while starting on picked ports is retried on fresh
+    // ones, a few times.
+    let mut attempt = 1;
+    let (port, members, started) = loop {
+        let port = if spec.port == 0 {
+            free_port()?
+        } else {
+            spec.port
+        };
+        let mut members = Vec::new();
+        let started = start_members(spec, port, &mut members);
+        let retry = spec.port == 0 && attempt < START_ATTEMPTS;
+        match started {
+            Err(ClusterError::Exited { .. }) if retry => {
+                stop(&members);
+                attempt += 1;
+            }
+            started => break (port, members, started),
+        }
     };
-    let mut members = Vec::new();
-    let started = start_members(spec, port, &mut members);
     match started {
         Ok(()) => {
             let state = ClusterState {
