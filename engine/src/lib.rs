@@ -24,3 +24,4 @@ pub mod progress;
 pub mod provider;
 pub mod session;
 pub mod synth;
+pub mod users;

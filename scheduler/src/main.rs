@@ -1,7 +1,8 @@
 //! `ardent-scheduler`: the Ballista scheduler, built with ardent's extension codecs, UDFs and RASTER
 //! table factory so that raster plans can be planned and split into stages. Every flag of Ballista's
 //! own scheduler is accepted (`--bind-host`, `--bind-port`, `--external-host`, `--scheduler-policy`,
-//! ...); see `ardent-scheduler --help`. The work is in the `ardent_scheduler` library.
+//! ...), and ardent's Flight SQL flags (`--flight-sql-port`, `--users`, `--tls-cert`, ...); see
+//! `ardent-scheduler --help`. The work is in the `ardent_scheduler` library.
 
 #![forbid(unsafe_code)]
 
@@ -13,7 +14,8 @@ use ardent_scheduler::server::{serve, SchedulerOptions};
 fn main() -> ExitCode {
     let options: SchedulerOptions =
         parse_flags_with_env("ARDENT_SCHEDULER_").unwrap_or_else(|e| e.exit());
-    let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| options.log_level_setting.clone());
+    let filter =
+        std::env::var("RUST_LOG").unwrap_or_else(|_| options.ballista.log_level_setting.clone());
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
         .with_writer(std::io::stderr)

@@ -1,5 +1,6 @@
-//! The Ballista scheduler service (gRPC for clients and executors, REST and metrics on the same
-//! port) with ardent's codecs, session builder and config producer.
+//! The scheduler process: Ballista's gRPC and REST service for clients and executors (on the
+//! cluster network) with ardent's codecs, session builder and config producer, and beside it, on
+//! its own port, the [Flight SQL service](crate::flight_sql) over the same scheduler.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -10,11 +11,21 @@ use ardent_engine::distributed::{
 use ballista_core::extension::SessionConfigExt;
 use ballista_scheduler::cluster::BallistaCluster;
 use ballista_scheduler::config::{Config, SchedulerConfig};
-use ballista_scheduler::scheduler_process::start_server;
+use ballista_scheduler::scheduler_process::{create_scheduler, start_grpc_service_with_listener};
 use datafusion::prelude::SessionConfig;
+use datafusion_proto::protobuf::{LogicalPlanNode, PhysicalPlanNode};
 
-/// The scheduler's options: every flag of Ballista's own scheduler.
-pub type SchedulerOptions = Config;
+use crate::flight_sql::{FlightSql, FlightSqlError, FlightSqlOptions};
+
+/// The scheduler's options: every flag of Ballista's own scheduler, and ardent's services'.
+#[derive(clap::Parser, Debug)]
+#[command(name = "ardent-scheduler", version)]
+pub struct SchedulerOptions {
+    #[command(flatten)]
+    pub ballista: Config,
+    #[command(flatten)]
+    pub flight_sql: FlightSqlOptions,
+}
 
 /// Why the scheduler could not start or stopped.
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +41,14 @@ pub enum ServeError {
     Options(String),
     #[error("cannot set up the scheduler's state: {0}")]
     State(String),
+    #[error("cannot listen on {address}: {source}")]
+    Listen {
+        address: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    FlightSql(#[from] FlightSqlError),
     #[error("scheduler on {address} stopped: {message}")]
     Stopped {
         address: SocketAddr,
@@ -39,11 +58,23 @@ pub enum ServeError {
 
 /// Serves until the scheduler stops.
 pub async fn serve(options: SchedulerOptions) -> Result<(), ServeError> {
-    let address = format!("{}:{}", options.bind_host, options.bind_port);
+    let SchedulerOptions {
+        ballista,
+        flight_sql,
+    } = options;
+    if ballista.flight_sql {
+        // Ballista's own switch serves Flight SQL on the cluster port, unauthenticated.
+        return Err(ServeError::Options(
+            "--flight-sql would serve Flight SQL without users on the cluster port: \
+             use --flight-sql-port PORT (with --users FILE) instead"
+                .to_string(),
+        ));
+    }
+    let address = format!("{}:{}", ballista.bind_host, ballista.bind_port);
     let address: SocketAddr = address
         .parse()
         .map_err(|source| ServeError::BindAddress { address, source })?;
-    let mut config: SchedulerConfig = options
+    let mut config: SchedulerConfig = ballista
         .try_into()
         .map_err(|e| ServeError::Options(format!("{e}")))?;
     config.override_logical_codec = Some(Arc::new(ArdentLogicalCodec::default()));
@@ -53,14 +84,42 @@ pub async fn serve(options: SchedulerOptions) -> Result<(), ServeError> {
             cluster_config(SessionConfig::new_with_ballista())
         }))
         .with_override_session_builder(Arc::new(scheduler_session_state));
+    config
+        .validate()
+        .map_err(|e| ServeError::Options(e.to_string()))?;
     let cluster = BallistaCluster::new_from_config(&config)
         .await
         .map_err(|e| ServeError::State(e.to_string()))?;
-    eprintln!("ardent-scheduler listening on {address}");
-    start_server(cluster, address, Arc::new(config))
+    let config = Arc::new(config);
+    let scheduler =
+        create_scheduler::<LogicalPlanNode, PhysicalPlanNode>(cluster, Arc::clone(&config))
+            .await
+            .map_err(|e| ServeError::State(e.to_string()))?;
+
+    let flight_sql = FlightSql::bind(&flight_sql, scheduler.clone(), &config).await?;
+    let listener = tokio::net::TcpListener::bind(address)
         .await
-        .map_err(|e| ServeError::Stopped {
-            address,
-            message: e.to_string(),
-        })
+        .map_err(|source| ServeError::Listen { address, source })?;
+    eprintln!("ardent-scheduler listening on {address}");
+    let grpc = async {
+        start_grpc_service_with_listener(listener, scheduler)
+            .await
+            .map_err(|e| ServeError::Stopped {
+                address,
+                message: e.to_string(),
+            })
+    };
+    match flight_sql {
+        None => grpc.await,
+        Some(flight_sql) => {
+            eprintln!(
+                "ardent-scheduler serving Flight SQL on {}",
+                flight_sql.address()
+            );
+            tokio::select! {
+                result = grpc => result,
+                result = flight_sql.serve() => result.map_err(ServeError::from),
+            }
+        }
+    }
 }

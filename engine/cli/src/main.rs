@@ -39,6 +39,9 @@ enum Command {
     Cluster(commands::cluster::Args),
     /// Run CCDC change detection on one pixel's CSV and print pyccd-shaped JSON.
     Ccdc(commands::ccdc::Args),
+    /// Print a users-file line (`user:<argon2id hash>`) for the scheduler's --users, reading the
+    /// password from stdin.
+    Passwd(commands::passwd::Args),
 }
 
 fn main() -> ExitCode {
@@ -50,6 +53,7 @@ fn main() -> ExitCode {
         Command::Synth(args) => commands::synth::run(args),
         Command::Cluster(args) => commands::cluster::run(args),
         Command::Ccdc(args) => commands::ccdc::run(args),
+        Command::Passwd(args) => commands::passwd::run(args),
         Command::Sql(args) => on_runtime(commands::sql::run(master, args)),
         Command::Map(args) => on_runtime(commands::map::run(master, args)),
     };

@@ -3,6 +3,7 @@
 pub mod ccdc;
 pub mod cluster;
 pub mod map;
+pub mod passwd;
 pub mod sql;
 pub mod synth;
 

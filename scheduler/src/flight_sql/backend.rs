@@ -1,0 +1,117 @@
+//! Jobs for Flight SQL sessions: submitted to the scheduler, followed to their end, and cancelled
+//! on the cluster when the client stops waiting (a Jupyter interrupt, a dropped connection). gRPC
+//! drops a call's handler when its client cancels or goes away; dropping [`ArdentBackend::execute`]
+//! while its job runs cancels the job.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use ballista_core::error::{BallistaError, Result};
+use ballista_core::serde::protobuf::{job_status, JobStatus, SuccessfulJob};
+use ballista_core::JobId;
+use ballista_flight_sql::{QueryBackend, QueryResult};
+use datafusion::logical_expr::LogicalPlan;
+use datafusion::prelude::SessionContext;
+
+use super::Scheduler;
+
+/// Room for job statuses in flight; they are read as they come.
+const STATUS_BUFFER: usize = 16;
+
+/// The Flight SQL frontend's view of the scheduler.
+pub struct ArdentBackend {
+    scheduler: Scheduler,
+}
+
+impl ArdentBackend {
+    pub fn new(scheduler: Scheduler) -> Self {
+        ArdentBackend { scheduler }
+    }
+}
+
+#[async_trait]
+impl QueryBackend for ArdentBackend {
+    async fn session(&self, session_id: &str) -> Result<Arc<SessionContext>> {
+        // Ballista's own binding builds the session from the scheduler's session builder.
+        let ctx = QueryBackend::session(&self.scheduler, session_id).await?;
+        super::gate::note_context(&ctx);
+        Ok(ctx)
+    }
+
+    async fn close_session(&self, session_id: &str) -> Result<()> {
+        QueryBackend::close_session(&self.scheduler, session_id).await
+    }
+
+    async fn execute(
+        &self,
+        job_name: &str,
+        ctx: Arc<SessionContext>,
+        plan: LogicalPlan,
+    ) -> Result<QueryResult> {
+        // Subscribe before submitting, so that no status is missed.
+        let (subscriber, mut statuses) = tokio::sync::mpsc::channel::<JobStatus>(STATUS_BUFFER);
+        let job_id = self
+            .scheduler
+            .submit_job(job_name, Arc::clone(&ctx), &plan, Some(subscriber))
+            .await?;
+        tracing::info!(%job_id, session = ctx.session_id(), job_name, "Flight SQL job submitted");
+        let mut running = CancelOnDrop {
+            scheduler: self.scheduler.clone(),
+            job_id: Some(job_id.clone()),
+        };
+        while let Some(status) = statuses.recv().await {
+            match status.status {
+                Some(job_status::Status::Successful(SuccessfulJob {
+                    partition_location, ..
+                })) => {
+                    running.job_id = None;
+                    // The schema the result files carry is the physical plan's (nullability
+                    // included), which clients check the data against.
+                    let schema = ctx.state().create_physical_plan(&plan).await?.schema();
+                    return Ok(QueryResult {
+                        job_id: job_id.to_string(),
+                        schema,
+                        partitions: partition_location,
+                    });
+                }
+                Some(job_status::Status::Failed(failed)) => {
+                    running.job_id = None;
+                    return Err(BallistaError::General(format!(
+                        "job {job_id} failed: {}",
+                        failed.error
+                    )));
+                }
+                // Queued and running are progress, not outcomes.
+                _ => continue,
+            }
+        }
+        running.job_id = None;
+        Err(BallistaError::General(format!(
+            "job {job_id} ended without reporting a final status"
+        )))
+    }
+}
+
+/// Cancels a job that is still running when its waiter is dropped.
+struct CancelOnDrop {
+    scheduler: Scheduler,
+    job_id: Option<JobId>,
+}
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        let Some(job_id) = self.job_id.take() else {
+            return;
+        };
+        let scheduler = self.scheduler.clone();
+        tracing::info!(%job_id, "Flight SQL client went away: cancelling its job");
+        // Dropped from a handler on the runtime, so there is a runtime to cancel on.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                if let Err(e) = scheduler.cancel_job(job_id.clone()).await {
+                    tracing::warn!(%job_id, "cannot cancel the job: {e}");
+                }
+            });
+        }
+    }
+}

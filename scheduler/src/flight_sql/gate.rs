@@ -1,0 +1,710 @@
+//! The public Flight SQL service: Ballista's frontend behind a gate that adds what a port facing
+//! many users needs.
+//!
+//! - **Sessions with an owner and an idle expiry.** The handshake's token names one session,
+//!   opened at once so that its user and DataFusion context are known here; a token idle for
+//!   longer than `--session-idle-seconds` is refused.
+//! - **Tickets bound to their session.** Every endpoint handed out carries a random ticket of
+//!   this gate's, redeemable only with the token it was issued to. Raw Ballista partition tickets
+//!   and forged tickets (which would make the scheduler fetch from any host named in them) are
+//!   refused.
+//! - **Handshakes rate-limited per client address.**
+//! - **`COPY (query) TO 'path'` on the cluster.** Ballista's frontend refuses COPY; the gate
+//!   plans it in the caller's session and runs it as a job, so the executors write the files.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use arrow_flight::decode::FlightRecordBatchStream;
+use arrow_flight::flight_service_server::FlightService;
+use arrow_flight::sql::{
+    ActionClosePreparedStatementRequest, ActionCreatePreparedStatementRequest,
+    ActionCreatePreparedStatementResult, Any, CommandGetCatalogs, CommandPreparedStatementQuery,
+    CommandStatementQuery, CommandStatementUpdate, DoPutUpdateResult, ProstMessageExt,
+    TicketStatementQuery,
+};
+use arrow_flight::{
+    Action, ActionType, Criteria, Empty, FlightData, FlightDescriptor, FlightEndpoint, FlightInfo,
+    HandshakeRequest, HandshakeResponse, IpcMessage, PollInfo, PutResult, SchemaAsIpc,
+    SchemaResult, Ticket,
+};
+use ballista_core::flight_proxy_service::BallistaFlightProxyService;
+use ballista_core::serde::protobuf::{self, PartitionLocation};
+use ballista_core::serde::scheduler::{Action as BallistaAction, ShuffleFileKind};
+use ballista_flight_sql::{BallistaFlightSqlService, QueryBackend};
+use datafusion::arrow::array::AsArray;
+use datafusion::arrow::datatypes::{Schema, SchemaRef, UInt64Type};
+use datafusion::arrow::ipc::writer::IpcWriteOptions;
+use datafusion::logical_expr::{DdlStatement, LogicalPlan};
+use datafusion::prelude::SessionContext;
+use datafusion::sql::parser::Statement;
+use futures::{Stream, StreamExt, TryStreamExt};
+use prost::Message;
+use tonic::metadata::MetadataMap;
+use tonic::{Request, Response, Status, Streaming};
+
+use super::backend::ArdentBackend;
+
+type Frontend = BallistaFlightSqlService<ArdentBackend>;
+type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
+
+/// The token-less session's key, when the server takes anonymous clients (no `--users`).
+const ANONYMOUS: &str = "";
+
+/// Handshakes a client address may make in a burst, and per second after it.
+const HANDSHAKE_BURST: f64 = 20.0;
+const HANDSHAKES_PER_SECOND: f64 = 5.0;
+
+/// Prefix of the statement handles and ticket handles this gate issues itself.
+const GATE_HANDLE: &str = "ardent:";
+
+tokio::task_local! {
+    /// What a handshake learns while Ballista's frontend runs it: the user the authenticator
+    /// accepted and the context the backend built for the new session.
+    static OPENING: RefCell<Opening>;
+}
+
+#[derive(Default)]
+struct Opening {
+    user: Option<String>,
+    ctx: Option<Arc<SessionContext>>,
+}
+
+/// Called by the authenticator: the user of the handshake being served.
+pub(super) fn note_user(user: &str) {
+    let _ = OPENING.try_with(|o| o.borrow_mut().user = Some(user.to_string()));
+}
+
+/// Called by the backend: the context of the session being opened.
+pub(super) fn note_context(ctx: &Arc<SessionContext>) {
+    let _ = OPENING.try_with(|o| o.borrow_mut().ctx = Some(Arc::clone(ctx)));
+}
+
+struct Session {
+    user: Option<String>,
+    ctx: Arc<SessionContext>,
+    last_used: Instant,
+}
+
+/// What a ticket of this gate stands for.
+enum Redeem {
+    /// A ticket of Ballista's frontend, redeemed there with the caller's token.
+    Frontend(bytes::Bytes),
+    /// A partition of a job the gate ran itself (COPY), fetched from its executor.
+    Partition(bytes::Bytes),
+}
+
+struct Issued {
+    token: String,
+    redeem: Redeem,
+}
+
+/// A statement the gate plans itself (COPY), prepared by a client.
+struct OwnStatement {
+    token: String,
+    sql: String,
+}
+
+#[derive(Default)]
+struct State {
+    sessions: HashMap<String, Session>,
+    tickets: HashMap<String, Issued>,
+    statements: HashMap<String, OwnStatement>,
+    handshakes: HashMap<IpAddr, (f64, Instant)>,
+}
+
+/// The caller of a request: its session's key (token) and what the gate knows of it.
+struct Caller {
+    token: String,
+    user: Option<String>,
+    ctx: Arc<SessionContext>,
+}
+
+pub struct Gate {
+    frontend: Frontend,
+    backend: Arc<ArdentBackend>,
+    proxy: BallistaFlightProxyService,
+    state: Mutex<State>,
+    idle: Duration,
+    anonymous: bool,
+}
+
+impl Gate {
+    pub fn new(
+        frontend: Frontend,
+        backend: Arc<ArdentBackend>,
+        proxy: BallistaFlightProxyService,
+        idle: Duration,
+    ) -> Self {
+        let anonymous = frontend.allows_anonymous();
+        Gate {
+            frontend,
+            backend,
+            proxy,
+            state: Mutex::new(State::default()),
+            idle,
+            anonymous,
+        }
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        // A panic elsewhere while holding the lock leaves maps that are still consistent.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The caller's session, refreshed; UNAUTHENTICATED without a live token.
+    async fn caller(&self, metadata: &MetadataMap) -> Result<Caller, Status> {
+        let token = match bearer_token(metadata) {
+            Some(token) => token,
+            None if self.anonymous => {
+                if !self.state().sessions.contains_key(ANONYMOUS) {
+                    self.open(ANONYMOUS, None).await?;
+                }
+                ANONYMOUS.to_string()
+            }
+            None => {
+                return Err(Status::unauthenticated(
+                    "missing bearer token; authenticate with the Flight handshake first",
+                ))
+            }
+        };
+        self.expire_idle().await;
+        let mut state = self.state();
+        let session = state.sessions.get_mut(&token).ok_or_else(|| {
+            Status::unauthenticated("unknown or expired session token; re-run the Flight handshake")
+        })?;
+        session.last_used = Instant::now();
+        Ok(Caller {
+            user: session.user.clone(),
+            ctx: Arc::clone(&session.ctx),
+            token,
+        })
+    }
+
+    /// Opens the frontend's session for `token` now (its context is otherwise built lazily),
+    /// learning its context, and records it.
+    async fn open(&self, token: &str, user: Option<String>) -> Result<(), Status> {
+        let mut request = Request::new(Ticket {
+            ticket: CommandGetCatalogs {}.as_any().encode_to_vec().into(),
+        });
+        if token != ANONYMOUS {
+            request.metadata_mut().insert(
+                "authorization",
+                format!("Bearer {token}")
+                    .parse()
+                    .map_err(|_| Status::internal("the session token is not a valid header"))?,
+            );
+        }
+        let ctx = OPENING
+            .scope(RefCell::new(Opening::default()), async {
+                drop(self.frontend.do_get(request).await?);
+                Ok::<_, Status>(OPENING.with(|o| o.borrow_mut().ctx.take()))
+            })
+            .await?
+            .ok_or_else(|| Status::internal("the Flight SQL session has no context"))?;
+        self.state().sessions.insert(
+            token.to_string(),
+            Session {
+                user,
+                ctx,
+                last_used: Instant::now(),
+            },
+        );
+        Ok(())
+    }
+
+    /// Ends sessions idle for too long, with their tickets and statements.
+    async fn expire_idle(&self) {
+        let expired: Vec<(String, Session)> = {
+            let mut state = self.state();
+            let idle = self.idle;
+            let stale: Vec<String> = state
+                .sessions
+                .iter()
+                .filter(|(_, s)| s.last_used.elapsed() > idle)
+                .map(|(token, _)| token.clone())
+                .collect();
+            let expired: Vec<(String, Session)> = stale
+                .into_iter()
+                .filter_map(|t| state.sessions.remove_entry(&t))
+                .collect();
+            let State {
+                sessions,
+                tickets,
+                statements,
+                ..
+            } = &mut *state;
+            tickets.retain(|_, t| sessions.contains_key(&t.token));
+            statements.retain(|_, s| sessions.contains_key(&s.token));
+            expired
+        };
+        for (_, session) in expired {
+            tracing::info!(
+                user = session.user.as_deref().unwrap_or("anonymous"),
+                session = session.ctx.session_id(),
+                "Flight SQL session expired"
+            );
+            if let Err(e) = self.backend.close_session(&session.ctx.session_id()).await {
+                tracing::warn!("cannot close an expired Flight SQL session: {e}");
+            }
+        }
+    }
+
+    /// Whether `address` may handshake now (a token bucket per client address).
+    fn admit_handshake(&self, address: Option<IpAddr>) -> bool {
+        let Some(address) = address else {
+            return true;
+        };
+        let mut state = self.state();
+        let now = Instant::now();
+        let (tokens, at) = state
+            .handshakes
+            .entry(address)
+            .or_insert((HANDSHAKE_BURST, now));
+        *tokens =
+            (*tokens + at.elapsed().as_secs_f64() * HANDSHAKES_PER_SECOND).min(HANDSHAKE_BURST);
+        *at = now;
+        if *tokens < 1.0 {
+            return false;
+        }
+        *tokens -= 1.0;
+        true
+    }
+
+    /// Replaces every ticket of `info` with one of the gate's, for `token` only.
+    fn issue(&self, token: &str, mut info: FlightInfo, partitions: bool) -> FlightInfo {
+        let mut state = self.state();
+        for endpoint in &mut info.endpoint {
+            let Some(ticket) = endpoint.ticket.take() else {
+                continue;
+            };
+            let id = format!("{GATE_HANDLE}{}", uuid::Uuid::new_v4());
+            let redeem = if partitions {
+                Redeem::Partition(ticket.ticket)
+            } else {
+                Redeem::Frontend(ticket.ticket)
+            };
+            state.tickets.insert(
+                id.clone(),
+                Issued {
+                    token: token.to_string(),
+                    redeem,
+                },
+            );
+            endpoint.ticket = Some(Ticket {
+                ticket: TicketStatementQuery {
+                    statement_handle: id.into_bytes().into(),
+                }
+                .as_any()
+                .encode_to_vec()
+                .into(),
+            });
+        }
+        info
+    }
+
+    /// Runs a COPY statement of `caller`'s session on the cluster.
+    async fn run_copy(
+        &self,
+        caller: &Caller,
+        sql: &str,
+    ) -> Result<(SchemaRef, Vec<FlightEndpoint>), Status> {
+        let plan = plan(&caller.ctx, sql).await?;
+        tracing::info!(
+            user = caller.user.as_deref().unwrap_or("anonymous"),
+            sql,
+            "Flight SQL COPY"
+        );
+        let result = self
+            .backend
+            .execute(&job_name(sql), Arc::clone(&caller.ctx), plan)
+            .await
+            .map_err(|e| Status::internal(format!("query execution failed: {e}")))?;
+        let endpoints = result
+            .partitions
+            .into_iter()
+            .map(fetch_partition)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((result.schema, endpoints))
+    }
+
+    async fn copy_flight_info(
+        &self,
+        caller: &Caller,
+        sql: &str,
+        descriptor: FlightDescriptor,
+    ) -> Result<Response<FlightInfo>, Status> {
+        let (schema, endpoints) = self.run_copy(caller, sql).await?;
+        let info = FlightInfo::new()
+            .try_with_schema(&schema)
+            .map_err(|e| Status::internal(format!("failed to encode result schema: {e}")))?
+            .with_descriptor(descriptor)
+            .with_endpoints(endpoints);
+        Ok(Response::new(self.issue(&caller.token, info, true)))
+    }
+
+    /// `DoPut(CommandStatementUpdate)`: DDL and session statements run in the session, COPY on
+    /// the cluster; statements that return rows belong to queries.
+    async fn statement_update(&self, caller: &Caller, sql: &str) -> Result<i64, Status> {
+        if is_copy(&caller.ctx, sql) {
+            let (_, endpoints) = self.run_copy(caller, sql).await?;
+            return self.rows_written(endpoints).await;
+        }
+        let plan = plan(&caller.ctx, sql).await?;
+        match &plan {
+            LogicalPlan::Ddl(DdlStatement::CreateMemoryTable(_)) => Err(Status::unimplemented(
+                "CREATE TABLE AS SELECT would run on the scheduler, not the cluster: use COPY \
+                 (query) TO 'path' and CREATE EXTERNAL TABLE over what it wrote",
+            )),
+            LogicalPlan::Ddl(_) | LogicalPlan::Statement(_) => {
+                caller
+                    .ctx
+                    .execute_logical_plan(plan)
+                    .await
+                    .map(drop)
+                    .map_err(|e| Status::internal(format!("failed to execute statement: {e}")))?;
+                Ok(0)
+            }
+            LogicalPlan::Dml(_) => Err(Status::unimplemented(
+                "INSERT, UPDATE and DELETE are not supported: write results with COPY",
+            )),
+            _ => Err(Status::invalid_argument(
+                "this statement returns rows: run it as a query, not an update",
+            )),
+        }
+    }
+
+    /// The row count a COPY job reports, read from its result partitions.
+    async fn rows_written(&self, endpoints: Vec<FlightEndpoint>) -> Result<i64, Status> {
+        let mut rows = 0i64;
+        for endpoint in endpoints {
+            let Some(ticket) = endpoint.ticket else {
+                continue;
+            };
+            let stream = self.proxy.do_get(Request::new(ticket)).await?.into_inner();
+            let mut batches = FlightRecordBatchStream::new_from_flight_data(
+                stream.map_err(arrow_flight::error::FlightError::from),
+            );
+            while let Some(batch) = batches.next().await {
+                let batch = batch.map_err(|e| Status::internal(format!("COPY result: {e}")))?;
+                if let Some(count) = batch.column(0).as_primitive_opt::<UInt64Type>() {
+                    rows += count.iter().flatten().sum::<u64>() as i64;
+                }
+            }
+        }
+        Ok(rows)
+    }
+}
+
+#[tonic::async_trait]
+impl FlightService for Gate {
+    type HandshakeStream = BoxStream<HandshakeResponse>;
+    type ListFlightsStream = BoxStream<FlightInfo>;
+    type DoGetStream = BoxStream<FlightData>;
+    type DoPutStream = BoxStream<PutResult>;
+    type DoExchangeStream = BoxStream<FlightData>;
+    type DoActionStream = BoxStream<arrow_flight::Result>;
+    type ListActionsStream = BoxStream<ActionType>;
+
+    async fn handshake(
+        &self,
+        request: Request<Streaming<HandshakeRequest>>,
+    ) -> Result<Response<Self::HandshakeStream>, Status> {
+        if !self.admit_handshake(request.remote_addr().map(|a| a.ip())) {
+            return Err(Status::resource_exhausted(
+                "too many handshakes from this address; retry in a few seconds",
+            ));
+        }
+        self.expire_idle().await;
+        let (response, user) = OPENING
+            .scope(RefCell::new(Opening::default()), async {
+                let response = self.frontend.handshake(request).await?;
+                Ok::<_, Status>((response, OPENING.with(|o| o.borrow_mut().user.take())))
+            })
+            .await?;
+        let token = bearer_token(response.metadata())
+            .ok_or_else(|| Status::internal("the handshake issued no token"))?;
+        self.open(&token, user).await?;
+        Ok(response)
+    }
+
+    async fn list_flights(
+        &self,
+        _request: Request<Criteria>,
+    ) -> Result<Response<Self::ListFlightsStream>, Status> {
+        Err(Status::unimplemented(
+            "ListFlights is not served: use Flight SQL commands",
+        ))
+    }
+
+    async fn get_flight_info(
+        &self,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        let caller = self.caller(request.metadata()).await?;
+        let command = Any::decode(&*request.get_ref().cmd)
+            .map_err(|e| Status::invalid_argument(format!("invalid Flight SQL command: {e}")))?;
+        if let Some(query) = unpack::<CommandStatementQuery>(&command)? {
+            if is_copy(&caller.ctx, &query.query) {
+                return self
+                    .copy_flight_info(&caller, &query.query, request.into_inner())
+                    .await;
+            }
+        }
+        if let Some(prepared) = unpack::<CommandPreparedStatementQuery>(&command)? {
+            let handle = String::from_utf8_lossy(&prepared.prepared_statement_handle).to_string();
+            if handle.starts_with(GATE_HANDLE) {
+                let sql = self
+                    .state()
+                    .statements
+                    .get(&handle)
+                    .filter(|s| s.token == caller.token)
+                    .map(|s| s.sql.clone())
+                    .ok_or_else(|| {
+                        Status::not_found("unknown or expired prepared statement handle")
+                    })?;
+                return self
+                    .copy_flight_info(&caller, &sql, request.into_inner())
+                    .await;
+            }
+        }
+        let info = self.frontend.get_flight_info(request).await?.into_inner();
+        Ok(Response::new(self.issue(&caller.token, info, false)))
+    }
+
+    async fn poll_flight_info(
+        &self,
+        _request: Request<FlightDescriptor>,
+    ) -> Result<Response<PollInfo>, Status> {
+        Err(Status::unimplemented(
+            "PollFlightInfo is not served: use GetFlightInfo",
+        ))
+    }
+
+    async fn get_schema(
+        &self,
+        _request: Request<FlightDescriptor>,
+    ) -> Result<Response<SchemaResult>, Status> {
+        Err(Status::unimplemented(
+            "GetSchema is not served: prepare the statement to learn its schema",
+        ))
+    }
+
+    async fn do_get(
+        &self,
+        request: Request<Ticket>,
+    ) -> Result<Response<Self::DoGetStream>, Status> {
+        let caller = self.caller(request.metadata()).await?;
+        let refused = || {
+            Status::permission_denied(
+                "unknown ticket: this server redeems only the tickets it issued to your session",
+            )
+        };
+        let handle = Any::decode(&*request.get_ref().ticket)
+            .ok()
+            .and_then(|any| any.unpack::<TicketStatementQuery>().ok().flatten())
+            .map(|t| String::from_utf8_lossy(&t.statement_handle).to_string())
+            .ok_or_else(refused)?;
+        let redeem = {
+            let state = self.state();
+            let issued = state
+                .tickets
+                .get(&handle)
+                .filter(|t| t.token == caller.token)
+                .ok_or_else(refused)?;
+            match &issued.redeem {
+                Redeem::Frontend(t) => Redeem::Frontend(t.clone()),
+                Redeem::Partition(t) => Redeem::Partition(t.clone()),
+            }
+        };
+        match redeem {
+            Redeem::Frontend(ticket) => {
+                let (metadata, extensions, _) = request.into_parts();
+                self.frontend
+                    .do_get(Request::from_parts(metadata, extensions, Ticket { ticket }))
+                    .await
+            }
+            Redeem::Partition(ticket) => self.proxy.do_get(Request::new(Ticket { ticket })).await,
+        }
+    }
+
+    async fn do_put(
+        &self,
+        request: Request<Streaming<FlightData>>,
+    ) -> Result<Response<Self::DoPutStream>, Status> {
+        let caller = self.caller(request.metadata()).await?;
+        let mut stream = request.into_inner();
+        let first = stream
+            .message()
+            .await?
+            .ok_or_else(|| Status::invalid_argument("DoPut without a command"))?;
+        let descriptor = first
+            .flight_descriptor
+            .ok_or_else(|| Status::invalid_argument("DoPut without a flight descriptor"))?;
+        let command = Any::decode(&*descriptor.cmd)
+            .map_err(|e| Status::invalid_argument(format!("invalid Flight SQL command: {e}")))?;
+        let update = unpack::<CommandStatementUpdate>(&command)?.ok_or_else(|| {
+            Status::unimplemented(
+                "only statement updates are taken (no bound parameters or bulk ingestion)",
+            )
+        })?;
+        let record_count = self.statement_update(&caller, &update.query).await?;
+        let result = PutResult {
+            app_metadata: DoPutUpdateResult { record_count }.encode_to_vec().into(),
+        };
+        Ok(Response::new(Box::pin(futures::stream::iter([Ok(result)]))))
+    }
+
+    async fn do_exchange(
+        &self,
+        _request: Request<Streaming<FlightData>>,
+    ) -> Result<Response<Self::DoExchangeStream>, Status> {
+        Err(Status::unimplemented("DoExchange is not served"))
+    }
+
+    async fn do_action(
+        &self,
+        request: Request<Action>,
+    ) -> Result<Response<Self::DoActionStream>, Status> {
+        let caller = self.caller(request.metadata()).await?;
+        let action = request.get_ref();
+        let body = || {
+            Any::decode(&*action.body)
+                .map_err(|e| Status::invalid_argument(format!("invalid action body: {e}")))
+        };
+        match action.r#type.as_str() {
+            "CreatePreparedStatement" => {
+                let create =
+                    unpack::<ActionCreatePreparedStatementRequest>(&body()?)?.ok_or_else(|| {
+                        Status::invalid_argument("expected ActionCreatePreparedStatementRequest")
+                    })?;
+                if is_copy(&caller.ctx, &create.query) {
+                    let plan = plan(&caller.ctx, &create.query).await?;
+                    let handle = format!("{GATE_HANDLE}{}", uuid::Uuid::new_v4());
+                    self.state().statements.insert(
+                        handle.clone(),
+                        OwnStatement {
+                            token: caller.token.clone(),
+                            sql: create.query,
+                        },
+                    );
+                    let result = ActionCreatePreparedStatementResult {
+                        prepared_statement_handle: handle.into_bytes().into(),
+                        dataset_schema: encode_schema(plan.schema().as_arrow())?.into(),
+                        parameter_schema: encode_schema(&Schema::empty())?.into(),
+                    };
+                    let body = result.as_any().encode_to_vec();
+                    return Ok(Response::new(Box::pin(futures::stream::iter([Ok(
+                        arrow_flight::Result { body: body.into() },
+                    )]))));
+                }
+            }
+            "ClosePreparedStatement" => {
+                let close =
+                    unpack::<ActionClosePreparedStatementRequest>(&body()?)?.ok_or_else(|| {
+                        Status::invalid_argument("expected ActionClosePreparedStatementRequest")
+                    })?;
+                let handle = String::from_utf8_lossy(&close.prepared_statement_handle).to_string();
+                if handle.starts_with(GATE_HANDLE) {
+                    let mut state = self.state();
+                    if state
+                        .statements
+                        .get(&handle)
+                        .is_some_and(|s| s.token == caller.token)
+                    {
+                        state.statements.remove(&handle);
+                    }
+                    return Ok(Response::new(Box::pin(futures::stream::empty())));
+                }
+            }
+            _ => {}
+        }
+        self.frontend.do_action(request).await
+    }
+
+    async fn list_actions(
+        &self,
+        request: Request<Empty>,
+    ) -> Result<Response<Self::ListActionsStream>, Status> {
+        self.caller(request.metadata()).await?;
+        self.frontend.list_actions(request).await
+    }
+}
+
+/// Whether `sql` is one `COPY ... TO` statement (a cheap parse; nothing is catalogued).
+fn is_copy(ctx: &SessionContext, sql: &str) -> bool {
+    let state = ctx.state();
+    let dialect = state.config().options().sql_parser.dialect;
+    matches!(
+        state.sql_to_statement(sql, &dialect),
+        Ok(Statement::CopyTo(_))
+    )
+}
+
+async fn plan(ctx: &SessionContext, sql: &str) -> Result<LogicalPlan, Status> {
+    ctx.state()
+        .create_logical_plan(sql)
+        .await
+        .map_err(|e| Status::invalid_argument(format!("failed to plan query: {e}")))
+}
+
+fn unpack<M: ProstMessageExt>(any: &Any) -> Result<Option<M>, Status> {
+    any.unpack::<M>()
+        .map_err(|e| Status::invalid_argument(format!("invalid Flight SQL command: {e}")))
+}
+
+/// An endpoint fetching one result partition of a job from the executor that holds it.
+fn fetch_partition(location: PartitionLocation) -> Result<FlightEndpoint, Status> {
+    let invalid = |what: &str| Status::internal(format!("invalid partition location: no {what}"));
+    let layout = location.layout();
+    let partition = location
+        .partition_id
+        .ok_or_else(|| invalid("partition id"))?;
+    let executor = location.executor_meta.ok_or_else(|| invalid("executor"))?;
+    let action = BallistaAction::FetchPartition {
+        job_id: partition.job_id.into(),
+        stage_id: partition.stage_id as usize,
+        partition_id: partition.partition_id as usize,
+        host: executor.host,
+        port: executor.port as u16,
+        file_id: location.file_id,
+        layout,
+        file_kind: ShuffleFileKind::Data,
+        byte_ranges: vec![],
+    };
+    let action: protobuf::Action = action
+        .try_into()
+        .map_err(|e| Status::internal(format!("invalid partition location: {e}")))?;
+    Ok(FlightEndpoint::new().with_ticket(Ticket {
+        ticket: action.encode_to_vec().into(),
+    }))
+}
+
+fn bearer_token(metadata: &MetadataMap) -> Option<String> {
+    let value = metadata.get("authorization")?.to_str().ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_string())
+}
+
+fn encode_schema(schema: &Schema) -> Result<Vec<u8>, Status> {
+    let message: IpcMessage = SchemaAsIpc::new(schema, &IpcWriteOptions::default())
+        .try_into()
+        .map_err(|e| Status::internal(format!("failed to encode schema: {e}")))?;
+    Ok(message.0.to_vec())
+}
+
+/// A job's name in the scheduler: its SQL, shortened.
+fn job_name(sql: &str) -> String {
+    const MAX: usize = 120;
+    let sql = sql.trim();
+    match sql.char_indices().nth(MAX) {
+        Some((end, _)) => format!("{}…", &sql[..end]),
+        None => sql.to_string(),
+    }
+}
