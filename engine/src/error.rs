@@ -213,6 +213,11 @@ pub enum MapError {
     },
     #[error(transparent)]
     Raster(#[from] RasterError),
+    /// A `COPY ... STORED AS GEOTIFF` statement that cannot be carried out as written.
+    #[error("COPY ... STORED AS GEOTIFF: {0}")]
+    Statement(String),
+    #[error(transparent)]
+    Output(#[from] crate::output::OutputError),
 }
 
 /// Why a synthetic stack could not be generated; nothing is left under `--out`.

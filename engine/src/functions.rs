@@ -89,6 +89,11 @@ impl RasterTableFunction {
         Self { layout }
     }
 
+    /// Both table functions: `raster_pixels` and `raster_observations`.
+    pub fn all() -> [RasterTableFunction; 2] {
+        [Layout::Pixels, Layout::Observations].map(RasterTableFunction::new)
+    }
+
     /// The SQL name of the function.
     pub fn name(&self) -> &'static str {
         match self.layout {

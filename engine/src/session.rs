@@ -7,12 +7,13 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 
+use datafusion::error::DataFusionError;
 use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
 use crate::error::MasterError;
 use crate::functions::{RasterTableFactory, RasterTableFunction};
-use crate::provider::Layout;
+use crate::map::MapCopy;
 
 /// The environment variable read when no `--master` is given.
 pub const MASTER_ENV: &str = "ARDENT_MASTER";
@@ -145,8 +146,7 @@ pub fn local_session_with(threads: Option<usize>, config: SessionConfig) -> Sess
 /// Registers ardent's UDFs and table functions in `ctx`.
 pub fn register_functions(ctx: &SessionContext) {
     ardent_udfs::register_all(ctx);
-    for layout in [Layout::Pixels, Layout::Observations] {
-        let function = RasterTableFunction::new(layout);
+    for function in RasterTableFunction::all() {
         ctx.register_udtf(function.name(), Arc::new(function));
     }
 }
@@ -169,6 +169,20 @@ pub async fn run_script(
     }
     let mut results = Vec::with_capacity(statements.len());
     for statement in statements {
+        if let Some(map) = MapCopy::from_statement(ctx, &statement)
+            .await
+            .map_err(|e| DataFusionError::Plan(e.to_string()))?
+        {
+            let batches = ctx.sql(&map.query).await?.collect().await?;
+            let row = map
+                .write(&batches)
+                .map_err(|e| DataFusionError::Execution(e.to_string()))?;
+            results.push(StatementResult {
+                schema: row.schema(),
+                batches: vec![row],
+            });
+            continue;
+        }
         let plan = ctx.state().statement_to_plan(statement).await?;
         let frame = ctx.execute_logical_plan(plan).await?;
         let schema = Arc::new(frame.schema().as_arrow().clone());

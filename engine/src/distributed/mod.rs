@@ -20,7 +20,7 @@ use datafusion::common::{DataFusionError, Result};
 use datafusion::execution::session_state::SessionState;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
-use crate::functions::RasterTableFactory;
+use crate::functions::{RasterTableFactory, RasterTableFunction};
 
 /// Runs a server's main future on `runtime`, printing a failure as one `error:` line: the shell
 /// shared by `ardent-scheduler` and `ardent-executor`. It returns the exit code for `main` to
@@ -78,6 +78,9 @@ pub fn scheduler_session_state(config: SessionConfig) -> Result<SessionState> {
     state
         .table_factories_mut()
         .insert("RASTER".to_string(), Arc::new(RasterTableFactory));
+    for function in RasterTableFunction::all() {
+        state.register_udtf(function.name(), Arc::new(function));
+    }
     Ok(state)
 }
 

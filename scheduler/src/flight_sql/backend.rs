@@ -48,6 +48,8 @@ impl QueryBackend for ArdentBackend {
         ctx: Arc<SessionContext>,
         plan: LogicalPlan,
     ) -> Result<QueryResult> {
+        let job_name = super::gate::job_name_of_call().unwrap_or_else(|| job_name.to_string());
+        let job_name = job_name.as_str();
         // Subscribe before submitting, so that no status is missed.
         let (subscriber, mut statuses) = tokio::sync::mpsc::channel::<JobStatus>(STATUS_BUFFER);
         let job_id = self

@@ -11,6 +11,8 @@
 //! - **Handshakes rate-limited per client address.**
 //! - **`COPY (query) TO 'path'` on the cluster.** Ballista's frontend refuses COPY; the gate
 //!   plans it in the caller's session and runs it as a job, so the executors write the files.
+//! - **Maps from SQL**: `COPY (query) TO 'map.tif' STORED AS GEOTIFF OPTIONS ('grid' 'table',
+//!   'column' 'c')` runs the query on the cluster and writes the map here, on the scheduler.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -19,7 +21,9 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use ardent_engine::map::MapCopy;
 use arrow_flight::decode::FlightRecordBatchStream;
+use arrow_flight::encode::FlightDataEncoderBuilder;
 use arrow_flight::flight_service_server::FlightService;
 use arrow_flight::sql::{
     ActionClosePreparedStatementRequest, ActionCreatePreparedStatementRequest,
@@ -36,13 +40,13 @@ use ballista_core::flight_proxy_service::BallistaFlightProxyService;
 use ballista_core::serde::protobuf::{self, PartitionLocation};
 use ballista_core::serde::scheduler::{Action as BallistaAction, ShuffleFileKind};
 use ballista_flight_sql::{BallistaFlightSqlService, QueryBackend};
-use datafusion::arrow::array::AsArray;
+use datafusion::arrow::array::{AsArray, RecordBatch};
 use datafusion::arrow::datatypes::{Schema, SchemaRef, UInt64Type};
 use datafusion::arrow::ipc::writer::IpcWriteOptions;
 use datafusion::logical_expr::{DdlStatement, LogicalPlan};
 use datafusion::prelude::SessionContext;
 use datafusion::sql::parser::Statement;
-use futures::{Stream, StreamExt, TryStreamExt};
+use futures::{Stream, TryStreamExt};
 use prost::Message;
 use tonic::metadata::MetadataMap;
 use tonic::{Request, Response, Status, Streaming};
@@ -66,6 +70,17 @@ tokio::task_local! {
     /// What a handshake learns while Ballista's frontend runs it: the user the authenticator
     /// accepted and the context the backend built for the new session.
     static OPENING: RefCell<Opening>;
+}
+
+tokio::task_local! {
+    /// The name of the job a Flight SQL call submits: its user and SQL, for the scheduler's
+    /// job list (Ballista's frontend would name every prepared statement's job alike).
+    static JOB_NAME: String;
+}
+
+/// The job name the backend gives the job it is submitting, if a call of the gate set one.
+pub(super) fn job_name_of_call() -> Option<String> {
+    JOB_NAME.try_with(String::clone).ok()
 }
 
 #[derive(Default)]
@@ -96,6 +111,8 @@ enum Redeem {
     Frontend(bytes::Bytes),
     /// A partition of a job the gate ran itself (COPY), fetched from its executor.
     Partition(bytes::Bytes),
+    /// A result the gate computed itself (a map's summary row).
+    Batches(Vec<RecordBatch>),
 }
 
 struct Issued {
@@ -103,7 +120,7 @@ struct Issued {
     redeem: Redeem,
 }
 
-/// A statement the gate plans itself (COPY), prepared by a client.
+/// A statement the gate runs itself, prepared by a client.
 struct OwnStatement {
     token: String,
     sql: String,
@@ -114,6 +131,8 @@ struct State {
     sessions: HashMap<String, Session>,
     tickets: HashMap<String, Issued>,
     statements: HashMap<String, OwnStatement>,
+    /// The SQL of statements prepared by Ballista's frontend, by handle: it names their jobs.
+    prepared_sql: HashMap<String, OwnStatement>,
     handshakes: HashMap<IpAddr, (f64, Instant)>,
 }
 
@@ -236,10 +255,12 @@ impl Gate {
                 sessions,
                 tickets,
                 statements,
+                prepared_sql,
                 ..
             } = &mut *state;
             tickets.retain(|_, t| sessions.contains_key(&t.token));
             statements.retain(|_, s| sessions.contains_key(&s.token));
+            prepared_sql.retain(|_, s| sessions.contains_key(&s.token));
             expired
         };
         for (_, session) in expired {
@@ -275,19 +296,21 @@ impl Gate {
         true
     }
 
-    /// Replaces every ticket of `info` with one of the gate's, for `token` only.
-    fn issue(&self, token: &str, mut info: FlightInfo, partitions: bool) -> FlightInfo {
+    /// Replaces every ticket of `info` with one of the gate's, for `token` only; `redeem` says
+    /// what each original ticket stands for.
+    fn issue(
+        &self,
+        token: &str,
+        mut info: FlightInfo,
+        redeem: impl Fn(bytes::Bytes) -> Redeem,
+    ) -> FlightInfo {
         let mut state = self.state();
         for endpoint in &mut info.endpoint {
             let Some(ticket) = endpoint.ticket.take() else {
                 continue;
             };
             let id = format!("{GATE_HANDLE}{}", uuid::Uuid::new_v4());
-            let redeem = if partitions {
-                Redeem::Partition(ticket.ticket)
-            } else {
-                Redeem::Frontend(ticket.ticket)
-            };
+            let redeem = redeem(ticket.ticket);
             state.tickets.insert(
                 id.clone(),
                 Issued {
@@ -307,21 +330,17 @@ impl Gate {
         info
     }
 
-    /// Runs a COPY statement of `caller`'s session on the cluster.
-    async fn run_copy(
+    /// Runs a query of `caller`'s session on the cluster: the result's schema, and an endpoint
+    /// per result partition, fetched from its executor.
+    async fn run_on_cluster(
         &self,
         caller: &Caller,
         sql: &str,
     ) -> Result<(SchemaRef, Vec<FlightEndpoint>), Status> {
         let plan = plan(&caller.ctx, sql).await?;
-        tracing::info!(
-            user = caller.user.as_deref().unwrap_or("anonymous"),
-            sql,
-            "Flight SQL COPY"
-        );
         let result = self
             .backend
-            .execute(&job_name(sql), Arc::clone(&caller.ctx), plan)
+            .execute(&job_name(caller, sql), Arc::clone(&caller.ctx), plan)
             .await
             .map_err(|e| Status::internal(format!("query execution failed: {e}")))?;
         let endpoints = result
@@ -332,27 +351,69 @@ impl Gate {
         Ok((result.schema, endpoints))
     }
 
-    async fn copy_flight_info(
+    /// Runs the query of a map on the cluster and writes the map here; its summary row.
+    async fn run_map(&self, caller: &Caller, map: MapCopy) -> Result<RecordBatch, Status> {
+        let (_, endpoints) = self.run_on_cluster(caller, &map.query).await?;
+        let batches = self.fetch(endpoints).await?;
+        tokio::task::spawn_blocking(move || map.write(&batches))
+            .await
+            .map_err(|e| Status::internal(format!("the map writer failed: {e}")))?
+            .map_err(|e| Status::invalid_argument(e.to_string()))
+    }
+
+    /// Runs a statement the gate owns and describes its result.
+    async fn own_flight_info(
         &self,
         caller: &Caller,
+        own: Own,
         sql: &str,
         descriptor: FlightDescriptor,
     ) -> Result<Response<FlightInfo>, Status> {
-        let (schema, endpoints) = self.run_copy(caller, sql).await?;
-        let info = FlightInfo::new()
-            .try_with_schema(&schema)
-            .map_err(|e| Status::internal(format!("failed to encode result schema: {e}")))?
-            .with_descriptor(descriptor)
-            .with_endpoints(endpoints);
-        Ok(Response::new(self.issue(&caller.token, info, true)))
+        tracing::info!(
+            user = caller.user.as_deref().unwrap_or("anonymous"),
+            sql,
+            "Flight SQL statement"
+        );
+        let info = |schema: &Schema, endpoints: Vec<FlightEndpoint>| {
+            FlightInfo::new()
+                .try_with_schema(schema)
+                .map_err(|e| Status::internal(format!("failed to encode result schema: {e}")))
+                .map(|info| info.with_descriptor(descriptor).with_endpoints(endpoints))
+        };
+        let info = match own {
+            Own::Copy => {
+                let (schema, endpoints) = self.run_on_cluster(caller, sql).await?;
+                self.issue(&caller.token, info(&schema, endpoints)?, Redeem::Partition)
+            }
+            Own::Map(map) => {
+                let row = self.run_map(caller, map).await?;
+                let endpoint = FlightEndpoint::new().with_ticket(Ticket::new(bytes::Bytes::new()));
+                let info = info(&row.schema(), vec![endpoint])?;
+                self.issue(&caller.token, info, |_| Redeem::Batches(vec![row.clone()]))
+            }
+        };
+        Ok(Response::new(info))
     }
 
     /// `DoPut(CommandStatementUpdate)`: DDL and session statements run in the session, COPY on
     /// the cluster; statements that return rows belong to queries.
     async fn statement_update(&self, caller: &Caller, sql: &str) -> Result<i64, Status> {
-        if is_copy(&caller.ctx, sql) {
-            let (_, endpoints) = self.run_copy(caller, sql).await?;
-            return self.rows_written(endpoints).await;
+        match own(&caller.ctx, sql).await? {
+            Some(Own::Copy) => {
+                let (_, endpoints) = self.run_on_cluster(caller, sql).await?;
+                let batches = self.fetch(endpoints).await?;
+                return Ok(batches
+                    .iter()
+                    .filter_map(|b| b.column(0).as_primitive_opt::<UInt64Type>())
+                    .map(|count| count.iter().flatten().sum::<u64>() as i64)
+                    .sum());
+            }
+            Some(Own::Map(map)) => {
+                let row = self.run_map(caller, map).await?;
+                let pixels = row.column(1).as_primitive_opt::<UInt64Type>();
+                return Ok(pixels.map_or(-1, |p| p.value(0) as i64));
+            }
+            None => {}
         }
         let plan = plan(&caller.ctx, sql).await?;
         match &plan {
@@ -378,25 +439,21 @@ impl Gate {
         }
     }
 
-    /// The row count a COPY job reports, read from its result partitions.
-    async fn rows_written(&self, endpoints: Vec<FlightEndpoint>) -> Result<i64, Status> {
-        let mut rows = 0i64;
-        for endpoint in endpoints {
-            let Some(ticket) = endpoint.ticket else {
-                continue;
-            };
+    /// The batches of result partitions, fetched from their executors.
+    async fn fetch(&self, endpoints: Vec<FlightEndpoint>) -> Result<Vec<RecordBatch>, Status> {
+        let mut batches = Vec::new();
+        for ticket in endpoints.into_iter().filter_map(|e| e.ticket) {
             let stream = self.proxy.do_get(Request::new(ticket)).await?.into_inner();
-            let mut batches = FlightRecordBatchStream::new_from_flight_data(
+            let stream = FlightRecordBatchStream::new_from_flight_data(
                 stream.map_err(arrow_flight::error::FlightError::from),
             );
-            while let Some(batch) = batches.next().await {
-                let batch = batch.map_err(|e| Status::internal(format!("COPY result: {e}")))?;
-                if let Some(count) = batch.column(0).as_primitive_opt::<UInt64Type>() {
-                    rows += count.iter().flatten().sum::<u64>() as i64;
-                }
-            }
+            let fetched: Vec<RecordBatch> = stream
+                .try_collect()
+                .await
+                .map_err(|e| Status::internal(format!("cannot fetch a result partition: {e}")))?;
+            batches.extend(fetched);
         }
-        Ok(rows)
+        Ok(batches)
     }
 }
 
@@ -449,9 +506,9 @@ impl FlightService for Gate {
         let command = Any::decode(&*request.get_ref().cmd)
             .map_err(|e| Status::invalid_argument(format!("invalid Flight SQL command: {e}")))?;
         if let Some(query) = unpack::<CommandStatementQuery>(&command)? {
-            if is_copy(&caller.ctx, &query.query) {
+            if let Some(own) = own(&caller.ctx, &query.query).await? {
                 return self
-                    .copy_flight_info(&caller, &query.query, request.into_inner())
+                    .own_flight_info(&caller, own, &query.query, request.into_inner())
                     .await;
             }
         }
@@ -467,13 +524,35 @@ impl FlightService for Gate {
                     .ok_or_else(|| {
                         Status::not_found("unknown or expired prepared statement handle")
                     })?;
+                let own = own(&caller.ctx, &sql).await?.ok_or_else(|| {
+                    Status::internal("a prepared statement of the gate is no longer its own")
+                })?;
                 return self
-                    .copy_flight_info(&caller, &sql, request.into_inner())
+                    .own_flight_info(&caller, own, &sql, request.into_inner())
                     .await;
             }
         }
-        let info = self.frontend.get_flight_info(request).await?.into_inner();
-        Ok(Response::new(self.issue(&caller.token, info, false)))
+        let sql = match unpack::<CommandStatementQuery>(&command)? {
+            Some(query) => Some(query.query),
+            None => unpack::<CommandPreparedStatementQuery>(&command)?.and_then(|prepared| {
+                let handle = String::from_utf8_lossy(&prepared.prepared_statement_handle);
+                let state = self.state();
+                state
+                    .prepared_sql
+                    .get(handle.as_ref())
+                    .map(|s| s.sql.clone())
+            }),
+        };
+        let name = job_name(&caller, sql.as_deref().unwrap_or("Flight SQL statement"));
+        let info = JOB_NAME
+            .scope(name, self.frontend.get_flight_info(request))
+            .await?
+            .into_inner();
+        Ok(Response::new(self.issue(
+            &caller.token,
+            info,
+            Redeem::Frontend,
+        )))
     }
 
     async fn poll_flight_info(
@@ -519,6 +598,7 @@ impl FlightService for Gate {
             match &issued.redeem {
                 Redeem::Frontend(t) => Redeem::Frontend(t.clone()),
                 Redeem::Partition(t) => Redeem::Partition(t.clone()),
+                Redeem::Batches(b) => Redeem::Batches(b.clone()),
             }
         };
         match redeem {
@@ -529,6 +609,17 @@ impl FlightService for Gate {
                     .await
             }
             Redeem::Partition(ticket) => self.proxy.do_get(Request::new(Ticket { ticket })).await,
+            Redeem::Batches(batches) => {
+                let schema = batches
+                    .first()
+                    .map(|b| b.schema())
+                    .unwrap_or_else(|| Arc::new(Schema::empty()));
+                let stream = FlightDataEncoderBuilder::new()
+                    .with_schema(schema)
+                    .build(futures::stream::iter(batches.into_iter().map(Ok)))
+                    .map_err(|e| Status::internal(format!("failed to encode results: {e}")));
+                Ok(Response::new(Box::pin(stream)))
+            }
         }
     }
 
@@ -582,8 +673,15 @@ impl FlightService for Gate {
                     unpack::<ActionCreatePreparedStatementRequest>(&body()?)?.ok_or_else(|| {
                         Status::invalid_argument("expected ActionCreatePreparedStatementRequest")
                     })?;
-                if is_copy(&caller.ctx, &create.query) {
-                    let plan = plan(&caller.ctx, &create.query).await?;
+                if let Some(own) = own(&caller.ctx, &create.query).await? {
+                    let schema = match own {
+                        Own::Copy => plan(&caller.ctx, &create.query)
+                            .await?
+                            .schema()
+                            .as_arrow()
+                            .clone(),
+                        Own::Map(_) => MapCopy::result_schema().as_ref().clone(),
+                    };
                     let handle = format!("{GATE_HANDLE}{}", uuid::Uuid::new_v4());
                     self.state().statements.insert(
                         handle.clone(),
@@ -594,7 +692,7 @@ impl FlightService for Gate {
                     );
                     let result = ActionCreatePreparedStatementResult {
                         prepared_statement_handle: handle.into_bytes().into(),
-                        dataset_schema: encode_schema(plan.schema().as_arrow())?.into(),
+                        dataset_schema: encode_schema(&schema)?.into(),
                         parameter_schema: encode_schema(&Schema::empty())?.into(),
                     };
                     let body = result.as_any().encode_to_vec();
@@ -602,6 +700,34 @@ impl FlightService for Gate {
                         arrow_flight::Result { body: body.into() },
                     )]))));
                 }
+                let results: Vec<arrow_flight::Result> = self
+                    .frontend
+                    .do_action(request)
+                    .await?
+                    .into_inner()
+                    .try_collect()
+                    .await?;
+                let created = results
+                    .first()
+                    .and_then(|r| Any::decode(&*r.body).ok())
+                    .and_then(|any| {
+                        any.unpack::<ActionCreatePreparedStatementResult>()
+                            .ok()
+                            .flatten()
+                    });
+                if let Some(created) = created {
+                    let handle = String::from_utf8_lossy(&created.prepared_statement_handle);
+                    self.state().prepared_sql.insert(
+                        handle.to_string(),
+                        OwnStatement {
+                            token: caller.token.clone(),
+                            sql: create.query,
+                        },
+                    );
+                }
+                return Ok(Response::new(Box::pin(futures::stream::iter(
+                    results.into_iter().map(Ok),
+                ))));
             }
             "ClosePreparedStatement" => {
                 let close =
@@ -609,6 +735,16 @@ impl FlightService for Gate {
                         Status::invalid_argument("expected ActionClosePreparedStatementRequest")
                     })?;
                 let handle = String::from_utf8_lossy(&close.prepared_statement_handle).to_string();
+                {
+                    let mut state = self.state();
+                    if state
+                        .prepared_sql
+                        .get(&handle)
+                        .is_some_and(|s| s.token == caller.token)
+                    {
+                        state.prepared_sql.remove(&handle);
+                    }
+                }
                 if handle.starts_with(GATE_HANDLE) {
                     let mut state = self.state();
                     if state
@@ -635,14 +771,29 @@ impl FlightService for Gate {
     }
 }
 
-/// Whether `sql` is one `COPY ... TO` statement (a cheap parse; nothing is catalogued).
-fn is_copy(ctx: &SessionContext, sql: &str) -> bool {
+/// A statement the gate runs itself rather than Ballista's frontend.
+enum Own {
+    /// `COPY (query) TO 'path' STORED AS PARQUET|CSV|JSON`: a job whose executors write.
+    Copy,
+    /// `COPY (query) TO 'map.tif' STORED AS GEOTIFF OPTIONS (...)`: a map.
+    Map(MapCopy),
+}
+
+/// Whether `sql` is one of the gate's statements (a parse; nothing is catalogued for others).
+async fn own(ctx: &SessionContext, sql: &str) -> Result<Option<Own>, Status> {
     let state = ctx.state();
     let dialect = state.config().options().sql_parser.dialect;
-    matches!(
-        state.sql_to_statement(sql, &dialect),
-        Ok(Statement::CopyTo(_))
-    )
+    // What does not parse is the frontend's to report.
+    let Ok(statement) = state.sql_to_statement(sql, &dialect) else {
+        return Ok(None);
+    };
+    if let Some(map) = MapCopy::from_statement(ctx, &statement)
+        .await
+        .map_err(|e| Status::invalid_argument(e.to_string()))?
+    {
+        return Ok(Some(Own::Map(map)));
+    }
+    Ok(matches!(statement, Statement::CopyTo(_)).then_some(Own::Copy))
 }
 
 async fn plan(ctx: &SessionContext, sql: &str) -> Result<LogicalPlan, Status> {
@@ -699,12 +850,13 @@ fn encode_schema(schema: &Schema) -> Result<Vec<u8>, Status> {
     Ok(message.0.to_vec())
 }
 
-/// A job's name in the scheduler: its SQL, shortened.
-fn job_name(sql: &str) -> String {
+/// A job's name in the scheduler: its user and SQL, shortened.
+fn job_name(caller: &Caller, sql: &str) -> String {
     const MAX: usize = 120;
-    let sql = sql.trim();
-    match sql.char_indices().nth(MAX) {
+    let sql = sql.split_whitespace().collect::<Vec<_>>().join(" ");
+    let sql = match sql.char_indices().nth(MAX) {
         Some((end, _)) => format!("{}…", &sql[..end]),
-        None => sql.to_string(),
-    }
+        None => sql,
+    };
+    format!("{}: {sql}", caller.user.as_deref().unwrap_or("anonymous"))
 }

@@ -1,0 +1,220 @@
+"""A real cluster for the client's tests: ardent-scheduler with Flight SQL and users, two
+ardent-executors, a synthetic stack; and a second scheduler with TLS and a short session idle
+time. The binaries come from ARDENT_BIN (default: the workspace's target/debug)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(os.environ.get("ARDENT_BIN", ROOT / "target" / "debug"))
+USERS = {"alice": "wonder land", "bob": "builder:42"}
+STACK_SIZE = 16
+
+
+def binary(name: str) -> str:
+    path = BIN / name
+    if not path.exists():
+        raise RuntimeError(f"{path} is missing: build it first (cargo build --workspace --bins)")
+    return str(path)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(what: str, check, timeout: float = 60.0, proc: subprocess.Popen | None = None, log: Path | None = None):
+    """Polls ``check`` until it returns a true value; fails naming ``what`` (and the server's log)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"{what}: the process exited ({proc.returncode}):\n{log.read_text() if log else ''}")
+        value = check()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise TimeoutError(f"timed out waiting for {what}" + (f":\n{log.read_text()[-3000:]}" if log else ""))
+
+
+def port_open(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+@dataclass
+class Server:
+    name: str
+    proc: subprocess.Popen
+    log: Path
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+@dataclass
+class Cluster:
+    root: Path
+    stack: Path
+    scheduler_port: int
+    flight_port: int
+    servers: list = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return f"grpc://127.0.0.1:{self.flight_port}"
+
+    def rest(self, path: str):
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.scheduler_port}{path}", timeout=5) as r:
+            return json.load(r)
+
+    def jobs(self) -> list[dict]:
+        return self.rest("/api/jobs")
+
+    def logs(self) -> str:
+        return "\n".join(f"--- {s.name}\n{s.log.read_text()}" for s in self.servers)
+
+
+def start(root: Path, name: str, args: list[str], env: dict | None = None) -> Server:
+    log = root / f"{name}.log"
+    proc = subprocess.Popen(
+        args,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "RUST_LOG": "info", **(env or {})},
+    )
+    return Server(name, proc, log)
+
+
+def users_file(root: Path) -> Path:
+    lines = []
+    for user, password in USERS.items():
+        out = subprocess.run(
+            [binary("ardent"), "passwd", user], input=password, capture_output=True, text=True, check=True
+        )
+        lines.append(out.stdout.strip())
+    path = root / "users"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def start_scheduler(root: Path, name: str, extra: list[str]) -> tuple[Server, int, int]:
+    port, flight = free_port(), free_port()
+    server = start(
+        root,
+        name,
+        [binary("ardent-scheduler"), "--bind-host", "127.0.0.1", "--bind-port", str(port),
+         "--flight-sql-port", str(flight), *extra],
+    )
+    wait_for(f"{name}'s Flight SQL port", lambda: port_open(flight), proc=server.proc, log=server.log)
+    return server, port, flight
+
+
+@pytest.fixture(scope="session")
+def cluster(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cluster")
+    stack = root / "stack"
+    subprocess.run(
+        [binary("ardent"), "synth", "--out", str(stack), "--size", str(STACK_SIZE), "--start", "2014-01-01",
+         "--end", "2017-12-31", "--seed", "7"],
+        check=True, capture_output=True,
+    )
+    users = users_file(root)
+    scheduler, port, flight = start_scheduler(root, "scheduler", ["--users", str(users)])
+    c = Cluster(root, stack, port, flight, [scheduler])
+    try:
+        for i in range(2):
+            c.servers.append(start(root, f"executor{i}", [
+                binary("ardent-executor"), "--scheduler-host", "127.0.0.1", "--scheduler-port", str(port),
+                "--bind-host", "127.0.0.1", "--bind-port", str(free_port()),
+                "--bind-grpc-port", str(free_port()), "--bind-health-port", str(free_port()),
+                "--vcores", "2", "--work-dir", str(root / f"work{i}"),
+            ]))
+        wait_for("two executors registered", lambda: len(c.rest("/api/executors")) == 2, log=scheduler.log)
+        yield c
+    finally:
+        for s in reversed(c.servers):
+            s.stop()
+
+
+def make_certificates(root: Path) -> dict:
+    """A CA and a server certificate for 127.0.0.1 and localhost, made now."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    def name(cn):
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+
+    now = dt.datetime.now(dt.timezone.utc)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca = (
+        x509.CertificateBuilder().subject_name(name("ardent test CA")).issuer_name(name("ardent test CA"))
+        .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder().subject_name(name("localhost")).issuer_name(ca.subject)
+        .public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName(
+            [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    pem = lambda c: c.public_bytes(serialization.Encoding.PEM)
+    paths = {"ca": root / "ca.pem", "cert": root / "server.pem", "key": root / "server.key"}
+    paths["ca"].write_bytes(pem(ca))
+    paths["cert"].write_bytes(pem(cert))
+    paths["key"].write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    return paths
+
+
+@dataclass
+class TlsScheduler:
+    url: str
+    ca: str
+    flight_port: int
+    idle_seconds: int
+
+
+@pytest.fixture(scope="session")
+def tls_scheduler(tmp_path_factory):
+    """A scheduler (no executors: only statements it runs itself) with TLS and a 2 s idle limit."""
+    root = tmp_path_factory.mktemp("tls")
+    certs = make_certificates(root)
+    idle = 2
+    server, _, flight = start_scheduler(root, "tls-scheduler", [
+        "--users", str(users_file(root)), "--tls-cert", str(certs["cert"]), "--tls-key", str(certs["key"]),
+        "--session-idle-seconds", str(idle),
+    ])
+    try:
+        yield TlsScheduler(f"grpc+tls://localhost:{flight}", certs["ca"].read_text(), flight, idle)
+    finally:
+        server.stop()
