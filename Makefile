@@ -15,8 +15,10 @@ build: deps
 	$(CARGO) build --workspace --bins
 
 ## Formatting, clippy (warnings are errors) and rustdoc (no broken links); then unit, doc and integration tests (real GeoTIFF stacks, the CLI, clusters and an S3 server on
-## loopback, pyccd parity); criterion benches run once each in test mode, and the benchmark
-## harness in quick mode (debug build, small inputs, answers cross-checked), so they keep working.
+## loopback, pyccd parity); the Python client's tests (pytest, ADBC against a real scheduler
+## with Flight SQL and two executors, the example notebook run headless); criterion benches run
+## once each in test mode, and the benchmark harness in quick mode (debug build, small inputs,
+## answers cross-checked), so they keep working.
 test: venv
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
@@ -24,6 +26,8 @@ test: venv
 	$(CARGO) build --workspace --bins
 	$(CARGO) test --workspace --all-targets
 	$(CARGO) test --workspace --doc
+	.venv/bin/pip install -q --no-deps --no-build-isolation ./python
+	.venv/bin/python -m pytest -q python/tests
 	target/debug/ardent-bench --quick --out target/bench/quick
 
 ## The main job: a synthetic stack, yearly clear-sky NDVI medians in SQL, Parquet, a GeoTIFF map and PNG.
