@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Optional
 
 import adbc_driver_flightsql
@@ -13,8 +14,9 @@ import pyarrow as pa
 class ArdentError(Exception):
     """A statement or connection the server refused, with the server's message.
 
-    ``code`` is the gRPC status code name (``"UNAUTHENTICATED"``, ``"INVALID_ARGUMENT"``, ...)
-    when the server gave one; ``__cause__`` is the ADBC error.
+    ``code`` is the server's gRPC status code name (``"UNAUTHENTICATED"``,
+    ``"INVALID_ARGUMENT"``, ...), else ADBC's status (``"IO"`` when no server answered);
+    ``__cause__`` is the ADBC error.
     """
 
     def __init__(self, message: str, code: Optional[str] = None):
@@ -22,10 +24,26 @@ class ArdentError(Exception):
         self.code = code
 
 
+# gRPC status codes by number: ADBC's Flight SQL driver gives the server's as the vendor code.
+_GRPC_CODES = (
+    "OK CANCELLED UNKNOWN INVALID_ARGUMENT DEADLINE_EXCEEDED NOT_FOUND ALREADY_EXISTS "
+    "PERMISSION_DENIED RESOURCE_EXHAUSTED FAILED_PRECONDITION ABORTED OUT_OF_RANGE "
+    "UNIMPLEMENTED INTERNAL UNAVAILABLE DATA_LOSS UNAUTHENTICATED"
+).split()
+
+
 def _error(e: adbc_driver_manager.Error, what: str) -> ArdentError:
-    # ADBC's message reads "<STATUS>: [FlightSQL] <server message> (<code>; <call>)".
+    # ADBC's message reads "<ADBC status>: [FlightSQL] <server message> (<gRPC code>; <call>)".
     text = str(e)
-    code = text.split(":", 1)[0] if ":" in text else None
+    vendor = getattr(e, "vendor_code", None)
+    named = re.findall(r"\((\w+); [^()]*\)", text)
+    if isinstance(vendor, int) and 0 < vendor < len(_GRPC_CODES):
+        code = _GRPC_CODES[vendor]
+    elif named and named[-1] != "OK":
+        # Go's names of the codes (ResourceExhausted, Canceled) in gRPC's spelling.
+        code = re.sub(r"(?<!^)(?=[A-Z])", "_", named[-1]).upper().replace("CANCELED", "CANCELLED")
+    else:
+        code = text.split(":", 1)[0] if ":" in text else None
     message = text.split("[FlightSQL] ", 1)[-1]
     message = message.rsplit(" (", 1)[0] if message.endswith(")") else message
     return ArdentError(f"{what}: {message}", code)

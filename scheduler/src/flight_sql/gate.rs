@@ -8,7 +8,7 @@
 //!   this gate's, redeemable only with the token it was issued to. Raw Ballista partition tickets
 //!   and forged tickets (which would make the scheduler fetch from any host named in them) are
 //!   refused.
-//! - **Handshakes rate-limited per client address.**
+//! - **Refused handshakes rate-limited per client address**, so passwords cannot be guessed fast.
 //! - **`COPY (query) TO 'path'` on the cluster.** Ballista's frontend refuses COPY; the gate
 //!   plans it in the caller's session and runs it as a job, so the executors write the files.
 //! - **Maps from SQL**: `COPY (query) TO 'map.tif' STORED AS GEOTIFF OPTIONS ('grid' 'table',
@@ -59,9 +59,10 @@ type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'stati
 /// The token-less session's key, when the server takes anonymous clients (no `--users`).
 const ANONYMOUS: &str = "";
 
-/// Handshakes a client address may make in a burst, and per second after it.
-const HANDSHAKE_BURST: f64 = 20.0;
-const HANDSHAKES_PER_SECOND: f64 = 5.0;
+/// Refused handshakes a client address may make in a burst, and per second after it; beyond
+/// them its handshakes are refused unheard, so passwords cannot be guessed fast.
+const REFUSALS_BURST: f64 = 10.0;
+const REFUSALS_PER_SECOND: f64 = 0.5;
 
 /// Prefix of the statement handles and ticket handles this gate issues itself.
 const GATE_HANDLE: &str = "ardent:";
@@ -275,25 +276,18 @@ impl Gate {
         }
     }
 
-    /// Whether `address` may handshake now (a token bucket per client address).
-    fn admit_handshake(&self, address: Option<IpAddr>) -> bool {
-        let Some(address) = address else {
-            return true;
-        };
+    /// The refusals `address` may still earn (a token bucket per client address), refilled to now.
+    fn refusals_left(&self, address: IpAddr, spend: f64) -> f64 {
         let mut state = self.state();
         let now = Instant::now();
         let (tokens, at) = state
             .handshakes
             .entry(address)
-            .or_insert((HANDSHAKE_BURST, now));
-        *tokens =
-            (*tokens + at.elapsed().as_secs_f64() * HANDSHAKES_PER_SECOND).min(HANDSHAKE_BURST);
+            .or_insert((REFUSALS_BURST, now));
+        *tokens = (*tokens + at.elapsed().as_secs_f64() * REFUSALS_PER_SECOND).min(REFUSALS_BURST);
         *at = now;
-        if *tokens < 1.0 {
-            return false;
-        }
-        *tokens -= 1.0;
-        true
+        *tokens -= spend;
+        *tokens
     }
 
     /// Replaces every ticket of `info` with one of the gate's, for `token` only; `redeem` says
@@ -471,18 +465,28 @@ impl FlightService for Gate {
         &self,
         request: Request<Streaming<HandshakeRequest>>,
     ) -> Result<Response<Self::HandshakeStream>, Status> {
-        if !self.admit_handshake(request.remote_addr().map(|a| a.ip())) {
+        let address = request.remote_addr().map(|a| a.ip());
+        if address.is_some_and(|a| self.refusals_left(a, 0.0) < 1.0) {
             return Err(Status::resource_exhausted(
-                "too many handshakes from this address; retry in a few seconds",
+                "too many refused handshakes from this address; retry in a few seconds",
             ));
         }
         self.expire_idle().await;
-        let (response, user) = OPENING
+        let handshake = OPENING
             .scope(RefCell::new(Opening::default()), async {
                 let response = self.frontend.handshake(request).await?;
                 Ok::<_, Status>((response, OPENING.with(|o| o.borrow_mut().user.take())))
             })
-            .await?;
+            .await;
+        let (response, user) = match handshake {
+            Ok(accepted) => accepted,
+            Err(refused) => {
+                if let Some(address) = address {
+                    self.refusals_left(address, 1.0);
+                }
+                return Err(refused);
+            }
+        };
         let token = bearer_token(response.metadata())
             .ok_or_else(|| Status::internal("the handshake issued no token"))?;
         self.open(&token, user).await?;
