@@ -287,3 +287,23 @@ def test_an_idle_session_expires(tls_scheduler):
     time.sleep(tls_scheduler.idle_seconds + 1)  # the idle limit is the event under test
     with pytest.raises(Exception, match="expired session token"):
         con.tables()
+
+
+def test_a_client_killed_mid_stream_leaves_the_server_serving(cluster, alice):
+    script = (
+        "import ardent, time\n"
+        f"con = ardent.connect({cluster.url!r}, user='bob', password={USERS['bob']!r})\n"
+        "cursor = con.adbc.cursor()\n"
+        "cursor.execute('SELECT value, value * 2 AS twice FROM range(3000000)')\n"
+        "next(iter(cursor.fetch_record_batch()))\n"
+        "print('streaming', flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    client = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert client.stdout.readline().strip() == "streaming"
+    finally:
+        client.kill()
+        client.wait()
+    assert alice.sql("SELECT count(*) AS n FROM ard").column("n").to_pylist() == [PIXELS]
+    assert all(server.proc.poll() is None for server in cluster.servers)

@@ -81,3 +81,19 @@ def test_flags_from_the_environment_and_handshake_flooding(scheduler_from_env):
         except ardent.ArdentError as e:
             codes.append(e.code)
     assert "RESOURCE_EXHAUSTED" in codes and codes.count("UNAUTHENTICATED") <= 16, codes
+
+
+def test_without_users_loopback_clients_need_no_password(tmp_path):
+    flight = free_port()
+    server = start(tmp_path, "open-scheduler", [
+        binary("ardent-scheduler"), "--bind-host", "127.0.0.1", "--bind-port", str(free_port()),
+        "--flight-sql-port", str(flight),
+    ])
+    try:
+        wait_for("the Flight SQL port", lambda: port_open(flight), proc=server.proc, log=server.log)
+        with ardent.connect(f"grpc://127.0.0.1:{flight}") as con:
+            con.sql("CREATE VIEW v AS SELECT 1 AS one")
+            assert con.tables() == ["v"]
+        assert "anyone on this host can query" in server.log.read_text()
+    finally:
+        server.stop()

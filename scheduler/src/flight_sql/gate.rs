@@ -334,7 +334,11 @@ impl Gate {
         let plan = plan(&caller.ctx, sql).await?;
         let result = self
             .backend
-            .execute(&job_name(caller, sql), Arc::clone(&caller.ctx), plan)
+            .execute(
+                &job_name(caller.user.as_deref(), sql),
+                Arc::clone(&caller.ctx),
+                plan,
+            )
             .await
             .map_err(|e| Status::internal(format!("query execution failed: {e}")))?;
         let endpoints = result
@@ -547,7 +551,10 @@ impl FlightService for Gate {
                     .map(|s| s.sql.clone())
             }),
         };
-        let name = job_name(&caller, sql.as_deref().unwrap_or("Flight SQL statement"));
+        let name = job_name(
+            caller.user.as_deref(),
+            sql.as_deref().unwrap_or("Flight SQL statement"),
+        );
         let info = JOB_NAME
             .scope(name, self.frontend.get_flight_info(request))
             .await?
@@ -855,12 +862,73 @@ fn encode_schema(schema: &Schema) -> Result<Vec<u8>, Status> {
 }
 
 /// A job's name in the scheduler: its user and SQL, shortened.
-fn job_name(caller: &Caller, sql: &str) -> String {
+fn job_name(user: Option<&str>, sql: &str) -> String {
     const MAX: usize = 120;
     let sql = sql.split_whitespace().collect::<Vec<_>>().join(" ");
     let sql = match sql.char_indices().nth(MAX) {
         Some((end, _)) => format!("{}…", &sql[..end]),
         None => sql,
     };
-    format!("{}: {sql}", caller.user.as_deref().unwrap_or("anonymous"))
+    format!("{}: {sql}", user.unwrap_or("anonymous"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bearer_tokens_are_read_in_any_case_and_basic_is_not_one() {
+        let header = |value: &str| {
+            let mut metadata = MetadataMap::new();
+            metadata.insert("authorization", value.parse().unwrap());
+            metadata
+        };
+        assert_eq!(bearer_token(&header("Bearer abc")).as_deref(), Some("abc"));
+        assert_eq!(
+            bearer_token(&header("bearer  abc ")).as_deref(),
+            Some("abc")
+        );
+        assert_eq!(bearer_token(&header("Basic YWI6Yw==")), None);
+        assert_eq!(bearer_token(&MetadataMap::new()), None);
+    }
+
+    #[test]
+    fn job_names_carry_the_user_and_short_sql() {
+        assert_eq!(job_name(Some("ann"), "SELECT\n  1"), "ann: SELECT 1");
+        assert_eq!(job_name(None, "SELECT 1"), "anonymous: SELECT 1");
+        let long = job_name(Some("ann"), &"x".repeat(500));
+        assert!(
+            long.ends_with('…') && long.chars().count() == "ann: ".len() + 121,
+            "{long}"
+        );
+    }
+
+    #[test]
+    fn partition_tickets_name_the_executor_holding_them() {
+        let location = PartitionLocation {
+            partition_id: Some(protobuf::PartitionId {
+                job_id: "job1".to_string(),
+                stage_id: 2,
+                partition_id: 3,
+            }),
+            executor_meta: Some(protobuf::ExecutorMetadata {
+                id: "e1".to_string(),
+                host: "worker7".to_string(),
+                port: 50051,
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let endpoint = fetch_partition(location).unwrap();
+        let ticket = endpoint.ticket.unwrap().ticket;
+        let action = protobuf::Action::decode(&*ticket).unwrap();
+        let text = format!("{action:?}");
+        assert!(text.contains("worker7") && text.contains("job1"), "{text}");
+        let missing = fetch_partition(PartitionLocation::default()).unwrap_err();
+        assert!(
+            missing.message().contains("no partition id"),
+            "{}",
+            missing.message()
+        );
+    }
 }
