@@ -185,7 +185,7 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            err.contains("u.txt line 1") && err.contains("plain-text"),
+            err.contains("'u.txt' line 1") && err.contains("plain-text"),
             "{err}"
         );
         assert!(!err.contains("secret"), "the password leaked into '{err}'");

@@ -160,7 +160,7 @@ def cluster(tmp_path_factory):
 
 
 def make_certificates(root: Path) -> dict:
-    """A CA and a server certificate for 127.0.0.1 and localhost, made now."""
+    """A CA, a server certificate for 127.0.0.1 and localhost, and a client certificate, made now."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -178,21 +178,27 @@ def make_certificates(root: Path) -> dict:
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .sign(ca_key, hashes.SHA256())
     )
-    key = ec.generate_private_key(ec.SECP256R1())
-    cert = (
-        x509.CertificateBuilder().subject_name(name("localhost")).issuer_name(ca.subject)
-        .public_key(key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName(
-            [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
+    def signed(cn, extensions):
+        key = ec.generate_private_key(ec.SECP256R1())
+        builder = (
+            x509.CertificateBuilder().subject_name(name(cn)).issuer_name(ca.subject)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=1))
+        )
+        for extension in extensions:
+            builder = builder.add_extension(extension, critical=False)
+        return builder.sign(ca_key, hashes.SHA256()), key
+
+    server, server_key = signed("localhost", [x509.SubjectAlternativeName(
+        [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))])])
+    client, client_key = signed("alice", [])
     pem = lambda c: c.public_bytes(serialization.Encoding.PEM)
-    paths = {"ca": root / "ca.pem", "cert": root / "server.pem", "key": root / "server.key"}
-    paths["ca"].write_bytes(pem(ca))
-    paths["cert"].write_bytes(pem(cert))
-    paths["key"].write_bytes(key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    key_pem = lambda k: k.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    paths = {name: root / f"{name}.pem" for name in ("ca", "cert", "key", "client_cert", "client_key")}
+    for name, data in [("ca", pem(ca)), ("cert", pem(server)), ("key", key_pem(server_key)),
+                       ("client_cert", pem(client)), ("client_key", key_pem(client_key))]:
+        paths[name].write_bytes(data)
     return paths
 
 
@@ -202,6 +208,7 @@ class TlsScheduler:
     ca: str
     flight_port: int
     idle_seconds: int
+    certs: dict
 
 
 @pytest.fixture(scope="session")
@@ -215,6 +222,21 @@ def tls_scheduler(tmp_path_factory):
         "--session-idle-seconds", str(idle),
     ])
     try:
-        yield TlsScheduler(f"grpc+tls://localhost:{flight}", certs["ca"].read_text(), flight, idle)
+        yield TlsScheduler(f"grpc+tls://localhost:{flight}", certs["ca"].read_text(), flight, idle, certs)
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def mtls_scheduler(tmp_path_factory, tls_scheduler):
+    """A scheduler that also requires client certificates signed by the test CA."""
+    root = tmp_path_factory.mktemp("mtls")
+    certs = tls_scheduler.certs
+    server, _, flight = start_scheduler(root, "mtls-scheduler", [
+        "--users", str(users_file(root)), "--tls-cert", str(certs["cert"]), "--tls-key", str(certs["key"]),
+        "--tls-client-ca", str(certs["ca"]),
+    ])
+    try:
+        yield f"grpc+tls://localhost:{flight}"
     finally:
         server.stop()

@@ -281,6 +281,19 @@ def test_tls_with_the_ca_and_without(tls_scheduler):
     assert plain.value.code in ("UNAVAILABLE", "IO", "INTERNAL"), plain.value
 
 
+def test_client_certificates_when_the_server_asks_for_them(tls_scheduler, mtls_scheduler):
+    import adbc_driver_flightsql
+
+    options = adbc_driver_flightsql.DatabaseOptions
+    certs = tls_scheduler.certs
+    with ardent.connect(mtls_scheduler, user="alice", password=USERS["alice"], tls_root_certs=tls_scheduler.ca,
+                        **{options.MTLS_CERT_CHAIN.value: certs["client_cert"].read_text(),
+                           options.MTLS_PRIVATE_KEY.value: certs["client_key"].read_text()}) as con:
+        assert con.tables() == []
+    with pytest.raises(ardent.ArdentError):
+        ardent.connect(mtls_scheduler, user="alice", password=USERS["alice"], tls_root_certs=tls_scheduler.ca)
+
+
 def test_an_idle_session_expires(tls_scheduler):
     con = ardent.connect(tls_scheduler.url, user="bob", password=USERS["bob"], tls_root_certs=tls_scheduler.ca)
     assert con.tables() == []

@@ -3,7 +3,8 @@
 //! drops a call's handler when its client cancels or goes away; dropping [`ArdentBackend::execute`]
 //! while its job runs cancels the job.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
 use ballista_core::error::{BallistaError, Result};
@@ -18,14 +19,28 @@ use super::Scheduler;
 /// Room for job statuses in flight; they are read as they come.
 const STATUS_BUFFER: usize = 16;
 
-/// The Flight SQL frontend's view of the scheduler.
+/// The Flight SQL frontend's view of the scheduler, and the keeper of its sessions' contexts.
 pub struct ArdentBackend {
     scheduler: Scheduler,
+    contexts: Mutex<HashMap<String, Arc<SessionContext>>>,
 }
 
 impl ArdentBackend {
     pub fn new(scheduler: Scheduler) -> Self {
-        ArdentBackend { scheduler }
+        ArdentBackend {
+            scheduler,
+            contexts: Mutex::default(),
+        }
+    }
+
+    /// The context of an open session: the one the frontend plans its statements in.
+    pub fn context(&self, session_id: &str) -> Option<Arc<SessionContext>> {
+        self.contexts().get(session_id).map(Arc::clone)
+    }
+
+    fn contexts(&self) -> MutexGuard<'_, HashMap<String, Arc<SessionContext>>> {
+        // The map stays consistent whatever panicked while it was held.
+        self.contexts.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -34,11 +49,14 @@ impl QueryBackend for ArdentBackend {
     async fn session(&self, session_id: &str) -> Result<Arc<SessionContext>> {
         // Ballista's own binding builds the session from the scheduler's session builder.
         let ctx = QueryBackend::session(&self.scheduler, session_id).await?;
-        super::gate::note_context(&ctx);
+        self.contexts()
+            .insert(session_id.to_string(), Arc::clone(&ctx));
+        super::gate::note_session(session_id);
         Ok(ctx)
     }
 
     async fn close_session(&self, session_id: &str) -> Result<()> {
+        self.contexts().remove(session_id);
         QueryBackend::close_session(&self.scheduler, session_id).await
     }
 

@@ -87,7 +87,7 @@ pub(super) fn job_name_of_call() -> Option<String> {
 #[derive(Default)]
 struct Opening {
     user: Option<String>,
-    ctx: Option<Arc<SessionContext>>,
+    session_id: Option<String>,
 }
 
 /// Called by the authenticator: the user of the handshake being served.
@@ -95,14 +95,15 @@ pub(super) fn note_user(user: &str) {
     let _ = OPENING.try_with(|o| o.borrow_mut().user = Some(user.to_string()));
 }
 
-/// Called by the backend: the context of the session being opened.
-pub(super) fn note_context(ctx: &Arc<SessionContext>) {
-    let _ = OPENING.try_with(|o| o.borrow_mut().ctx = Some(Arc::clone(ctx)));
+/// Called by the backend: the id of the session being opened.
+pub(super) fn note_session(session_id: &str) {
+    let _ = OPENING.try_with(|o| o.borrow_mut().session_id = Some(session_id.to_string()));
 }
 
 struct Session {
     user: Option<String>,
-    ctx: Arc<SessionContext>,
+    /// The frontend's session id; its context is the backend's to keep.
+    session_id: String,
     last_used: Instant,
 }
 
@@ -193,20 +194,29 @@ impl Gate {
             }
         };
         self.expire_idle().await;
-        let mut state = self.state();
-        let session = state.sessions.get_mut(&token).ok_or_else(|| {
+        let expired = || {
             Status::unauthenticated("unknown or expired session token; re-run the Flight handshake")
-        })?;
-        session.last_used = Instant::now();
-        Ok(Caller {
-            user: session.user.clone(),
-            ctx: Arc::clone(&session.ctx),
-            token,
-        })
+        };
+        let (user, session_id) = {
+            let mut state = self.state();
+            let session = state.sessions.get_mut(&token).ok_or_else(expired)?;
+            session.last_used = Instant::now();
+            (session.user.clone(), session.session_id.clone())
+        };
+        let ctx = match self.backend.context(&session_id) {
+            Some(ctx) => ctx,
+            // Ballista's frontend let the shared anonymous session go: it opens it again.
+            None if token == ANONYMOUS => {
+                self.open(ANONYMOUS, None).await?;
+                self.backend.context(&session_id).ok_or_else(expired)?
+            }
+            None => return Err(expired()),
+        };
+        Ok(Caller { token, user, ctx })
     }
 
     /// Opens the frontend's session for `token` now (its context is otherwise built lazily),
-    /// learning its context, and records it.
+    /// learning its id, and records it.
     async fn open(&self, token: &str, user: Option<String>) -> Result<(), Status> {
         let mut request = Request::new(Ticket {
             ticket: CommandGetCatalogs {}.as_any().encode_to_vec().into(),
@@ -219,18 +229,27 @@ impl Gate {
                     .map_err(|_| Status::internal("the session token is not a valid header"))?,
             );
         }
-        let ctx = OPENING
+        let opened = OPENING
             .scope(RefCell::new(Opening::default()), async {
                 drop(self.frontend.do_get(request).await?);
-                Ok::<_, Status>(OPENING.with(|o| o.borrow_mut().ctx.take()))
+                Ok::<_, Status>(OPENING.with(|o| o.borrow_mut().session_id.take()))
             })
-            .await?
-            .ok_or_else(|| Status::internal("the Flight SQL session has no context"))?;
+            .await?;
+        // An anonymous session the frontend still holds is not built again: keep its id.
+        let known = || {
+            self.state()
+                .sessions
+                .get(token)
+                .map(|s| s.session_id.clone())
+        };
+        let session_id = opened
+            .or_else(known)
+            .ok_or_else(|| Status::internal("the Flight SQL session was not opened"))?;
         self.state().sessions.insert(
             token.to_string(),
             Session {
                 user,
-                ctx,
+                session_id,
                 last_used: Instant::now(),
             },
         );
@@ -245,7 +264,9 @@ impl Gate {
             let stale: Vec<String> = state
                 .sessions
                 .iter()
-                .filter(|(_, s)| s.last_used.elapsed() > idle)
+                // The anonymous session is shared by every token-less client: it has no token
+                // to expire (Ballista's frontend lets it go after 30 idle minutes).
+                .filter(|(token, s)| token.as_str() != ANONYMOUS && s.last_used.elapsed() > idle)
                 .map(|(token, _)| token.clone())
                 .collect();
             let expired: Vec<(String, Session)> = stale
@@ -267,10 +288,10 @@ impl Gate {
         for (_, session) in expired {
             tracing::info!(
                 user = session.user.as_deref().unwrap_or("anonymous"),
-                session = session.ctx.session_id(),
+                session = session.session_id,
                 "Flight SQL session expired"
             );
-            if let Err(e) = self.backend.close_session(&session.ctx.session_id()).await {
+            if let Err(e) = self.backend.close_session(&session.session_id).await {
                 tracing::warn!("cannot close an expired Flight SQL session: {e}");
             }
         }
