@@ -2,7 +2,7 @@
 //! many users needs.
 //!
 //! - **Sessions with an owner and an idle expiry.** The handshake's token names one session,
-//!   opened at once so that its user and DataFusion context are known here; a token idle for
+//!   opened at once so that its user and session id are known here; a token idle for
 //!   longer than `--session-idle-seconds` is refused.
 //! - **Tickets bound to their session.** Every endpoint handed out carries a random ticket of
 //!   this gate's, redeemable only with the token it was issued to. Raw Ballista partition tickets

@@ -6,9 +6,10 @@
 //! adds sits around it, each in its module:
 //! - [`auth`]: users and argon2id passwords from `--users FILE`, Basic credentials decoded
 //!   whether or not their base64 is padded, checked off the async runtime;
-//! - `backend`: jobs submitted for a session, cancelled when their client goes away;
+//! - `backend`: the sessions' contexts, and jobs submitted for a session, cancelled when their
+//!   client goes away;
 //! - `gate`: the public service in front of Ballista's: sessions with an owner and an idle
-//!   expiry, tickets redeemable only by the session they were issued to, handshakes
+//!   expiry, tickets redeemable only by the session they were issued to, refused handshakes
 //!   rate-limited per client, and `COPY ... TO` run on the cluster, which Ballista refuses;
 //! - TLS (optionally with client certificates) on the port, here.
 
