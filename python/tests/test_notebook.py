@@ -21,7 +21,10 @@ def test_the_example_notebook_runs(cluster, tmp_path, monkeypatch):
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("MPLBACKEND", raising=False)  # the kernel's inline backend draws the figures
     notebook = nbformat.read(ROOT / "examples" / "session.ipynb", as_version=4)
-    NotebookClient(notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    # A fresh venv's first kernel compiles its modules and builds matplotlib's font cache: give
+    # it time to start (nbclient's default is 60 s).
+    NotebookClient(notebook, timeout=600, startup_timeout=300, kernel_name="python3",
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
 
     outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
     assert not [o for o in outputs if o.output_type == "error"]
