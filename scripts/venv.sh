@@ -9,4 +9,6 @@ fi
 python3 -m venv .venv
 .venv/bin/pip install -q --upgrade pip
 .venv/bin/pip install -q -r tests/requirements.txt
+# matplotlib builds its font cache on first import: once here, not inside a test's kernel start.
+MPLBACKEND=Agg .venv/bin/python -c "import matplotlib.pyplot"
 cp tests/requirements.txt "$stamp"
