@@ -108,6 +108,7 @@ struct Session {
 }
 
 /// What a ticket of this gate stands for.
+#[derive(Clone)]
 enum Redeem {
     /// A ticket of Ballista's frontend, redeemed there with the caller's token.
     Frontend(bytes::Bytes),
@@ -627,11 +628,7 @@ impl FlightService for Gate {
                 .get(&handle)
                 .filter(|t| t.token == caller.token)
                 .ok_or_else(refused)?;
-            match &issued.redeem {
-                Redeem::Frontend(t) => Redeem::Frontend(t.clone()),
-                Redeem::Partition(t) => Redeem::Partition(t.clone()),
-                Redeem::Batches(b) => Redeem::Batches(b.clone()),
-            }
+            issued.redeem.clone()
         };
         match redeem {
             Redeem::Frontend(ticket) => {
@@ -767,27 +764,13 @@ impl FlightService for Gate {
                         Status::invalid_argument("expected ActionClosePreparedStatementRequest")
                     })?;
                 let handle = String::from_utf8_lossy(&close.prepared_statement_handle).to_string();
-                {
-                    let mut state = self.state();
-                    if state
-                        .prepared_sql
-                        .get(&handle)
-                        .is_some_and(|s| s.token == caller.token)
-                    {
-                        state.prepared_sql.remove(&handle);
-                    }
-                }
+                let mut state = self.state();
+                remove_owned(&mut state.prepared_sql, &handle, &caller.token);
                 if handle.starts_with(GATE_HANDLE) {
-                    let mut state = self.state();
-                    if state
-                        .statements
-                        .get(&handle)
-                        .is_some_and(|s| s.token == caller.token)
-                    {
-                        state.statements.remove(&handle);
-                    }
+                    remove_owned(&mut state.statements, &handle, &caller.token);
                     return Ok(Response::new(Box::pin(futures::stream::empty())));
                 }
+                drop(state);
             }
             _ => {}
         }
@@ -809,6 +792,13 @@ enum Own {
     Copy,
     /// `COPY (query) TO 'map.tif' STORED AS GEOTIFF OPTIONS (...)`: a map.
     Map(MapCopy),
+}
+
+/// Removes `handle`'s statement if `token`'s session owns it.
+fn remove_owned(statements: &mut HashMap<String, OwnStatement>, handle: &str, token: &str) {
+    if statements.get(handle).is_some_and(|s| s.token == token) {
+        statements.remove(handle);
+    }
 }
 
 /// Whether `sql` is one of the gate's statements (a parse; nothing is catalogued for others).
