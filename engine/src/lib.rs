@@ -7,6 +7,7 @@
 //! per-pixel results back onto the stack's grid.
 
 pub mod ard;
+pub mod cache;
 pub mod catalog;
 pub mod ccdc;
 #[allow(unsafe_code)] // kill(2) of the processes it started

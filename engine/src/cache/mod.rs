@@ -1,0 +1,125 @@
+//! Caching of intermediate results across queries.
+//!
+//! This module holds the part that every process of a deployment shares: the storage levels a
+//! cache is kept at ([`Storage`]), byte sizes as users write them ([`parse_bytes`]), and the
+//! process's [`store::PartitionStore`], which keeps cached partitions in memory within a budget,
+//! spills them to compressed Arrow IPC files beyond it and evicts the least recently used ones.
+//! The SQL statements (`CACHE TABLE`, `UNCACHE TABLE`, ...), the cached table and its scan, and
+//! the cluster's registry of which executor holds which partition are built on it (issue 13).
+
+pub mod store;
+
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+/// Where a cache keeps its partitions, as Spark's storage levels.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Storage {
+    /// In memory only: a partition evicted from memory is dropped and recomputed from the
+    /// cache's plan when next read.
+    Memory,
+    /// In memory, spilled to the cache directory when memory runs short (the default).
+    #[default]
+    MemoryAndDisk,
+    /// On disk only, as compressed Arrow IPC files.
+    Disk,
+}
+
+impl Storage {
+    /// The names `OPTIONS ('storage' ...)` accepts.
+    pub const NAMES: [&'static str; 3] = ["memory", "memory_and_disk", "disk"];
+}
+
+impl FromStr for Storage {
+    type Err = CacheError;
+
+    /// ardent's names, and Spark's storage levels for those who bring their SQL along.
+    ///
+    /// ```
+    /// use ardent_engine::cache::Storage;
+    /// assert_eq!("memory_and_disk".parse::<Storage>().unwrap(), Storage::MemoryAndDisk);
+    /// assert_eq!("DISK_ONLY".parse::<Storage>().unwrap(), Storage::Disk);
+    /// assert!("ram".parse::<Storage>().unwrap_err().to_string().contains("memory_and_disk"));
+    /// ```
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "memory" | "memory_only" => Ok(Storage::Memory),
+            "memory_and_disk" => Ok(Storage::MemoryAndDisk),
+            "disk" | "disk_only" => Ok(Storage::Disk),
+            _ => Err(CacheError::Option {
+                option: "storage".to_string(),
+                value: s.to_string(),
+                expected: Storage::NAMES.join(", "),
+            }),
+        }
+    }
+}
+
+impl fmt::Display for Storage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Storage::Memory => "memory",
+            Storage::MemoryAndDisk => "memory_and_disk",
+            Storage::Disk => "disk",
+        })
+    }
+}
+
+/// Why a cache could not be made, read or kept.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CacheError {
+    #[error("invalid value '{value}' for cache option '{option}': expected {expected}")]
+    Option {
+        option: String,
+        value: String,
+        expected: String,
+    },
+    #[error("cache file '{}': {message}", path.display())]
+    File { path: PathBuf, message: String },
+}
+
+impl From<CacheError> for datafusion::error::DataFusionError {
+    fn from(e: CacheError) -> Self {
+        match e {
+            CacheError::Option { .. } => datafusion::error::DataFusionError::Plan(e.to_string()),
+            CacheError::File { .. } => datafusion::error::DataFusionError::Execution(e.to_string()),
+        }
+    }
+}
+
+/// A byte size as users write it: `1048576`, `512M`, `2G`, `1.5GiB`, `64kb` (powers of 1024).
+///
+/// ```
+/// use ardent_engine::cache::parse_bytes;
+/// assert_eq!(parse_bytes("ardent.cache.memory_limit", "512M").unwrap(), 512 << 20);
+/// assert_eq!(parse_bytes("ardent.cache.memory_limit", "1.5GiB").unwrap(), 3 << 29);
+/// assert!(parse_bytes("ardent.cache.memory_limit", "lots").is_err());
+/// ```
+pub fn parse_bytes(option: &str, text: &str) -> Result<u64, CacheError> {
+    let invalid = || CacheError::Option {
+        option: option.to_string(),
+        value: text.to_string(),
+        expected: "a size such as 1073741824, 512M, 2G or 1.5GiB".to_string(),
+    };
+    let trimmed = text.trim();
+    let split = trimmed
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(trimmed.len());
+    let (number, unit) = trimmed.split_at(split);
+    let number: f64 = number.parse().map_err(|_| invalid())?;
+    let shift = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kb" | "kib" => 10,
+        "m" | "mb" | "mib" => 20,
+        "g" | "gb" | "gib" => 30,
+        "t" | "tb" | "tib" => 40,
+        _ => return Err(invalid()),
+    };
+    let bytes = number * (1u64 << shift) as f64;
+    if !bytes.is_finite() || bytes < 0.0 || bytes > u64::MAX as f64 {
+        return Err(invalid());
+    }
+    Ok(bytes as u64)
+}
