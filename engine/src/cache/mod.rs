@@ -4,9 +4,12 @@
 //! cache is kept at ([`Storage`]), byte sizes as users write them ([`parse_bytes`]), and the
 //! process's [`store::PartitionStore`], which keeps cached partitions in memory within a budget,
 //! spills them to compressed Arrow IPC files beyond it and evicts the least recently used ones.
-//! The SQL statements (`CACHE TABLE`, `UNCACHE TABLE`, ...), the cached table and its scan, and
-//! the cluster's registry of which executor holds which partition are built on it (issue 13).
+//! [`statement`] recognizes the cache's SQL (`CACHE TABLE`, `UNCACHE TABLE`, `CLEAR CACHE`,
+//! `REFRESH TABLE`, `SHOW CACHES`) and its options. Running those statements, the cached table
+//! and its scan, and the cluster's registry of which executor holds which partition are to be
+//! built on these (issue 13).
 
+pub mod statement;
 pub mod store;
 
 use std::fmt;
@@ -76,6 +79,8 @@ pub enum CacheError {
         value: String,
         expected: String,
     },
+    #[error("cannot read the cache statement '{statement}': {message}")]
+    Syntax { statement: String, message: String },
     #[error("cache file '{}': {message}", path.display())]
     File { path: PathBuf, message: String },
 }
@@ -83,7 +88,9 @@ pub enum CacheError {
 impl From<CacheError> for datafusion::error::DataFusionError {
     fn from(e: CacheError) -> Self {
         match e {
-            CacheError::Option { .. } => datafusion::error::DataFusionError::Plan(e.to_string()),
+            CacheError::Option { .. } | CacheError::Syntax { .. } => {
+                datafusion::error::DataFusionError::Plan(e.to_string())
+            }
             CacheError::File { .. } => datafusion::error::DataFusionError::Execution(e.to_string()),
         }
     }
