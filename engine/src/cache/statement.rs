@@ -10,7 +10,7 @@ use datafusion::sql::sqlparser::ast::{Expr, ObjectName, Query, SqlOption, Statem
 use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::keywords::Keyword;
 use datafusion::sql::sqlparser::parser::Parser;
-use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer, Whitespace};
+use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
 
 use super::{CacheError, Storage};
 
@@ -106,7 +106,8 @@ impl CacheStatement {
     /// assert_eq!(CacheStatement::parse("SELECT 1").unwrap(), None);
     /// ```
     pub fn parse(sql: &str) -> Result<Option<Self>, CacheError> {
-        let words = leading_words(sql, 4)?;
+        let tokens = significant_tokens(sql)?;
+        let words: Vec<String> = tokens.iter().take(4).map(keyword_of).collect();
         let word = |i: usize| words.get(i).map(String::as_str);
         let exact = |expected: &[&str], statement: CacheStatement| {
             if words.len() == expected.len() {
@@ -118,9 +119,9 @@ impl CacheStatement {
         match (word(0), word(1)) {
             (Some("CLEAR"), Some("CACHE")) => exact(&["CLEAR", "CACHE"], CacheStatement::Clear),
             (Some("SHOW"), Some("CACHES")) => exact(&["SHOW", "CACHES"], CacheStatement::Show),
-            (Some("REFRESH"), Some("TABLE")) => match word(2) {
-                Some(_) if words.len() == 3 => Ok(Some(CacheStatement::Refresh {
-                    name: table_name(sql, 2)?,
+            (Some("REFRESH"), Some("TABLE")) => match tokens.get(2) {
+                Some(Token::Word(w)) if tokens.len() == 3 => Ok(Some(CacheStatement::Refresh {
+                    name: resolve(&w.value, w.quote_style),
                 })),
                 _ => Err(syntax(sql, "expected REFRESH TABLE name")),
             },
@@ -174,17 +175,23 @@ impl CacheStatement {
     }
 }
 
-/// Table names as DataFusion resolves unquoted ones: lower case unless quoted.
+/// Table names as DataFusion resolves them: lower case unless quoted.
 fn name_of(name: &ObjectName) -> String {
     name.0
         .iter()
         .map(|part| match part.as_ident() {
-            Some(ident) if ident.quote_style.is_none() => ident.value.to_lowercase(),
-            Some(ident) => ident.value.clone(),
+            Some(ident) => resolve(&ident.value, ident.quote_style),
             None => part.to_string(),
         })
         .collect::<Vec<_>>()
         .join(".")
+}
+
+fn resolve(value: &str, quote_style: Option<char>) -> String {
+    match quote_style {
+        None => value.to_lowercase(),
+        Some(_) => value.to_string(),
+    }
 }
 
 fn option_pair(sql: &str, option: &SqlOption) -> Result<(String, String), CacheError> {
@@ -208,9 +215,7 @@ fn option_pair(sql: &str, option: &SqlOption) -> Result<(String, String), CacheE
 /// `sql` with `=` between an option's key and value where it was left out: Spark accepts
 /// `OPTIONS ('storage' 'disk')`, sqlparser only `OPTIONS ('storage' = 'disk')`.
 fn with_option_equals(sql: &str) -> Result<String, CacheError> {
-    let tokens = Tokenizer::new(&GenericDialect {}, sql)
-        .tokenize()
-        .map_err(|e| syntax(sql, &e.to_string()))?;
+    let tokens = tokens(sql)?;
     let mut text = String::with_capacity(sql.len() + 8);
     let mut in_options = false;
     let mut after_options = false;
@@ -246,35 +251,24 @@ fn syntax(sql: &str, message: &str) -> CacheError {
     }
 }
 
-/// The first `n` tokens of `sql`, words in upper case unless quoted.
-fn leading_words(sql: &str, n: usize) -> Result<Vec<String>, CacheError> {
-    let tokens = significant_tokens(sql)?;
-    Ok(tokens
-        .iter()
-        .take(n)
-        .map(|t| match t {
-            Token::Word(w) if w.keyword != Keyword::NoKeyword || w.quote_style.is_none() => {
-                w.value.to_ascii_uppercase()
-            }
-            other => other.to_string(),
-        })
-        .collect())
+/// A token as a keyword is compared: words in upper case unless quoted.
+fn keyword_of(token: &Token) -> String {
+    match token {
+        Token::Word(w) if w.quote_style.is_none() => w.value.to_ascii_uppercase(),
+        other => other.to_string(),
+    }
 }
 
-/// The name at token `index` of `sql`, resolved as [`name_of`] does.
-fn table_name(sql: &str, index: usize) -> Result<String, CacheError> {
-    match significant_tokens(sql)?.get(index) {
-        Some(Token::Word(w)) if w.quote_style.is_none() => Ok(w.value.to_lowercase()),
-        Some(Token::Word(w)) => Ok(w.value.clone()),
-        _ => Err(syntax(sql, "expected a table name")),
-    }
+/// The tokens of `sql`, the error naming the statement.
+fn tokens(sql: &str) -> Result<Vec<Token>, CacheError> {
+    Tokenizer::new(&GenericDialect {}, sql)
+        .tokenize()
+        .map_err(|e| syntax(sql, &e.to_string()))
 }
 
 /// The tokens of `sql` without whitespace, comments and a final `;`.
 fn significant_tokens(sql: &str) -> Result<Vec<Token>, CacheError> {
-    let mut tokens: Vec<Token> = Tokenizer::new(&GenericDialect {}, sql)
-        .tokenize()
-        .map_err(|e| syntax(sql, &e.to_string()))?
+    let mut tokens: Vec<Token> = tokens(sql)?
         .into_iter()
         .filter(|t| !matches!(t, Token::Whitespace(_)))
         .collect();
@@ -293,9 +287,7 @@ fn significant_tokens(sql: &str) -> Result<Vec<Token>, CacheError> {
 /// assert_eq!(parts, vec!["CACHE TABLE t", " SELECT ';' -- a ; here\n"]);
 /// ```
 pub fn split_statements(script: &str) -> Result<Vec<String>, CacheError> {
-    let tokens = Tokenizer::new(&GenericDialect {}, script)
-        .tokenize()
-        .map_err(|e| syntax(script, &e.to_string()))?;
+    let tokens = tokens(script)?;
     let mut statements = Vec::new();
     let mut current = String::new();
     let mut significant = false;
@@ -309,16 +301,7 @@ pub fn split_statements(script: &str) -> Result<Vec<String>, CacheError> {
                 significant = false;
             }
             other => {
-                significant |= !matches!(
-                    other,
-                    Token::Whitespace(
-                        Whitespace::Space
-                            | Whitespace::Newline
-                            | Whitespace::Tab
-                            | Whitespace::SingleLineComment { .. }
-                            | Whitespace::MultiLineComment(_)
-                    )
-                );
+                significant |= !matches!(other, Token::Whitespace(_));
                 current.push_str(&other.to_string());
             }
         }
