@@ -267,6 +267,72 @@ impl Location {
         Ok(files)
     }
 
+    /// A version of each of `files` (paths relative to the location), in order: size and
+    /// modification time of a local file, the ETag (else size and last-modified time) of an
+    /// object; `missing` for a file that is gone. Caches compare them to tell stale results.
+    pub async fn file_versions(&self, files: &[String]) -> Result<Vec<String>, CatalogError> {
+        const MISSING: &str = "missing";
+        match self {
+            Location::Local { root } => {
+                let paths: Vec<PathBuf> = files.iter().map(|f| root.join(f)).collect();
+                // Many small stat(2) calls: blocking file-system work.
+                tokio::task::spawn_blocking(move || {
+                    paths
+                        .iter()
+                        .map(|path| match std::fs::metadata(path) {
+                            Ok(meta) => {
+                                let modified = meta
+                                    .modified()
+                                    .ok()
+                                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                                    .map_or(0, |d| d.as_nanos());
+                                format!("{} bytes, modified {modified}", meta.len())
+                            }
+                            Err(_) => MISSING.to_string(),
+                        })
+                        .collect()
+                })
+                .await
+                .map_err(|e| CatalogError::Task(e.to_string()))
+            }
+            Location::S3 {
+                bucket,
+                prefix,
+                options,
+            } => {
+                // One listing answers for every file of the stack, where a HEAD per file would
+                // cost a round trip each.
+                let store = s3_store(bucket, options, self)?;
+                let listed: Vec<_> = store
+                    .list(Some(&object_store::path::Path::from(prefix.as_str())))
+                    .try_collect()
+                    .await
+                    .map_err(|source| CatalogError::ObjectStore {
+                        what: format!("cannot list {self}"),
+                        source,
+                    })?;
+                let versions: std::collections::HashMap<String, String> = listed
+                    .into_iter()
+                    .map(|meta| {
+                        let version = meta.e_tag.clone().unwrap_or_else(|| {
+                            format!("{} bytes, modified {}", meta.size, meta.last_modified)
+                        });
+                        (meta.location.as_ref().to_string(), version)
+                    })
+                    .collect();
+                Ok(files
+                    .iter()
+                    .map(|f| {
+                        versions
+                            .get(&join(prefix, f))
+                            .cloned()
+                            .unwrap_or_else(|| MISSING.to_string())
+                    })
+                    .collect())
+            }
+        }
+    }
+
     /// Reads a small text file (a manifest) under the location.
     pub async fn read_text(&self, relative: &str) -> Result<String, CatalogError> {
         let (bytes, shown) = match self {

@@ -11,6 +11,7 @@ use datafusion::error::DataFusionError;
 use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
+use crate::cache::statement::CacheStatement;
 use crate::error::MasterError;
 use crate::functions::{RasterTableFactory, RasterTableFunction};
 use crate::map::MapCopy;
@@ -118,6 +119,18 @@ pub async fn session_for(
     }
 }
 
+datafusion::common::extensions_options! {
+    /// ardent's session settings, under `ardent.` (`SET ardent.cache.memory_limit = '2G'`).
+    pub struct ArdentConfig {
+        /// The cache's budgets (local mode).
+        pub cache: crate::cache::CacheConfig, default = Default::default()
+    }
+}
+
+impl datafusion::config::ConfigExtension for ArdentConfig {
+    const PREFIX: &'static str = "ardent";
+}
+
 /// An embedded session using `threads` partitions (all cores when `None`).
 pub fn local_session(threads: Option<usize>) -> SessionContext {
     local_session_with(threads, SessionConfig::new())
@@ -130,7 +143,9 @@ pub fn local_session_with(threads: Option<usize>, config: SessionConfig) -> Sess
         None => config,
     };
     crate::gdal_io::init();
-    let config = config.with_information_schema(true);
+    let config = config
+        .with_information_schema(true)
+        .with_option_extension(ArdentConfig::default());
     let mut state = SessionStateBuilder::new()
         .with_config(config)
         .with_default_features()
@@ -158,17 +173,38 @@ pub struct StatementResult {
     pub batches: Vec<datafusion::arrow::array::RecordBatch>,
 }
 
-/// Runs `;`-separated SQL statements in order, returning each one's result.
+/// Runs `;`-separated SQL statements in order, returning each one's result. The cache's
+/// statements (`CACHE TABLE`, `SHOW CACHES`, ...) are run by [`crate::cache::run`].
 pub async fn run_script(
     ctx: &SessionContext,
     script: &str,
 ) -> datafusion::error::Result<Vec<StatementResult>> {
-    let statements = datafusion::sql::parser::DFParser::parse_sql(script)?;
-    if statements.is_empty() {
+    let pieces = crate::cache::statement::split_statements(script)?;
+    if pieces.is_empty() {
         return datafusion::common::plan_err!("no SQL statement given");
     }
-    let mut results = Vec::with_capacity(statements.len());
-    for statement in statements {
+    let mut results = Vec::with_capacity(pieces.len());
+    for piece in pieces {
+        if let Some(statement) = CacheStatement::parse(&piece)? {
+            let batch = crate::cache::run::execute(ctx, statement).await?;
+            results.push(StatementResult {
+                schema: batch.schema(),
+                batches: vec![batch],
+            });
+            continue;
+        }
+        run_statements(ctx, &piece, &mut results).await?;
+    }
+    Ok(results)
+}
+
+/// Runs the statements of `sql` (no cache statement among them), adding their results.
+async fn run_statements(
+    ctx: &SessionContext,
+    sql: &str,
+    results: &mut Vec<StatementResult>,
+) -> datafusion::error::Result<()> {
+    for statement in datafusion::sql::parser::DFParser::parse_sql(sql)? {
         if let Some(map) = MapCopy::from_statement(ctx, &statement)
             .await
             .map_err(|e| DataFusionError::Plan(e.to_string()))?
@@ -189,5 +225,5 @@ pub async fn run_script(
         let batches = frame.collect().await?;
         results.push(StatementResult { schema, batches });
     }
-    Ok(results)
+    Ok(())
 }

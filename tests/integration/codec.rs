@@ -94,7 +94,7 @@ async fn wire_messages_round_trip() {
     let mut buf = Vec::new();
     encode(&Message::Scan(ScanMessage::from(scan)), &mut buf).unwrap();
     assert!(
-        buf.starts_with(b"ardent/2:"),
+        buf.starts_with(b"ardent/3:"),
         "{}",
         String::from_utf8_lossy(&buf[..20])
     );
@@ -210,7 +210,7 @@ fn foreign_payloads_are_errors_not_panics() {
     let ctx = SessionContext::new();
     let err = ArdentPhysicalCodec::default()
         .try_decode(
-            b"ardent/2:{not json",
+            b"ardent/3:{not json",
             &[],
             &ctx.task_ctx(),
             &DefaultPhysicalProtoConverter {},

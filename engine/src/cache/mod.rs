@@ -9,15 +9,25 @@
 //! and its scan, and the cluster's registry of which executor holds which partition are to be
 //! built on these (issue 13).
 
+pub mod control;
+pub mod exec;
+pub mod fingerprint;
+pub mod flight;
+pub mod locate;
+pub mod run;
 pub mod statement;
 pub mod store;
+pub mod table;
 
 use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
 
 /// Where a cache keeps its partitions, as Spark's storage levels.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
 pub enum Storage {
     /// In memory only: a partition evicted from memory is dropped and recomputed from the
     /// cache's plan when next read.
@@ -83,16 +93,76 @@ pub enum CacheError {
     Syntax { statement: String, message: String },
     #[error("cache file '{}': {message}", path.display())]
     File { path: PathBuf, message: String },
+    #[error("cannot cache '{name}': a table or view of that name exists; CACHE TABLE {name} caches it, or choose another name")]
+    Exists { name: String },
+    #[error("'{name}' is already cached; UNCACHE TABLE {name} first, or REFRESH TABLE {name} to recompute it")]
+    AlreadyCached { name: String },
+    #[error("no table or view named '{name}'")]
+    Unknown { name: String },
+    #[error("'{name}' is not cached")]
+    NotCached { name: String },
+    #[error("cache '{name}' is stale: {change}; REFRESH TABLE {name} recomputes it (or cache it with OPTIONS ('on_change' 'refresh'))")]
+    Stale { name: String, change: String },
 }
 
 impl From<CacheError> for datafusion::error::DataFusionError {
     fn from(e: CacheError) -> Self {
         match e {
-            CacheError::Option { .. } | CacheError::Syntax { .. } => {
-                datafusion::error::DataFusionError::Plan(e.to_string())
-            }
             CacheError::File { .. } => datafusion::error::DataFusionError::Execution(e.to_string()),
+            _ => datafusion::error::DataFusionError::Plan(e.to_string()),
         }
+    }
+}
+
+datafusion::common::config_namespace! {
+    /// The process's cache budgets, as session settings in local mode (`SET
+    /// ardent.cache.memory_limit = '2G'`; see [`crate::session::ArdentConfig`]). Executors take
+    /// theirs from their flags (`--cache-memory-limit`, `--cache-disk-limit`, `--cache-dir`).
+    pub struct CacheConfig {
+        /// Bytes of cached partitions kept in memory (default: a quarter of RAM).
+        pub memory_limit: Option<String>, default = None
+        /// Bytes of spill files kept on disk (default: no limit).
+        pub disk_limit: Option<String>, default = None
+        /// Where spill files go (default: a folder of the process's own in the temporary
+        /// directory).
+        pub dir: Option<String>, default = None
+    }
+}
+
+impl CacheConfig {
+    /// The store's limits with these settings applied over the defaults.
+    pub fn limits(&self) -> Result<store::StoreLimits, CacheError> {
+        let mut limits = store::StoreLimits::default();
+        if let Some(text) = &self.memory_limit {
+            limits.memory = parse_bytes("ardent.cache.memory_limit", text)?;
+        }
+        if let Some(text) = &self.disk_limit {
+            limits.disk = parse_bytes("ardent.cache.disk_limit", text)?;
+        }
+        if let Some(dir) = self.dir.as_deref().filter(|d| !d.is_empty()) {
+            limits.dir = PathBuf::from(dir);
+        }
+        Ok(limits)
+    }
+
+    /// Applies a session's settings, when it has set any, to the process's store (one store
+    /// a process: the last settings applied hold for every session of the process).
+    pub fn apply(config: &datafusion::prelude::SessionConfig) -> Result<(), CacheError> {
+        let Some(settings) = config
+            .options()
+            .extensions
+            .get::<crate::session::ArdentConfig>()
+            .map(|a| &a.cache)
+        else {
+            return Ok(());
+        };
+        if settings.memory_limit.is_none()
+            && settings.disk_limit.is_none()
+            && settings.dir.is_none()
+        {
+            return Ok(());
+        }
+        store::PartitionStore::global().set_limits(settings.limits()?)
     }
 }
 

@@ -26,7 +26,9 @@ use super::{CacheError, Storage};
 use crate::output::write_atomically;
 
 /// One partition of one cache (a cache's key changes when it is refreshed).
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct PartitionKey {
     pub cache: String,
     pub partition: usize,
@@ -85,7 +87,7 @@ pub enum Placement {
 }
 
 /// One held partition, as `SHOW CACHES` and the cluster's registry report it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct HeldPartition {
     pub key: PartitionKey,
     pub storage: Storage,
@@ -112,10 +114,33 @@ struct Entry {
     hits: u64,
 }
 
-#[derive(Debug, Default)]
+/// What readers of a cache have done with it in this process, summed over its partitions
+/// (kept when partitions are evicted).
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+pub struct CacheCounts {
+    /// Partitions read from the store.
+    pub hits: u64,
+    /// Partitions computed again after they were evicted or lost.
+    pub recomputed: u64,
+}
+
+#[derive(Debug)]
 struct Inner {
+    limits: StoreLimits,
     entries: HashMap<PartitionKey, Entry>,
     ever_held: HashSet<PartitionKey>,
+    counts: HashMap<String, CacheCounts>,
     clock: u64,
     memory_used: u64,
     disk_used: u64,
@@ -124,20 +149,80 @@ struct Inner {
 /// The process's cached partitions. See the [module docs](self).
 #[derive(Debug)]
 pub struct PartitionStore {
-    limits: StoreLimits,
     inner: Mutex<Inner>,
 }
 
 impl PartitionStore {
     pub fn new(limits: StoreLimits) -> Self {
         Self {
-            limits,
-            inner: Mutex::new(Inner::default()),
+            inner: Mutex::new(Inner {
+                limits,
+                entries: HashMap::new(),
+                ever_held: HashSet::new(),
+                counts: HashMap::new(),
+                clock: 0,
+                memory_used: 0,
+                disk_used: 0,
+            }),
         }
     }
 
-    pub fn limits(&self) -> &StoreLimits {
-        &self.limits
+    /// The process's store, made with [`StoreLimits::default`] when first used; executors and
+    /// sessions set its budgets with [`PartitionStore::set_limits`].
+    pub fn global() -> &'static PartitionStore {
+        static STORE: std::sync::OnceLock<PartitionStore> = std::sync::OnceLock::new();
+        STORE.get_or_init(|| PartitionStore::new(StoreLimits::default()))
+    }
+
+    pub fn limits(&self) -> StoreLimits {
+        self.lock().limits.clone()
+    }
+
+    /// Changes the budgets, evicting (or spilling) what no longer fits. Partitions already
+    /// spilled stay where they are when the folder changes.
+    pub fn set_limits(&self, limits: StoreLimits) -> Result<(), CacheError> {
+        let mut inner = self.lock();
+        if inner.limits == limits {
+            return Ok(());
+        }
+        inner.limits = limits;
+        let nothing = PartitionKey {
+            cache: String::new(),
+            partition: usize::MAX,
+        };
+        PartitionStore::make_room_in_memory(&mut inner, 0, &nothing)?;
+        PartitionStore::make_room_on_disk(&mut inner, 0, &nothing);
+        Ok(())
+    }
+
+    /// Counts a recomputation of one of `cache`'s partitions.
+    pub fn note_recompute(&self, cache: &str) {
+        self.lock()
+            .counts
+            .entry(cache.to_string())
+            .or_default()
+            .recomputed += 1;
+    }
+
+    /// What readers did with each cache key this process has read.
+    pub fn counts_by_cache(&self) -> Vec<(String, CacheCounts)> {
+        let inner = self.lock();
+        let mut all: Vec<_> = inner.counts.iter().map(|(k, c)| (k.clone(), *c)).collect();
+        all.sort();
+        all
+    }
+
+    /// What readers did with the caches whose key starts with `prefix`, summed.
+    pub fn counts(&self, prefix: &str) -> CacheCounts {
+        let inner = self.lock();
+        inner
+            .counts
+            .iter()
+            .filter(|(k, _)| k.starts_with(prefix))
+            .fold(CacheCounts::default(), |sum, (_, c)| CacheCounts {
+                hits: sum.hits + c.hits,
+                recomputed: sum.recomputed + c.recomputed,
+            })
     }
 
     /// Bytes in memory and on disk now.
@@ -168,18 +253,18 @@ impl PartitionStore {
             .sum();
         let mut inner = self.lock();
         inner.remove(&key);
-        let in_memory = storage != Storage::Disk && bytes <= self.limits.memory;
+        let in_memory = storage != Storage::Disk && bytes <= inner.limits.memory;
         let (place, bytes) = if in_memory {
-            self.make_room_in_memory(&mut inner, bytes, &key)?;
+            PartitionStore::make_room_in_memory(&mut inner, bytes, &key)?;
             inner.memory_used += bytes;
             (Place::Memory(batches), bytes)
         } else if storage == Storage::Memory {
             inner.ever_held.insert(key);
             return Ok(Placement::NotKept);
         } else {
-            let path = self.spill_path(&key);
+            let path = inner.spill_path(&key);
             let file_bytes = write_spill(&path, &schema, &batches)?;
-            if !self.make_room_on_disk(&mut inner, file_bytes, &key) {
+            if !PartitionStore::make_room_on_disk(&mut inner, file_bytes, &key) {
                 let _ = std::fs::remove_file(&path);
                 inner.ever_held.insert(key);
                 return Ok(Placement::NotKept);
@@ -221,26 +306,35 @@ impl PartitionStore {
         };
         entry.last_used = now;
         entry.hits += 1;
-        match &entry.place {
+        let hit = match &entry.place {
             Place::Memory(batches) => Ok(Lookup::Hit(batches.clone())),
             Place::Disk(path) => read_spill(path).map(Lookup::Hit),
-        }
+        };
+        inner.counts.entry(key.cache.clone()).or_default().hits += 1;
+        hit
     }
 
     /// Forgets every partition of the caches whose key starts with `prefix` (a cache's id
     /// covers all its refreshes), deleting their files; returns how many there were.
     pub fn remove_cache(&self, prefix: &str) -> usize {
+        self.remove_where(|cache| cache.starts_with(prefix))
+    }
+
+    /// Forgets every partition of the cache keys `doomed` picks, deleting their files; returns
+    /// how many there were.
+    pub fn remove_where(&self, doomed: impl Fn(&str) -> bool) -> usize {
         let mut inner = self.lock();
         let keys: Vec<PartitionKey> = inner
             .entries
             .keys()
-            .filter(|k| k.cache.starts_with(prefix))
+            .filter(|k| doomed(&k.cache))
             .cloned()
             .collect();
         for key in &keys {
             inner.remove(key);
         }
-        inner.ever_held.retain(|k| !k.cache.starts_with(prefix));
+        inner.ever_held.retain(|k| !doomed(&k.cache));
+        inner.counts.retain(|k, _| !doomed(k));
         keys.len()
     }
 
@@ -269,22 +363,14 @@ impl PartitionStore {
         held
     }
 
-    fn spill_path(&self, key: &PartitionKey) -> PathBuf {
-        self.limits
-            .dir
-            .join(&key.cache)
-            .join(format!("{}.arrow", key.partition))
-    }
-
     /// Evicts least recently used memory partitions (not `keep`'s) until `bytes` more fit:
     /// `memory_and_disk` ones are spilled, `memory` ones dropped.
     fn make_room_in_memory(
-        &self,
         inner: &mut Inner,
         bytes: u64,
         keep: &PartitionKey,
     ) -> Result<(), CacheError> {
-        while inner.memory_used + bytes > self.limits.memory {
+        while inner.memory_used + bytes > inner.limits.memory {
             let Some(victim) = inner.least_recently_used(keep, |p| matches!(p, Place::Memory(_)))
             else {
                 break;
@@ -298,9 +384,9 @@ impl PartitionStore {
             let Place::Memory(batches) = entry.place else {
                 unreachable!("the victim was chosen in memory")
             };
-            let path = self.spill_path(&victim);
+            let path = inner.spill_path(&victim);
             let file_bytes = write_spill(&path, &entry.schema, &batches)?;
-            if !self.make_room_on_disk(inner, file_bytes, &victim) {
+            if !PartitionStore::make_room_on_disk(inner, file_bytes, &victim) {
                 let _ = std::fs::remove_file(&path);
                 continue;
             }
@@ -320,8 +406,8 @@ impl PartitionStore {
 
     /// Deletes least recently used spill files (not `keep`'s) until `bytes` more fit; false
     /// when they cannot.
-    fn make_room_on_disk(&self, inner: &mut Inner, bytes: u64, keep: &PartitionKey) -> bool {
-        while inner.disk_used.saturating_add(bytes) > self.limits.disk {
+    fn make_room_on_disk(inner: &mut Inner, bytes: u64, keep: &PartitionKey) -> bool {
+        while inner.disk_used.saturating_add(bytes) > inner.limits.disk {
             match inner.least_recently_used(keep, |p| matches!(p, Place::Disk(_))) {
                 Some(victim) => inner.remove(&victim),
                 None => return false,
@@ -332,6 +418,13 @@ impl PartitionStore {
 }
 
 impl Inner {
+    fn spill_path(&self, key: &PartitionKey) -> PathBuf {
+        self.limits
+            .dir
+            .join(&key.cache)
+            .join(format!("{}.arrow", key.partition))
+    }
+
     fn tick(&mut self) -> u64 {
         self.clock += 1;
         self.clock

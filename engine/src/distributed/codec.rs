@@ -5,10 +5,21 @@
 //! [`ScanPlan`], both as versioned wire messages ([`super::wire`]): the catalog is not redone on
 //! the scheduler or the executors, and executors read exactly the files the plan names (the
 //! location must be readable from every executor: a shared path or an object-store URL).
+//! A cached table travels as its definition with its lineage as DataFusion's plan bytes, a
+//! cache scan with its planned lineage and where each partition was.
 
 use std::sync::Arc;
 
-use super::wire::{decode, encode, Message, ScanMessage};
+use super::wire::{
+    decode, encode, CacheControlMessage, CacheScanMessage, CachedTableMessage, Message,
+    PartitionStateMessage, PlanBytes, ScanMessage,
+};
+use crate::cache::control::{CacheControlTable, ControlOp};
+use crate::cache::exec::{CacheScan, CacheScanExec, PartitionState};
+use crate::cache::fingerprint::Fingerprint;
+use crate::cache::statement::OnChange;
+use crate::cache::table::{CacheDefinition, CachedTable};
+use crate::cache::Storage;
 use crate::catalog::Stack;
 use crate::provider::{RasterOptions, RasterScanExec, RasterTable, ScanPlan};
 use ballista_core::serde::{BallistaLogicalExtensionCodec, BallistaPhysicalExtensionCodec};
@@ -19,6 +30,10 @@ use datafusion::datasource::file_format::FileFormatFactory;
 use datafusion::execution::TaskContext;
 use datafusion::logical_expr::{Extension, LogicalPlan, ScalarUDF};
 use datafusion::physical_plan::ExecutionPlan;
+use datafusion_proto::bytes::{
+    logical_plan_from_bytes_with_extension_codec, logical_plan_to_bytes_with_extension_codec,
+    physical_plan_from_bytes_with_extension_codec, physical_plan_to_bytes_with_extension_codec,
+};
 use datafusion_proto::logical_plan::LogicalExtensionCodec;
 use datafusion_proto::physical_plan::{PhysicalExtensionCodec, PhysicalProtoConverterExtension};
 
@@ -77,8 +92,14 @@ impl LogicalExtensionCodec for ArdentLogicalCodec {
                     let options = RasterOptions::try_from(options)?;
                     Ok(Arc::new(RasterTable::from_stack(Arc::new(stack), options)?))
                 }
-                Message::Scan(_) => Err(plan_datafusion_err!(
-                    "table {table_ref}: a raster scan is not a table"
+                Message::CachedTable(message) => {
+                    Ok(Arc::new(self.decode_cached_table(message, ctx)?))
+                }
+                Message::CacheControl(message) => Ok(Arc::new(CacheControlTable::new(
+                    self.decode_control(message, ctx)?,
+                ))),
+                Message::Scan(_) | Message::CacheScan(_) => Err(plan_datafusion_err!(
+                    "table {table_ref}: a scan is not a table"
                 )),
             },
             None => self
@@ -93,18 +114,26 @@ impl LogicalExtensionCodec for ArdentLogicalCodec {
         node: Arc<dyn TableProvider>,
         buf: &mut Vec<u8>,
     ) -> Result<()> {
-        match node.downcast_ref::<RasterTable>() {
-            Some(table) => encode(
+        if let Some(table) = node.downcast_ref::<RasterTable>() {
+            return encode(
                 &Message::Table {
                     stack: table.stack().as_ref().into(),
                     options: table.options().into(),
                 },
                 buf,
-            ),
-            None => self
-                .ballista
-                .try_encode_table_provider(table_ref, node, buf),
+            );
         }
+        if let Some(table) = node.downcast_ref::<CachedTable>() {
+            return encode(&Message::CachedTable(self.encode_cached_table(table)?), buf);
+        }
+        if let Some(table) = node.downcast_ref::<CacheControlTable>() {
+            return encode(
+                &Message::CacheControl(self.encode_control(table.op())?),
+                buf,
+            );
+        }
+        self.ballista
+            .try_encode_table_provider(table_ref, node, buf)
     }
 
     fn try_decode_file_format(
@@ -132,6 +161,81 @@ impl LogicalExtensionCodec for ArdentLogicalCodec {
     }
 }
 
+impl ArdentLogicalCodec {
+    fn plan_bytes(&self, plan: &LogicalPlan) -> Result<PlanBytes> {
+        Ok(PlanBytes::new(&logical_plan_to_bytes_with_extension_codec(
+            plan, self,
+        )?))
+    }
+
+    fn plan(&self, bytes: &PlanBytes, ctx: &TaskContext) -> Result<LogicalPlan> {
+        logical_plan_from_bytes_with_extension_codec(&bytes.bytes()?, ctx, self)
+    }
+
+    fn encode_cached_table(&self, table: &CachedTable) -> Result<CachedTableMessage> {
+        let d = table.definition();
+        Ok(CachedTableMessage {
+            id: d.id.clone(),
+            name: d.name.clone(),
+            storage: d.storage.to_string(),
+            refresh_on_change: d.on_change == OnChange::Refresh,
+            lineage: self.plan_bytes(&d.lineage)?,
+            target_partitions: d.target_partitions,
+            partitions: d.partitions,
+            files: d.fingerprint.files.clone(),
+            created_at: d.created_at,
+        })
+    }
+
+    fn decode_cached_table(&self, m: CachedTableMessage, ctx: &TaskContext) -> Result<CachedTable> {
+        let definition = CacheDefinition {
+            lineage: self.plan(&m.lineage, ctx)?,
+            storage: m.storage.parse::<Storage>()?,
+            on_change: if m.refresh_on_change {
+                OnChange::Refresh
+            } else {
+                OnChange::Error
+            },
+            id: m.id,
+            name: m.name,
+            target_partitions: m.target_partitions,
+            partitions: m.partitions,
+            fingerprint: Fingerprint { files: m.files },
+            created_at: m.created_at,
+        };
+        // What the name meant before stays with the client that cached it.
+        Ok(CachedTable::new(definition, None))
+    }
+
+    fn encode_control(&self, op: &ControlOp) -> Result<CacheControlMessage> {
+        Ok(match op {
+            ControlOp::Prepare {
+                lineage,
+                target_partitions,
+            } => CacheControlMessage::Prepare {
+                lineage: self.plan_bytes(lineage)?,
+                target_partitions: *target_partitions,
+            },
+            ControlOp::Drop { id } => CacheControlMessage::Drop { id: id.clone() },
+            ControlOp::Inventory => CacheControlMessage::Inventory,
+        })
+    }
+
+    fn decode_control(&self, m: CacheControlMessage, ctx: &TaskContext) -> Result<ControlOp> {
+        Ok(match m {
+            CacheControlMessage::Prepare {
+                lineage,
+                target_partitions,
+            } => ControlOp::Prepare {
+                lineage: self.plan(&lineage, ctx)?,
+                target_partitions,
+            },
+            CacheControlMessage::Drop { id } => ControlOp::Drop { id },
+            CacheControlMessage::Inventory => ControlOp::Inventory,
+        })
+    }
+}
+
 /// The physical codec: raster scans, then Ballista's codec for everything else.
 #[derive(Debug, Default)]
 pub struct ArdentPhysicalCodec {
@@ -153,9 +257,34 @@ impl PhysicalExtensionCodec for ArdentPhysicalCodec {
                     configure_object_store_access(&plan.stack)?;
                     Ok(Arc::new(RasterScanExec::try_from_parts(plan, inputs)?))
                 }
-                Message::Table { .. } => Err(plan_datafusion_err!(
-                    "a raster table is not an execution plan"
-                )),
+                Message::CacheScan(m) => {
+                    let [partitions] = inputs else {
+                        return Err(plan_datafusion_err!(
+                            "a cache scan needs one partition table, got {}",
+                            inputs.len()
+                        ));
+                    };
+                    let lineage = physical_plan_from_bytes_with_extension_codec(
+                        &m.lineage.bytes()?,
+                        ctx,
+                        self,
+                    )?;
+                    let scan = CacheScan {
+                        name: m.name,
+                        key: m.key,
+                        storage: m.storage.parse::<Storage>()?,
+                        lineage,
+                        states: m.states.into_iter().map(PartitionState::from).collect(),
+                    };
+                    Ok(Arc::new(CacheScanExec::try_from_parts(
+                        Arc::new(scan),
+                        m.projection,
+                        Arc::clone(partitions),
+                    )?))
+                }
+                Message::Table { .. } | Message::CachedTable(_) | Message::CacheControl(_) => {
+                    Err(plan_datafusion_err!("a table is not an execution plan"))
+                }
             },
             None => self.ballista.try_decode(buf, inputs, ctx, proto_converter),
         }
@@ -167,10 +296,28 @@ impl PhysicalExtensionCodec for ArdentPhysicalCodec {
         buf: &mut Vec<u8>,
         proto_converter: &dyn PhysicalProtoConverterExtension,
     ) -> Result<()> {
-        match node.downcast_ref::<RasterScanExec>() {
-            Some(scan) => encode(&Message::Scan(ScanMessage::from(scan.plan())), buf),
-            None => self.ballista.try_encode(node, buf, proto_converter),
+        if let Some(scan) = node.downcast_ref::<RasterScanExec>() {
+            return encode(&Message::Scan(ScanMessage::from(scan.plan())), buf);
         }
+        if let Some(exec) = node.downcast_ref::<CacheScanExec>() {
+            let scan = exec.scan();
+            let lineage =
+                physical_plan_to_bytes_with_extension_codec(Arc::clone(&scan.lineage), self)?;
+            let message = CacheScanMessage {
+                name: scan.name.clone(),
+                key: scan.key.clone(),
+                storage: scan.storage.to_string(),
+                lineage: PlanBytes::new(&lineage),
+                states: scan
+                    .states
+                    .iter()
+                    .map(PartitionStateMessage::from)
+                    .collect(),
+                projection: exec.projection().map(<[usize]>::to_vec),
+            };
+            return encode(&Message::CacheScan(message), buf);
+        }
+        self.ballista.try_encode(node, buf, proto_converter)
     }
 
     fn try_decode_udf(&self, name: &str, buf: &[u8]) -> Result<Arc<ScalarUDF>> {

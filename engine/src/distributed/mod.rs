@@ -3,6 +3,7 @@
 //! registry the scheduler and executors are built with, and the client session for a `df://` master.
 
 mod codec;
+pub mod flight;
 pub mod rest;
 pub mod wire;
 

@@ -15,13 +15,14 @@ use datafusion::common::{internal_datafusion_err, plan_datafusion_err, plan_err,
 use serde::{Deserialize, Serialize};
 
 use crate::ard::Band;
+use crate::cache::exec::PartitionState;
 use crate::catalog::{Acquisition, Stack, TileStack};
 use crate::grid::{Grid, Window};
 use crate::location::{Location, S3Options};
 use crate::provider::{ChipTask, Column, Layout, RasterOptions, ScanPlan};
 
 /// The version this build writes and reads. Bump it with any change to the messages below.
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 
 /// Every ardent payload starts with this, then the version and a colon.
 const PREFIX: &[u8] = b"ardent/";
@@ -37,6 +38,120 @@ pub enum Message {
     },
     /// A raster scan: what it reads and how (for physical plans).
     Scan(ScanMessage),
+    /// A cached table: its definition, with its lineage as DataFusion's protobuf bytes (for
+    /// logical plans).
+    CachedTable(CachedTableMessage),
+    /// A cache scan: its lineage as a physical plan and where its partitions were (for
+    /// physical plans).
+    CacheScan(CacheScanMessage),
+    /// An operation on the caches, performed where the plan is planned (for logical plans).
+    CacheControl(CacheControlMessage),
+}
+
+/// Plan bytes inside a JSON message, as base64.
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct PlanBytes(pub String);
+
+impl PlanBytes {
+    pub fn new(bytes: &[u8]) -> Self {
+        use base64::Engine;
+        Self(base64::engine::general_purpose::STANDARD.encode(bytes))
+    }
+
+    pub fn bytes(&self) -> Result<Vec<u8>> {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD
+            .decode(&self.0)
+            .map_err(|e| plan_datafusion_err!("decoding a cache's plan: {e}"))
+    }
+}
+
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CachedTableMessage {
+    pub id: String,
+    pub name: String,
+    pub storage: String,
+    pub refresh_on_change: bool,
+    pub lineage: PlanBytes,
+    pub target_partitions: usize,
+    pub partitions: usize,
+    /// Source file to version.
+    pub files: BTreeMap<String, String>,
+    pub created_at: i64,
+}
+
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum PartitionStateMessage {
+    New,
+    Held {
+        executor: String,
+        host: String,
+        port: u16,
+    },
+    Lost,
+}
+
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CacheScanMessage {
+    pub name: String,
+    pub key: String,
+    pub storage: String,
+    pub lineage: PlanBytes,
+    pub states: Vec<PartitionStateMessage>,
+    pub projection: Option<Vec<usize>>,
+}
+
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum CacheControlMessage {
+    Prepare {
+        lineage: PlanBytes,
+        target_partitions: usize,
+    },
+    Drop {
+        id: String,
+    },
+    Inventory,
+}
+
+impl From<&PartitionState> for PartitionStateMessage {
+    fn from(state: &PartitionState) -> Self {
+        match state {
+            PartitionState::New => Self::New,
+            PartitionState::Held {
+                executor,
+                host,
+                port,
+            } => Self::Held {
+                executor: executor.clone(),
+                host: host.clone(),
+                port: *port,
+            },
+            PartitionState::Lost => Self::Lost,
+        }
+    }
+}
+
+impl From<PartitionStateMessage> for PartitionState {
+    fn from(state: PartitionStateMessage) -> Self {
+        match state {
+            PartitionStateMessage::New => Self::New,
+            PartitionStateMessage::Held {
+                executor,
+                host,
+                port,
+            } => Self::Held {
+                executor,
+                host,
+                port,
+            },
+            PartitionStateMessage::Lost => Self::Lost,
+        }
+    }
 }
 
 #[derive(Debug, PartialEq, Serialize, Deserialize)]

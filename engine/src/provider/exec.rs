@@ -128,27 +128,49 @@ pub struct RasterScanExec {
 /// The column of the chip table: an index into [`ScanPlan::chips`].
 const CHIP_INDEX: &str = "chip";
 
+/// An in-memory table of one `UInt32` column `column`, whose partition *k* holds the next
+/// `sizes[k]` consecutive indices from 0: the child through which Ballista hands a scan's
+/// partitions to its tasks (see [`RasterScanExec`]).
+pub(crate) fn index_table(column: &str, sizes: &[usize]) -> Result<Arc<dyn ExecutionPlan>> {
+    let schema = Arc::new(Schema::new(vec![Field::new(
+        column,
+        DataType::UInt32,
+        false,
+    )]));
+    let mut first = 0u32;
+    let partitions = sizes
+        .iter()
+        .map(|&n| {
+            let n = n as u32;
+            let indices = UInt32Array::from_iter_values(first..first + n);
+            first += n;
+            let batch = RecordBatch::try_new(Arc::clone(&schema), vec![Arc::new(indices)])?;
+            Ok(vec![batch])
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(MemorySourceConfig::try_new_exec(&partitions, schema, None)?)
+}
+
+/// Every index one partition of an [`index_table`] holds.
+pub(crate) async fn read_indices(stream: &mut SendableRecordBatchStream) -> Result<Vec<u32>> {
+    let mut all = Vec::new();
+    while let Some(batch) = stream.next().await {
+        let batch = batch?;
+        let indices = batch
+            .column(0)
+            .as_any()
+            .downcast_ref::<UInt32Array>()
+            .ok_or_else(|| internal_datafusion_err!("index table of the wrong type"))?;
+        all.extend_from_slice(indices.values());
+    }
+    Ok(all)
+}
+
 impl RasterScanExec {
     /// The scan with its chips assigned to partitions as planned.
     pub fn try_new(plan: ScanPlan) -> Result<Self> {
-        let schema = Arc::new(Schema::new(vec![Field::new(
-            CHIP_INDEX,
-            DataType::UInt32,
-            false,
-        )]));
-        let mut first = 0u32;
-        let partitions = plan
-            .partitions()
-            .iter()
-            .map(|chips| {
-                let n = chips.len() as u32;
-                let indices = UInt32Array::from_iter_values(first..first + n);
-                first += n;
-                let batch = RecordBatch::try_new(Arc::clone(&schema), vec![Arc::new(indices)])?;
-                Ok(vec![batch])
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let chips = MemorySourceConfig::try_new_exec(&partitions, schema, None)?;
+        let sizes: Vec<usize> = plan.partitions().iter().map(|chips| chips.len()).collect();
+        let chips = index_table(CHIP_INDEX, &sizes)?;
         Ok(Self::with_chips(Arc::new(plan), chips))
     }
 
@@ -286,19 +308,11 @@ impl ExecutionPlan for RasterScanExec {
         let tx = builder.tx();
         builder.spawn(async move {
             let mut chips = Vec::new();
-            while let Some(batch) = chip_indices.next().await {
-                let batch = batch?;
-                let indices = batch
-                    .column(0)
-                    .as_any()
-                    .downcast_ref::<UInt32Array>()
-                    .ok_or_else(|| internal_datafusion_err!("chip table of the wrong type"))?;
-                for i in indices.values() {
-                    let chip = plan.chips.get(*i as usize).ok_or_else(|| {
-                        internal_datafusion_err!("chip {i} is not in the scan's plan")
-                    })?;
-                    chips.push(chip.clone());
-                }
+            for i in read_indices(&mut chip_indices).await? {
+                let chip = plan.chips.get(i as usize).ok_or_else(|| {
+                    internal_datafusion_err!("chip {i} is not in the scan's plan")
+                })?;
+                chips.push(chip.clone());
             }
             if let Some(p) = &progress {
                 p.add_total(chips.len() as u64);

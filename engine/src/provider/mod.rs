@@ -19,6 +19,7 @@ mod pushdown;
 mod read;
 
 pub use columns::{schema_of, table_columns, Column};
+pub(crate) use exec::{index_table, read_indices};
 pub use exec::{ChipTask, RasterScanExec, ScanPlan};
 pub use options::{Layout, RasterOptions, OPTION_KEYS};
 pub use pushdown::{Range, ScanBounds};
