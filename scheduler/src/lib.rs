@@ -3,11 +3,13 @@
 //! Ballista's own `scheduler_process` is over its crate.
 //!
 //! One module per service of the scheduler: [`server`], Ballista's gRPC and REST service for
-//! clients and executors on the cluster network, and [`flight_sql`], Arrow Flight SQL for Python,
-//! Jupyter and JDBC on a port of its own. The coming Mesos framework and web UI take their own
+//! clients and executors on the cluster network, [`flight_sql`], Arrow Flight SQL for Python,
+//! Jupyter and JDBC on a port of its own, and [`cache`], the registry of the executors' cached
+//! partitions and the task placement that reads them where they are. The coming Mesos framework and web UI take their own
 //! modules beside them, each started from the same [`server::SchedulerOptions`].
 
 #![forbid(unsafe_code)]
 
+pub mod cache;
 pub mod flight_sql;
 pub mod server;

@@ -1,6 +1,8 @@
 //! The scheduler process: Ballista's gRPC and REST service for clients and executors (on the
 //! cluster network) with ardent's codecs, session builder and config producer, and beside it, on
-//! its own port, the [Flight SQL service](crate::flight_sql) over the same scheduler.
+//! its own port, the [Flight SQL service](crate::flight_sql) over the same scheduler. The
+//! [cache registry](crate::cache) is installed as the process's cache locator, and the
+//! cache-aware placement replaces Ballista's default task distribution.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -10,11 +12,13 @@ use ardent_engine::distributed::{
 };
 use ballista_core::extension::SessionConfigExt;
 use ballista_scheduler::cluster::BallistaCluster;
-use ballista_scheduler::config::{Config, SchedulerConfig};
+use ballista_scheduler::config::{Config, SchedulerConfig, TaskDistributionPolicy};
 use ballista_scheduler::scheduler_process::{create_scheduler, start_grpc_service_with_listener};
 use datafusion::prelude::SessionConfig;
 use datafusion_proto::protobuf::{LogicalPlanNode, PhysicalPlanNode};
 
+use crate::cache::placement::CachePlacement;
+use crate::cache::CacheRegistry;
 use crate::flight_sql::{FlightSql, FlightSqlError, FlightSqlOptions};
 
 /// The scheduler's options: every flag of Ballista's own scheduler, and ardent's services'.
@@ -79,6 +83,10 @@ pub async fn serve(options: SchedulerOptions) -> Result<(), ServeError> {
         .map_err(|e| ServeError::Options(format!("{e}")))?;
     config.override_logical_codec = Some(Arc::new(ArdentLogicalCodec::default()));
     config.override_physical_codec = Some(Arc::new(ArdentPhysicalCodec::default()));
+    if matches!(config.task_distribution, TaskDistributionPolicy::Bias) {
+        // Ballista's default, with a cache's tasks sent to the executors holding their partitions.
+        config.task_distribution = TaskDistributionPolicy::Custom(Arc::new(CachePlacement));
+    }
     let config = config
         .with_override_config_producer(Arc::new(|| {
             cluster_config(SessionConfig::new_with_ballista())
@@ -95,6 +103,10 @@ pub async fn serve(options: SchedulerOptions) -> Result<(), ServeError> {
         create_scheduler::<LogicalPlanNode, PhysicalPlanNode>(cluster, Arc::clone(&config))
             .await
             .map_err(|e| ServeError::State(e.to_string()))?;
+
+    ardent_engine::cache::locate::install(Arc::new(CacheRegistry::new(Arc::clone(
+        &scheduler.state,
+    ))));
 
     let flight_sql = FlightSql::bind(&flight_sql, scheduler.clone(), &config).await?;
     let listener = tokio::net::TcpListener::bind(address)

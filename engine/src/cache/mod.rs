@@ -166,6 +166,38 @@ impl CacheConfig {
     }
 }
 
+/// An executor's cache flags (each also read from `ARDENT_EXECUTOR_CACHE_*`).
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct CacheFlags {
+    /// Bytes of cached partitions kept in memory, such as 4G (default: a quarter of RAM).
+    #[arg(long)]
+    pub cache_memory_limit: Option<String>,
+    /// Bytes of cache spill files kept on disk, such as 100G (default: no limit).
+    #[arg(long)]
+    pub cache_disk_limit: Option<String>,
+    /// Where cache spill files go: outside Ballista's work dir, which Ballista cleans
+    /// (default: a folder of the process's own in the temporary directory).
+    #[arg(long)]
+    pub cache_dir: Option<PathBuf>,
+}
+
+impl CacheFlags {
+    /// The store's limits these flags ask for.
+    pub fn limits(&self) -> Result<store::StoreLimits, CacheError> {
+        let mut limits = store::StoreLimits::default();
+        if let Some(text) = &self.cache_memory_limit {
+            limits.memory = parse_bytes("--cache-memory-limit", text)?;
+        }
+        if let Some(text) = &self.cache_disk_limit {
+            limits.disk = parse_bytes("--cache-disk-limit", text)?;
+        }
+        if let Some(dir) = &self.cache_dir {
+            limits.dir = dir.clone();
+        }
+        Ok(limits)
+    }
+}
+
 /// A byte size as users write it: `1048576`, `512M`, `2G`, `1.5GiB`, `64kb` (powers of 1024).
 ///
 /// ```

@@ -138,6 +138,18 @@ impl SchedulerApi {
         self.get(&format!("/api/job/{job_id}/stages"))
     }
 
+    /// The plans of a job's stages with their operators' metrics summed over tasks, as
+    /// Ballista renders them (`CacheScanExec: ..., metrics=[cache_hits=3, ...]`).
+    pub fn stage_metrics(&self, job_id: &str) -> Result<Vec<String>, RestError> {
+        let stages: QueryStagesResponse =
+            self.get(&format!("/api/job/{job_id}/stages?plan_format=metrics"))?;
+        Ok(stages
+            .stages
+            .into_iter()
+            .filter_map(|s| s.stage_plan)
+            .collect())
+    }
+
     /// The scheduler's Prometheus metrics, as text.
     pub fn metrics(&self) -> Result<String, RestError> {
         self.fetch("/api/metrics", |body| body.read_to_string())
