@@ -149,6 +149,24 @@ def test_ccdc_segments_equal_the_cli(cluster, alice):
         assert math.isclose(s.nirmag, c["nirmag"], rel_tol=1e-12, abs_tol=1e-12)
 
 
+def test_cached_segments_are_filled_and_read_on_the_executors(alice):
+    summary = "SELECT count(*) AS n, sum(cardinality(ccdc['change_models'])) AS segments FROM {}"
+    filled = alice.sql(f"CACHE TABLE segs AS {CCDC}").to_pylist()
+    assert [(c["name"], c["state"]) for c in filled] == [("segs", "ready")]
+    assert filled[0]["locations"] and "local" not in filled[0]["locations"]
+    assert alice.sql(summary.format("segs")) == alice.sql(summary.format(f"({CCDC})"))
+    shown = alice.sql("SHOW CACHES").to_pylist()
+    held = int(shown[0]["partitions"].split("/")[1])
+    assert shown[0]["hits"] >= held and shown[0]["rows"] == 16
+    with pytest.raises(ardent.ArdentError, match="'segs' is already cached"):
+        alice.sql("CACHE TABLE segs")
+    with pytest.raises(ardent.ArdentError, match="'storage'"):
+        alice.sql("CACHE TABLE other OPTIONS ('storage' 'ram') AS SELECT 1")
+    dropped = alice.sql("UNCACHE TABLE segs").to_pylist()
+    assert dropped == [{"name": "segs", "partitions_dropped": held}]
+    assert alice.sql("SHOW CACHES").num_rows == 0
+
+
 def test_results_stream_over_several_endpoints(cluster, alice):
     client, options = raw_client(cluster, "alice")
     sql = f"SELECT px, py, nir FROM raster_pixels('{cluster.stack}', 'chip_size', '4')".encode()

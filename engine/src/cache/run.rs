@@ -26,10 +26,50 @@ use super::statement::{CacheOptions, CacheStatement};
 use super::table::{CacheDefinition, CachedTable};
 use super::{CacheConfig, CacheError, Storage};
 
+/// How a cache is filled: the plan of a count over the cache, run to its end.
+#[async_trait]
+pub trait Fill: Send + Sync {
+    async fn run(&self, ctx: &SessionContext, plan: LogicalPlan) -> Result<()>;
+}
+
+/// Filling through the session itself: in this process (local mode), or as a job of the
+/// cluster a `df://` session submits to.
+#[derive(Debug, Default)]
+pub struct InSession;
+
+#[async_trait]
+impl Fill for InSession {
+    async fn run(&self, ctx: &SessionContext, plan: LogicalPlan) -> Result<()> {
+        ctx.execute_logical_plan(plan)
+            .await?
+            .collect()
+            .await
+            .map(drop)
+    }
+}
+
+/// The schema of `statement`'s answer (what [`execute`] returns).
+pub fn result_schema(statement: &CacheStatement) -> SchemaRef {
+    match statement {
+        CacheStatement::Uncache { .. } | CacheStatement::Clear => dropped_schema(),
+        _ => show_caches_schema(),
+    }
+}
+
 /// Runs `statement` in `ctx`. `CACHE TABLE`, `REFRESH TABLE` and `SHOW CACHES` answer with
 /// [`show_caches`]' rows (of the caches concerned); `UNCACHE TABLE` and `CLEAR CACHE` with the
 /// caches dropped and how many partitions each held.
 pub async fn execute(ctx: &SessionContext, statement: CacheStatement) -> Result<RecordBatch> {
+    execute_with(ctx, statement, &InSession).await
+}
+
+/// [`execute`], filling caches with `fill` (the Flight SQL service runs fills as jobs of the
+/// cluster while its sessions plan on the scheduler).
+pub async fn execute_with(
+    ctx: &SessionContext,
+    statement: CacheStatement,
+    fill: &dyn Fill,
+) -> Result<RecordBatch> {
     CacheConfig::apply(ctx.state().config())?;
     match statement {
         CacheStatement::Cache {
@@ -67,7 +107,17 @@ pub async fn execute(ctx: &SessionContext, statement: CacheStatement) -> Result<
                     (plan, existing)
                 }
             };
-            cache_plan(ctx, &name, lineage, options, lazy, Some(replaced), before).await?;
+            cache_plan(
+                ctx,
+                fill,
+                &name,
+                lineage,
+                options,
+                lazy,
+                Some(replaced),
+                before,
+            )
+            .await?;
             show_caches_named(ctx, Some(&name)).await
         }
         CacheStatement::Uncache { name, if_exists } => {
@@ -96,6 +146,7 @@ pub async fn execute(ctx: &SessionContext, statement: CacheStatement) -> Result<
             let replaced = table.replaced().cloned();
             cache_plan(
                 ctx,
+                fill,
                 &name,
                 d.lineage.clone(),
                 options,
@@ -145,7 +196,17 @@ impl CacheExt for DataFrame {
             storage,
             ..CacheOptions::default()
         };
-        let table = cache_plan(&ctx, name, lineage, options, false, Some(view), None).await?;
+        let table = cache_plan(
+            &ctx,
+            &InSession,
+            name,
+            lineage,
+            options,
+            false,
+            Some(view),
+            None,
+        )
+        .await?;
         ctx.read_table(table)
     }
 }
@@ -153,8 +214,10 @@ impl CacheExt for DataFrame {
 /// Defines the cache `name` over `lineage`, registers it (`UNCACHE TABLE` puts `replaced` back),
 /// and unless `lazy` fills it. When the fill fails, the name means `before` again and nothing
 /// is stored.
+#[allow(clippy::too_many_arguments)] // one private helper behind four statements
 async fn cache_plan(
     ctx: &SessionContext,
+    fill: &dyn Fill,
     name: &str,
     lineage: LogicalPlan,
     options: CacheOptions,
@@ -195,10 +258,11 @@ async fn cache_plan(
     table.set_filling(true);
     let started = std::time::Instant::now();
     let filled = async {
-        ctx.read_table(Arc::clone(&table) as Arc<dyn TableProvider>)?
+        let count = ctx
+            .read_table(Arc::clone(&table) as Arc<dyn TableProvider>)?
             .aggregate(vec![], vec![count_all()])?
-            .collect()
-            .await
+            .into_unoptimized_plan();
+        fill.run(ctx, count).await
     }
     .await;
     table.set_filling(false);
@@ -461,12 +525,16 @@ impl ShowColumns {
     }
 }
 
-/// The answer of `UNCACHE TABLE` and `CLEAR CACHE`.
-fn dropped_batch(dropped: Vec<(String, usize)>) -> Result<RecordBatch> {
-    let schema = Arc::new(Schema::new(vec![
+fn dropped_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
         Field::new("name", DataType::Utf8, false),
         Field::new("partitions_dropped", DataType::UInt64, false),
-    ]));
+    ]))
+}
+
+/// The answer of `UNCACHE TABLE` and `CLEAR CACHE`.
+fn dropped_batch(dropped: Vec<(String, usize)>) -> Result<RecordBatch> {
+    let schema = dropped_schema();
     let (names, counts): (Vec<String>, Vec<u64>) =
         dropped.into_iter().map(|(n, c)| (n, c as u64)).unzip();
     Ok(RecordBatch::try_new(

@@ -98,10 +98,13 @@ pub async fn plan_lineage(
         .as_any()
         .downcast_ref::<SessionState>()
         .ok_or_else(|| internal_datafusion_err!("a cache is planned in a DataFusion session"))?;
+    // The planning state shares the session's catalogs: it must not make a default catalog,
+    // which would replace the session's (and its tables) with an empty one.
     let mut config = state
         .config()
         .clone()
-        .with_target_partitions(target_partitions.max(1));
+        .with_target_partitions(target_partitions.max(1))
+        .with_create_default_catalog_and_schema(false);
     config
         .options_mut()
         .optimizer

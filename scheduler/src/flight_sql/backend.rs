@@ -47,10 +47,16 @@ impl ArdentBackend {
 #[async_trait]
 impl QueryBackend for ArdentBackend {
     async fn session(&self, session_id: &str) -> Result<Arc<SessionContext>> {
-        // Ballista's own binding builds the session from the scheduler's session builder.
-        let ctx = QueryBackend::session(&self.scheduler, session_id).await?;
-        self.contexts()
-            .insert(session_id.to_string(), Arc::clone(&ctx));
+        // Ballista's own binding builds a new context from the scheduler's session builder at
+        // every call. Two requests opening one session at once both call here, and the
+        // frontend keeps the first context it is given: so does this map, and both answer
+        // with it, or the gate and the frontend would each see their own tables.
+        let built = QueryBackend::session(&self.scheduler, session_id).await?;
+        let ctx = Arc::clone(
+            self.contexts()
+                .entry(session_id.to_string())
+                .or_insert(built),
+        );
         super::gate::note_session(session_id);
         Ok(ctx)
     }

@@ -21,6 +21,8 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use ardent_engine::cache::run::{execute_with, result_schema, Fill};
+use ardent_engine::cache::statement::CacheStatement;
 use ardent_engine::map::MapCopy;
 use arrow_flight::decode::FlightRecordBatchStream;
 use arrow_flight::encode::FlightDataEncoderBuilder;
@@ -43,6 +45,7 @@ use ballista_flight_sql::{BallistaFlightSqlService, QueryBackend};
 use datafusion::arrow::array::{AsArray, RecordBatch};
 use datafusion::arrow::datatypes::{Schema, SchemaRef, UInt64Type};
 use datafusion::arrow::ipc::writer::IpcWriteOptions;
+use datafusion::error::DataFusionError;
 use datafusion::logical_expr::{DdlStatement, LogicalPlan};
 use datafusion::prelude::SessionContext;
 use datafusion::sql::parser::Statement;
@@ -381,6 +384,41 @@ impl Gate {
             .map_err(|e| Status::invalid_argument(e.to_string()))
     }
 
+    /// Runs a cache statement in the caller's session; the caches it fills are filled by jobs
+    /// of the cluster, named after the statement.
+    async fn run_cache(
+        &self,
+        caller: &Caller,
+        statement: CacheStatement,
+        sql: &str,
+    ) -> Result<RecordBatch, Status> {
+        let fill = ClusterFill {
+            gate: self,
+            caller,
+            sql,
+        };
+        execute_with(&caller.ctx, statement, &fill)
+            .await
+            .map_err(|e| match e {
+                DataFusionError::Plan(_) | DataFusionError::SQL(..) => {
+                    Status::invalid_argument(e.to_string())
+                }
+                _ => Status::internal(e.to_string()),
+            })
+    }
+
+    /// The endpoint of a result the gate holds itself (redeemed from its own tickets).
+    fn local_endpoint() -> FlightEndpoint {
+        FlightEndpoint::new().with_ticket(Ticket::new(bytes::Bytes::new()))
+    }
+
+    /// Issues `info`'s tickets for a one-batch result the gate computed.
+    fn issue_batch(&self, caller: &Caller, info: FlightInfo, batch: RecordBatch) -> FlightInfo {
+        self.issue(&caller.token, info, |_| {
+            Redeem::Batches(vec![batch.clone()])
+        })
+    }
+
     /// Runs a statement the gate owns and describes its result.
     async fn own_flight_info(
         &self,
@@ -407,9 +445,16 @@ impl Gate {
             }
             Own::Map(map) => {
                 let row = self.run_map(caller, map).await?;
-                let endpoint = FlightEndpoint::new().with_ticket(Ticket::new(bytes::Bytes::new()));
-                let info = info(&row.schema(), vec![endpoint])?;
-                self.issue(&caller.token, info, |_| Redeem::Batches(vec![row.clone()]))
+                self.issue_batch(
+                    caller,
+                    info(&row.schema(), vec![Self::local_endpoint()])?,
+                    row,
+                )
+            }
+            Own::Cache(statement) => {
+                let answer = self.run_cache(caller, statement, sql).await?;
+                let info = info(&answer.schema(), vec![Self::local_endpoint()])?;
+                self.issue_batch(caller, info, answer)
             }
         };
         Ok(Response::new(info))
@@ -432,6 +477,10 @@ impl Gate {
                 let row = self.run_map(caller, map).await?;
                 let pixels = row.column(1).as_primitive_opt::<UInt64Type>();
                 return Ok(pixels.map_or(-1, |p| p.value(0) as i64));
+            }
+            Some(Own::Cache(statement)) => {
+                let answer = self.run_cache(caller, statement, sql).await?;
+                return Ok(answer.num_rows() as i64);
             }
             None => {}
         }
@@ -710,6 +759,7 @@ impl FlightService for Gate {
                             .as_arrow()
                             .clone(),
                         Own::Map(_) => MapCopy::result_schema().as_ref().clone(),
+                        Own::Cache(statement) => result_schema(&statement).as_ref().clone(),
                     };
                     let handle = format!("{GATE_HANDLE}{}", uuid::Uuid::new_v4());
                     self.state().statements.insert(
@@ -788,10 +838,34 @@ impl FlightService for Gate {
 
 /// A statement the gate runs itself rather than Ballista's frontend.
 enum Own {
+    /// `CACHE TABLE`, `SHOW CACHES`, ...: run in the session, caches filled by cluster jobs.
+    Cache(CacheStatement),
     /// `COPY (query) TO 'path' STORED AS PARQUET|CSV|JSON`: a job whose executors write.
     Copy,
     /// `COPY (query) TO 'map.tif' STORED AS GEOTIFF OPTIONS (...)`: a map.
     Map(MapCopy),
+}
+
+/// Fills a cache of a Flight SQL session with a job of the cluster: the session plans on the
+/// scheduler, and would otherwise compute the cache in the scheduler's own process.
+struct ClusterFill<'a> {
+    gate: &'a Gate,
+    caller: &'a Caller,
+    sql: &'a str,
+}
+
+#[tonic::async_trait]
+impl Fill for ClusterFill<'_> {
+    async fn run(&self, ctx: &SessionContext, plan: LogicalPlan) -> datafusion::error::Result<()> {
+        let name = job_name(self.caller.user.as_deref(), self.sql);
+        // The count's result is one row on one executor; its job having ended is the point.
+        self.gate
+            .backend
+            .execute(&name, Arc::new(ctx.clone()), plan)
+            .await
+            .map(drop)
+            .map_err(|e| DataFusionError::Execution(e.to_string()))
+    }
 }
 
 /// Removes `handle`'s statement if `token`'s session owns it.
@@ -806,6 +880,11 @@ async fn own(ctx: &SessionContext, sql: &str) -> Result<Option<Own>, Status> {
     let state = ctx.state();
     let dialect = state.config().options().sql_parser.dialect;
     // What does not parse is the frontend's to report.
+    if let Some(cache) =
+        CacheStatement::parse(sql).map_err(|e| Status::invalid_argument(e.to_string()))?
+    {
+        return Ok(Some(Own::Cache(cache)));
+    }
     let Ok(statement) = state.sql_to_statement(sql, &dialect) else {
         return Ok(None);
     };
