@@ -16,6 +16,7 @@ enum Workload {
     Ccdc,
     Ndvi,
     Tpch,
+    Cache,
 }
 
 /// ardent against pyccd, rasterio + numpy and Apache Spark on the same inputs and cores:
@@ -41,7 +42,7 @@ struct Args {
     #[arg(long)]
     runs: Option<usize>,
     /// Workloads to run.
-    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Workload::Ccdc, Workload::Ndvi, Workload::Tpch])]
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Workload::Ccdc, Workload::Ndvi, Workload::Tpch, Workload::Cache])]
     workloads: Vec<Workload>,
     /// Results folder (default target/bench/full or target/bench/quick).
     #[arg(long)]
@@ -103,6 +104,7 @@ async fn run(args: Args) -> ardent_benches::Result<bool> {
     sizes.stack = args.stack_size.unwrap_or(sizes.stack);
     sizes.ccdc = args.ccdc_size.unwrap_or(sizes.ccdc).min(sizes.stack);
     sizes.ccdc_chip = sizes.ccdc_chip.min(sizes.ccdc).max(1);
+    sizes.cache = sizes.cache.min(sizes.stack);
     sizes.tpch_scale = args.scale.unwrap_or(sizes.tpch_scale);
     let runs = args.runs.unwrap_or(if args.quick { 1 } else { 3 });
     if runs == 0 {
@@ -157,6 +159,7 @@ async fn run(args: Args) -> ardent_benches::Result<bool> {
             Workload::Ccdc => workloads::ccdc::run(&bench).await?,
             Workload::Ndvi => workloads::ndvi::run(&bench).await?,
             Workload::Tpch => workloads::tpch::run(&bench).await?,
+            Workload::Cache => workloads::cache::run(&bench).await?,
         });
     }
     let report = Report {

@@ -94,7 +94,12 @@ pub async fn show(ctx: &SessionContext, name: &str, column: &str) -> String {
         .find(|&i| {
             datafusion::arrow::util::display::array_value_to_string(names, i).unwrap() == name
         })
-        .unwrap_or_else(|| panic!("SHOW CACHES has no '{name}': {}", pretty(&[batch.clone()])));
+        .unwrap_or_else(|| {
+            panic!(
+                "SHOW CACHES has no '{name}': {}",
+                pretty(std::slice::from_ref(batch))
+            )
+        });
     let value = batch
         .column_by_name(column)
         .unwrap_or_else(|| panic!("SHOW CACHES has no column {column}"));

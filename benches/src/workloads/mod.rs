@@ -1,5 +1,6 @@
 //! The workloads, and what they share: the benchmark's settings, its engines and its inputs.
 
+pub mod cache;
 pub mod ccdc;
 pub mod ndvi;
 pub mod tpch;
@@ -25,6 +26,8 @@ pub struct Sizes {
     pub ccdc: usize,
     /// Chip side for the CCDC table, so the square spans several chips.
     pub ccdc_chip: usize,
+    /// Side of the square whose CCDC segments the cache workload caches.
+    pub cache: usize,
     /// The year of the NDVI composite.
     pub year: i32,
     /// TPC-H scale factor.
@@ -32,12 +35,14 @@ pub struct Sizes {
 }
 
 impl Sizes {
-    /// The full benchmark: a 200 x 200 px stack, CCDC on 40 x 40 px (4 chips), TPC-H SF 1.
+    /// The full benchmark: a 200 x 200 px stack, CCDC on 40 x 40 px (4 chips), the cache over
+    /// CCDC on 100 x 100 px, TPC-H SF 1.
     pub fn full() -> Sizes {
         Sizes {
             stack: 200,
             ccdc: 40,
             ccdc_chip: 20,
+            cache: 100,
             year: 2016,
             tpch_scale: 1.0,
         }
@@ -49,6 +54,7 @@ impl Sizes {
             stack: 24,
             ccdc: 8,
             ccdc_chip: 4,
+            cache: 8,
             year: 2016,
             tpch_scale: 0.01,
         }
