@@ -119,7 +119,7 @@ fn plans_of_the_previous_format_are_refused_by_name() {
         .to_string();
     assert!(
         err.contains("plan format 1")
-            && err.contains("reads format 2")
+            && err.contains("reads format 3")
             && err.contains("same ardent version"),
         "{err}"
     );
