@@ -132,17 +132,14 @@ datafusion::common::config_namespace! {
 impl CacheConfig {
     /// The store's limits with these settings applied over the defaults.
     pub fn limits(&self) -> Result<store::StoreLimits, CacheError> {
-        let mut limits = store::StoreLimits::default();
-        if let Some(text) = &self.memory_limit {
-            limits.memory = parse_bytes("ardent.cache.memory_limit", text)?;
-        }
-        if let Some(text) = &self.disk_limit {
-            limits.disk = parse_bytes("ardent.cache.disk_limit", text)?;
-        }
-        if let Some(dir) = self.dir.as_deref().filter(|d| !d.is_empty()) {
-            limits.dir = PathBuf::from(dir);
-        }
-        Ok(limits)
+        limits_over_defaults(
+            ("ardent.cache.memory_limit", self.memory_limit.as_deref()),
+            ("ardent.cache.disk_limit", self.disk_limit.as_deref()),
+            self.dir
+                .as_deref()
+                .filter(|d| !d.is_empty())
+                .map(PathBuf::from),
+        )
     }
 
     /// Applies a session's settings, when it has set any, to the process's store (one store
@@ -184,18 +181,31 @@ pub struct CacheFlags {
 impl CacheFlags {
     /// The store's limits these flags ask for.
     pub fn limits(&self) -> Result<store::StoreLimits, CacheError> {
-        let mut limits = store::StoreLimits::default();
-        if let Some(text) = &self.cache_memory_limit {
-            limits.memory = parse_bytes("--cache-memory-limit", text)?;
-        }
-        if let Some(text) = &self.cache_disk_limit {
-            limits.disk = parse_bytes("--cache-disk-limit", text)?;
-        }
-        if let Some(dir) = &self.cache_dir {
-            limits.dir = dir.clone();
-        }
-        Ok(limits)
+        limits_over_defaults(
+            ("--cache-memory-limit", self.cache_memory_limit.as_deref()),
+            ("--cache-disk-limit", self.cache_disk_limit.as_deref()),
+            self.cache_dir.clone(),
+        )
     }
+}
+
+/// The default limits with the given sizes (each named by its setting, for errors) and folder.
+fn limits_over_defaults(
+    memory: (&str, Option<&str>),
+    disk: (&str, Option<&str>),
+    dir: Option<PathBuf>,
+) -> Result<store::StoreLimits, CacheError> {
+    let mut limits = store::StoreLimits::default();
+    if let (option, Some(text)) = memory {
+        limits.memory = parse_bytes(option, text)?;
+    }
+    if let (option, Some(text)) = disk {
+        limits.disk = parse_bytes(option, text)?;
+    }
+    if let Some(dir) = dir {
+        limits.dir = dir;
+    }
+    Ok(limits)
 }
 
 /// A byte size as users write it: `1048576`, `512M`, `2G`, `1.5GiB`, `64kb` (powers of 1024).
