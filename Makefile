@@ -3,7 +3,7 @@ CARGO ?= cargo
 OUT ?= out/demo
 SIZE ?= 200
 
-.PHONY: deps venv build test demo bench clean
+.PHONY: deps venv build test demo bench images clean
 
 deps:
 	scripts/install-deps.sh
@@ -43,6 +43,12 @@ bench: venv
 	target/release/ardent-bench --out benches/results
 	$(CARGO) bench -p ardent-benches
 	.venv/bin/python benches/pyccd_time.py
+
+## The images (release binaries): ardent, ardent-scheduler and ardent-executor at the workspace's
+## version, on a base OS made here from Debian's packages (images/README.md).
+images: deps
+	$(CARGO) build --release --bins
+	images/build.sh
 
 clean:
 	rm -rf out

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian/Ubuntu machine lacks to build and test ardent: GDAL, fonts for map
-# legends, protoc for the Ballista stack, Python venvs, and a Java runtime for the Spark baseline.
+# legends, protoc for the Ballista stack, Python venvs, a Java runtime for the Spark baseline, and
+# mmdebstrap for the images' base OS.
 set -euo pipefail
 
 packages=(libgdal-dev gdal-bin pkg-config clang libclang-dev libfontconfig1-dev libfreetype-dev
-          fonts-dejavu-core protobuf-compiler python3-venv default-jre-headless)
+          fonts-dejavu-core protobuf-compiler python3-venv default-jre-headless mmdebstrap)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

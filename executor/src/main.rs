@@ -2,7 +2,8 @@
 //! GDAL linked in to read raster stacks. Every flag of Ballista's own executor is accepted
 //! (`--scheduler-host`, `--scheduler-port`, `--bind-port`, `--bind-grpc-port`, `-c/--vcores`,
 //! `--work-dir`, `--memory-pool-size`, ...), and the cache's budgets (`--cache-memory-limit`,
-//! `--cache-disk-limit`, `--cache-dir`); see `ardent-executor --help`. Its Arrow Flight service
+//! `--cache-disk-limit`, `--cache-dir`); see `ardent-executor --help`. `/healthz` and `/readyz` answer
+//! on `--bind-health-port` for container and Kubernetes probes. Its Arrow Flight service
 //! serves the cached partitions it holds beside Ballista's shuffle files.
 
 #![forbid(unsafe_code)]
@@ -24,6 +25,7 @@ use ballista_core::utils::create_grpc_server;
 use ballista_executor::config::Config;
 use ballista_executor::executor_process::{start_executor_process, ExecutorProcessConfig};
 use ballista_executor::flight_service::BallistaFlightService;
+use ballista_executor::health::spawn_health_server;
 use datafusion::prelude::SessionConfig;
 
 /// The executor's options: every flag of Ballista's own executor, and the cache's budgets.
@@ -46,6 +48,13 @@ fn main() -> ExitCode {
 }
 
 async fn run(options: ExecutorOptions) -> Result<(), String> {
+    let health_address = format!(
+        "{}:{}",
+        options.ballista.bind_host, options.ballista.bind_health_port
+    );
+    let health_address: std::net::SocketAddr = health_address
+        .parse()
+        .map_err(|e| format!("invalid --bind-host/--bind-health-port {health_address}: {e}"))?;
     let limits = options.cache.limits().map_err(|e| e.to_string())?;
     PartitionStore::global()
         .set_limits(limits)
@@ -85,8 +94,17 @@ async fn run(options: ExecutorOptions) -> Result<(), String> {
             })
         },
     ));
+    // The probes of containers and Kubernetes (/healthz: alive, /readyz: the last heartbeat to
+    // the scheduler succeeded), served beside the executor as Ballista's own binary does.
+    let (stop_health, health_stopped) = tokio::sync::oneshot::channel();
+    let health = spawn_health_server(health_address, config.health.clone(), health_stopped);
     let scheduler = format!("{}:{}", config.scheduler_host, config.scheduler_port);
-    start_executor_process(Arc::new(config))
+    let result = start_executor_process(Arc::new(config))
         .await
-        .map_err(|e| format!("executor (scheduler {scheduler}) stopped: {e}"))
+        .map_err(|e| format!("executor (scheduler {scheduler}) stopped: {e}"));
+    let _ = stop_health.send(());
+    match health.await {
+        Ok(Err(e)) if result.is_ok() => Err(format!("health server on {health_address}: {e}")),
+        _ => result,
+    }
 }

@@ -4,19 +4,17 @@ time. The binaries come from ARDENT_BIN (default: the workspace's target/debug).
 
 from __future__ import annotations
 
-import datetime as dt
-import ipaddress
 import json
 import os
 import signal
-import socket
 import subprocess
-import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
+from support import free_port, make_certificates, port_open, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(os.environ.get("ARDENT_BIN", ROOT / "target" / "debug"))
@@ -29,33 +27,6 @@ def binary(name: str) -> str:
     if not path.exists():
         raise RuntimeError(f"{path} is missing: build it first (cargo build --workspace --bins)")
     return str(path)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(what: str, check, timeout: float = 60.0, proc: subprocess.Popen | None = None, log: Path | None = None):
-    """Polls ``check`` until it returns a true value; fails naming ``what`` (and the server's log)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"{what}: the process exited ({proc.returncode}):\n{log.read_text() if log else ''}")
-        value = check()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise TimeoutError(f"timed out waiting for {what}" + (f":\n{log.read_text()[-3000:]}" if log else ""))
-
-
-def port_open(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
 
 
 @dataclass
@@ -157,49 +128,6 @@ def cluster(tmp_path_factory):
     finally:
         for s in reversed(c.servers):
             s.stop()
-
-
-def make_certificates(root: Path) -> dict:
-    """A CA, a server certificate for 127.0.0.1 and localhost, and a client certificate, made now."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    def name(cn):
-        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
-
-    now = dt.datetime.now(dt.timezone.utc)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca = (
-        x509.CertificateBuilder().subject_name(name("ardent test CA")).issuer_name(name("ardent test CA"))
-        .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(ca_key, hashes.SHA256())
-    )
-    def signed(cn, extensions):
-        key = ec.generate_private_key(ec.SECP256R1())
-        builder = (
-            x509.CertificateBuilder().subject_name(name(cn)).issuer_name(ca.subject)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=1))
-        )
-        for extension in extensions:
-            builder = builder.add_extension(extension, critical=False)
-        return builder.sign(ca_key, hashes.SHA256()), key
-
-    server, server_key = signed("localhost", [x509.SubjectAlternativeName(
-        [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))])])
-    client, client_key = signed("alice", [])
-    pem = lambda c: c.public_bytes(serialization.Encoding.PEM)
-    key_pem = lambda k: k.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    paths = {name: root / f"{name}.pem" for name in ("ca", "cert", "key", "client_cert", "client_key")}
-    for name, data in [("ca", pem(ca)), ("cert", pem(server)), ("key", key_pem(server_key)),
-                       ("client_cert", pem(client)), ("client_key", key_pem(client_key))]:
-        paths[name].write_bytes(data)
-    return paths
 
 
 @dataclass
