@@ -4,17 +4,15 @@ time. The binaries come from ARDENT_BIN (default: the workspace's target/debug).
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-from support import free_port, make_certificates, port_open, wait_for
+from support import free_port, make_certificates, port_open, scheduler_rest, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(os.environ.get("ARDENT_BIN", ROOT / "target" / "debug"))
@@ -58,8 +56,7 @@ class Cluster:
         return f"grpc://127.0.0.1:{self.flight_port}"
 
     def rest(self, path: str):
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.scheduler_port}{path}", timeout=5) as r:
-            return json.load(r)
+        return scheduler_rest(self.scheduler_port, path)
 
     def jobs(self) -> list[dict]:
         return self.rest("/api/jobs")

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import json
 import socket
 import subprocess
 import time
+import urllib.request
 from pathlib import Path
 
 
@@ -28,6 +30,12 @@ def wait_for(what: str, check, timeout: float = 60.0, proc: subprocess.Popen | N
             return value
         time.sleep(0.1)
     raise TimeoutError(f"timed out waiting for {what}" + (f":\n{log.read_text()[-3000:]}" if log else ""))
+
+
+def scheduler_rest(port: int, path: str):
+    """GETs ``path`` of the scheduler's REST API on loopback ``port`` and reads its JSON."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as r:
+        return json.load(r)
 
 
 def port_open(port: int) -> bool:

@@ -5,7 +5,6 @@ from the network, mid-job; and nothing left behind."""
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import subprocess
@@ -19,6 +18,7 @@ import pandas as pd
 import pytest
 
 import ardent
+from support import scheduler_rest
 from conftest import ROOT, VERSION, ccdc_sql, docker, free_port, make_certificates, raster_sql, run, wait_for
 
 STACK = "/data/stacks/t"
@@ -50,8 +50,7 @@ class Compose:
         return self("ps", "-q", service).stdout.strip()
 
     def rest(self, path: str):
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.scheduler_port}{path}", timeout=5) as r:
-            return json.load(r)
+        return scheduler_rest(self.scheduler_port, path)
 
     def executors(self) -> list[dict]:
         return self.rest("/api/executors")
