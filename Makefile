@@ -16,9 +16,11 @@ build: deps
 
 ## Formatting, clippy (warnings are errors) and rustdoc (no broken links); then unit, doc and integration tests (real GeoTIFF stacks, the CLI, clusters and an S3 server on
 ## loopback, pyccd parity); the Python client's tests (pytest, ADBC against a real scheduler
-## with Flight SQL and two executors, the example notebook run headless); criterion benches run
-## once each in test mode, and the benchmark harness in quick mode (debug build, small inputs,
-## answers cross-checked), so they keep working.
+## with Flight SQL and two executors, the example notebook run headless); the images' tests when a
+## Docker engine answers (images from the debug binaries, one container, the compose cluster with
+## an executor killed and one cut off, the derived image, the Kubernetes manifests validated);
+## criterion benches run once each in test mode, and the benchmark harness in quick mode (debug
+## build, small inputs, answers cross-checked), so they keep working.
 test: venv
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
@@ -28,6 +30,7 @@ test: venv
 	$(CARGO) test --workspace --doc
 	.venv/bin/pip install -q --no-deps --no-build-isolation ./python
 	.venv/bin/python -m pytest -q python/tests
+	.venv/bin/python -m pytest -q -rs tests/images
 	target/debug/ardent-bench --quick --out target/bench/quick
 
 ## The main job: a synthetic stack, yearly clear-sky NDVI medians in SQL, Parquet, a GeoTIFF map and PNG.

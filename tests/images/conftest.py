@@ -71,7 +71,7 @@ def host_ardent() -> str:
 
 def local_answer(sql: str) -> str:
     """The answer of local mode on the host, as CSV."""
-    return run([host_ardent(), "sql", "--quiet", "--format", "csv", sql]).stdout
+    return run([host_ardent(), "sql", "--quiet", "--format", "csv", "--", sql]).stdout
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,7 @@
 """images/compose.yaml as users run it: a scheduler with Flight SQL (users, TLS from /certs), two
-executors, JupyterLab, the `cli` service; queries from the CLI container and from Python on the
-host with a password, each equal to local mode's answer; an executor killed, then one cut off
-from the network, mid-job; and nothing left behind."""
+executors, JupyterLab, the `cli` service; queries from the CLI container and from Python in the
+Jupyter container (and on the host) with a password, each equal to local mode's answer; an
+executor killed, then one cut off from the network, mid-job; and nothing left behind."""
 
 from __future__ import annotations
 
@@ -39,8 +39,8 @@ class Compose:
     def command(self, *args: str) -> list[str]:
         return ["docker-compose", "-f", str(ROOT / "images" / "compose.yaml"), "-p", self.project, *args]
 
-    def __call__(self, *args: str, **kwargs) -> subprocess.CompletedProcess:
-        return run(self.command(*args), env=self.env, **kwargs)
+    def __call__(self, *args: str, timeout: float = 300, **kwargs) -> subprocess.CompletedProcess:
+        return run(self.command(*args), env=self.env, timeout=timeout, **kwargs)
 
     def cli(self, *args: str, local: bool = False) -> str:
         master = ["-e", "ARDENT_MASTER=local"] if local else []
@@ -74,7 +74,8 @@ def compose(images, tmp_path_factory):
     ports = [free_port() for _ in range(3)]
     token = secrets.token_hex(16)
     env = {**os.environ, "ARDENT_VERSION": VERSION, "ARDENT_CERTS": str(certs), "ARDENT_USERS": str(users),
-           "JUPYTER_TOKEN": token, "ARDENT_SCHEDULER_PORT": str(ports[0]), "ARDENT_FLIGHT_SQL_PORT": str(ports[1]),
+           "JUPYTER_TOKEN": token, "ARDENT_USER": "alice", "ARDENT_PASSWORD": PASSWORD,
+           "ARDENT_SCHEDULER_PORT": str(ports[0]), "ARDENT_FLIGHT_SQL_PORT": str(ports[1]),
            "ARDENT_JUPYTER_PORT": str(ports[2]),
            # Executor loss noticed in seconds, as the loss tests need (the defaults suit real clusters).
            "ARDENT_EXECUTOR_TIMEOUT_SECONDS": "6", "ARDENT_EXPIRE_DEAD_EXECUTOR_INTERVAL_SECONDS": "1",
@@ -119,15 +120,34 @@ def test_the_cli_container_answers_raster_and_ccdc_queries_as_local_mode(compose
     assert sum(j["status"] == "Completed" for j in jobs) >= 2
 
 
-def test_python_on_the_host_answers_with_a_password_over_tls(compose):
+# Python in the Jupyter container, connected the way examples/session.ipynb is: from the
+# service's environment (URL, CA file, user, password).
+IN_JUPYTER = """
+import os, sys, ardent
+create, select = sys.argv[1].split("; ", 1)
+with open(os.environ["ARDENT_CA"]) as ca, ardent.connect(os.environ["ARDENT_URL"], user=os.environ["ARDENT_USER"],
+        password=os.environ["ARDENT_PASSWORD"], tls_root_certs=ca.read()) as con:
+    con.sql(create)
+    con.sql(select).to_pandas().to_csv(sys.stdout, index=False)
+"""
+
+
+def test_python_in_the_jupyter_container_answers_with_a_password_over_tls(compose):
+    for sql in (raster_sql(STACK), ccdc_sql(STACK)):
+        answer = compose("exec", "-T", "jupyter", "python", "-c", IN_JUPYTER, sql).stdout
+        local = compose.cli("sql", "--quiet", "--format", "csv", sql, local=True)
+        pd.testing.assert_frame_equal(table(answer), table(local), check_dtype=False)
+        assert len(table(answer)) > 0
+
+
+def test_python_on_the_host_reaches_the_published_port_and_a_wrong_password_is_refused(compose):
     url = f"grpc+tls://localhost:{compose.flight_port}"
     with ardent.connect(url, user="alice", password=PASSWORD, tls_root_certs=compose.ca) as con:
-        for sql in (raster_sql(STACK), ccdc_sql(STACK)):
-            create, select = sql.split("; ", 1)
-            con.sql(create)
-            answer = con.sql(select).to_pandas()
-            local = table(compose.cli("sql", "--quiet", "--format", "csv", sql, local=True))
-            pd.testing.assert_frame_equal(answer, local, check_dtype=False)
+        create, select = raster_sql(STACK).split("; ", 1)
+        con.sql(create)
+        answer = con.sql(select).to_pandas()
+    local = table(compose.cli("sql", "--quiet", "--format", "csv", raster_sql(STACK), local=True))
+    pd.testing.assert_frame_equal(answer, local, check_dtype=False)
     with pytest.raises(ardent.ArdentError):
         ardent.connect(url, user="alice", password="wrong", tls_root_certs=compose.ca).sql("SELECT 1")
 

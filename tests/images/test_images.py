@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sys
 from io import StringIO
@@ -32,7 +33,10 @@ def test_the_entrypoint_runs_every_role_and_other_programs(images, data_dir):
     assert "--cache-memory-limit" in in_container(images, data_dir, "executor", "--help")
     assert "Run SQL statements" in in_container(images, data_dir, "--help")
     assert in_container(images, data_dir, "python", "-c", "import ardent; print(ardent.__version__)").strip() == "0.1.0"
-    assert "jupyterlab" in in_container(images, data_dir, "jupyter", "--version").lower()
+    pins = dict(re.findall(r"^([\w-]+)==(\S+)", (ROOT / "images" / "requirements.txt").read_text(), re.M))
+    # Flags after `jupyter` go to JupyterLab; a subcommand goes to jupyter itself.
+    assert in_container(images, data_dir, "jupyter", "--version").strip() == pins["jupyterlab"]
+    assert in_container(images, data_dir, "jupyter", "nbconvert", "--version").strip() == pins["nbconvert"]
     failed = docker("run", "--rm", images["ardent"], "sql", "SELEC 1", check=False)
     assert failed.returncode != 0 and "SELEC" in failed.stderr
 
@@ -62,7 +66,8 @@ def test_no_certificates_or_secrets_are_baked_in(images):
         history = docker("history", "--no-trunc", "--format", "{{.CreatedBy}}", image).stdout.lower()
         for word in ("password", "secret", "token", ".key"):
             assert word not in history, f"{image}'s layers mention {word}"
-        found = docker("run", "--rm", "--entrypoint", "sh", image, "-c",
+        # As root, so that find sees every folder.
+        found = docker("run", "--rm", "--user", "0", "--entrypoint", "sh", image, "-c",
                        "ls -A /certs 2>/dev/null; find / -xdev \\( -name '*.key' -o -name '*.pem' -o -name users \\) "
                        "-not -path '/usr/*' -not -path '/etc/ssl/*' -not -path '/opt/ardent/venv/*' 2>/dev/null").stdout
         assert found.strip() == "", f"{image} holds {found}"
@@ -134,6 +139,8 @@ def test_the_kubernetes_manifests_validate_against_the_api_schemas(tmp_path):
             ("PersistentVolumeClaim", "ardent-data")} <= kinds
     by_name = {(d["kind"], d["metadata"]["name"]): d for d in documents}
     assert by_name[("Service", "ardent-scheduler-internal")]["spec"]["publishNotReadyAddresses"] is True
+    scheduler = by_name[("Deployment", "ardent-scheduler")]["spec"]["template"]["spec"]["containers"][0]
+    assert "--external-host=ardent-scheduler-internal" in scheduler["args"]
     executor = by_name[("Deployment", "ardent-executor")]["spec"]["template"]["spec"]
     container = executor["containers"][0]
     env = {e["name"]: e for e in container["env"]}
