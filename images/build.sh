@@ -89,13 +89,11 @@ case "$BASE $PYTHON_BASE" in
   *ardent-os:*ardent-os:*) network=(--network none) ;;
 esac
 
-for target in $targets; do
-  case "$target" in
-    ardent | ardent-scheduler | ardent-executor) ;;
-    *) die "unknown target $target (ardent, ardent-scheduler, ardent-executor)" ;;
-  esac
-  echo "build.sh: $target:$version from target/$profile on $([ "$target" = ardent ] && echo "$PYTHON_BASE" || echo "$BASE")" >&2
-  start=$(date +%s)
+# build TARGET: one target of the Dockerfile as TARGET:VERSION. The image that tag named before,
+# now untagged, is removed, so rebuilds leave nothing dangling.
+build() {
+  local target=$1 tag="$1:$version" old
+  old=$(docker image inspect --format '{{.Id}}' "$tag" 2>/dev/null || true)
   docker build -q "${network[@]}" --target "$target" \
     --build-arg BASE="$BASE" --build-arg PYTHON_BASE="$PYTHON_BASE" \
     --label org.opencontainers.image.title="$target" \
@@ -103,7 +101,22 @@ for target in $targets; do
     --label org.opencontainers.image.source="$source" \
     --label org.opencontainers.image.revision="$revision" \
     --label org.opencontainers.image.licenses=Apache-2.0 \
-    --tag "$target:$version" "$context" >/dev/null
+    --tag "$tag" "$context" >/dev/null
+  if [ -n "$old" ] && [ "$old" != "$(docker image inspect --format '{{.Id}}' "$tag")" ]; then
+    docker image rm "$old" >/dev/null 2>&1 || true  # still used by a container or another tag
+  fi
+}
+
+for target in $targets; do
+  case "$target" in
+    ardent | ardent-scheduler | ardent-executor) ;;
+    *) die "unknown target $target (ardent, ardent-scheduler, ardent-executor)" ;;
+  esac
+  echo "build.sh: $target:$version from target/$profile on $([ "$target" = ardent ] && echo "$PYTHON_BASE" || echo "$BASE")" >&2
+  start=$(date +%s)
+  # The venv stage is tagged too (ardent-python-env): kept as the build cache, not left dangling.
+  [ "$target" = ardent ] && build ardent-python-env
+  build "$target"
   size=$(docker image inspect --format '{{.Size}}' "$target:$version")
   echo "build.sh: $target:$version built in $(( $(date +%s) - start )) s, $(( size / 1000000 )) MB" >&2
 done

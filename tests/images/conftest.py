@@ -57,9 +57,15 @@ def engine():
 @pytest.fixture(scope="session")
 def images(engine):
     """ardent, ardent-scheduler and ardent-executor at the workspace's version, built now."""
+    def dangling() -> set[str]:
+        return set(docker("images", "-q", "--filter", "dangling=true").stdout.split())
+
+    before = dangling()
     build = run([str(ROOT / "images" / "build.sh")], timeout=1800, env={**os.environ, "PROFILE": PROFILE})
     sys.stderr.write(build.stderr)
-    return {name: f"{name}:{VERSION}" for name in IMAGES}
+    assert dangling() <= before, "images/build.sh left untagged images behind"
+    yield {name: f"{name}:{VERSION}" for name in IMAGES}
+    assert dangling() <= before, "the images' tests left untagged images behind"
 
 
 def host_ardent() -> str:
