@@ -4,12 +4,16 @@
 //!
 //! One module per service of the scheduler: [`server`], Ballista's gRPC and REST service for
 //! clients and executors on the cluster network, [`flight_sql`], Arrow Flight SQL for Python,
-//! Jupyter and JDBC on a port of its own, and [`cache`], the registry of the executors' cached
-//! partitions and the task placement that reads them where they are. The coming Mesos framework and web UI take their own
-//! modules beside them, each started from the same [`server::SchedulerOptions`].
+//! Jupyter and JDBC on a port of its own, [`ui`], the web UI on another, [`cache`], the
+//! registry of the executors' cached partitions and the task placement that reads them where
+//! they are, and [`auth`], the users that Flight SQL and the UI share. The coming Mesos
+//! framework takes its own module beside them, started from the same
+//! [`server::SchedulerOptions`].
 
 #![forbid(unsafe_code)]
 
+pub mod auth;
 pub mod cache;
 pub mod flight_sql;
 pub mod server;
+pub mod ui;

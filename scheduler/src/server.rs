@@ -1,12 +1,15 @@
 //! The scheduler process: Ballista's gRPC and REST service for clients and executors (on the
-//! cluster network) with ardent's codecs, session builder and config producer, and beside it, on
-//! its own port, the [Flight SQL service](crate::flight_sql) over the same scheduler. The
-//! [cache registry](crate::cache) is installed as the process's cache locator, and the
-//! cache-aware placement replaces Ballista's default task distribution.
+//! cluster network) with ardent's codecs, session builder and config producer, and beside it,
+//! each on its own port, the [Flight SQL service](crate::flight_sql) and the [web UI](crate::ui)
+//! over the same scheduler, with the same users. The [cache registry](crate::cache) is
+//! installed as the process's cache locator, and the cache-aware placement replaces Ballista's
+//! default task distribution.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 
+use ardent_engine::cache::locate::CacheLocator;
 use ardent_engine::distributed::{
     cluster_config, scheduler_session_state, ArdentLogicalCodec, ArdentPhysicalCodec,
 };
@@ -17,9 +20,13 @@ use ballista_scheduler::scheduler_process::{create_scheduler, start_grpc_service
 use datafusion::prelude::SessionConfig;
 use datafusion_proto::protobuf::{LogicalPlanNode, PhysicalPlanNode};
 
+use ardent_engine::users::{Users, UsersError};
+
+use crate::auth::Credentials;
 use crate::cache::placement::CachePlacement;
 use crate::cache::CacheRegistry;
 use crate::flight_sql::{FlightSql, FlightSqlError, FlightSqlOptions};
+use crate::ui::{Ui, UiError, UiOptions};
 
 /// The scheduler's options: every flag of Ballista's own scheduler, and ardent's services'.
 #[derive(clap::Parser, Debug)]
@@ -29,6 +36,13 @@ pub struct SchedulerOptions {
     pub ballista: Config,
     #[command(flatten)]
     pub flight_sql: FlightSqlOptions,
+    #[command(flatten)]
+    pub ui: UiOptions,
+    /// Users file: one `user:<argon2id hash>` line each, made with `ardent passwd USER`. Flight
+    /// SQL and the web UI ask for these users' passwords. Without it, both take anyone, so they
+    /// serve loopback only.
+    #[arg(long)]
+    pub users: Option<PathBuf>,
 }
 
 /// Why the scheduler could not start or stopped.
@@ -52,7 +66,11 @@ pub enum ServeError {
         source: std::io::Error,
     },
     #[error(transparent)]
+    Users(#[from] UsersError),
+    #[error(transparent)]
     FlightSql(#[from] FlightSqlError),
+    #[error(transparent)]
+    Ui(#[from] UiError),
     #[error("scheduler on {address} stopped: {message}")]
     Stopped {
         address: SocketAddr,
@@ -65,6 +83,8 @@ pub async fn serve(options: SchedulerOptions) -> Result<(), ServeError> {
     let SchedulerOptions {
         ballista,
         flight_sql,
+        ui,
+        users,
     } = options;
     if ballista.flight_sql {
         // Ballista's own switch serves Flight SQL on the cluster port, unauthenticated.
@@ -100,19 +120,41 @@ pub async fn serve(options: SchedulerOptions) -> Result<(), ServeError> {
         .map_err(|e| ServeError::State(e.to_string()))?;
     let config = Arc::new(config);
     let scheduler =
-        create_scheduler::<LogicalPlanNode, PhysicalPlanNode>(cluster, Arc::clone(&config))
+        create_scheduler::<LogicalPlanNode, PhysicalPlanNode>(cluster.clone(), Arc::clone(&config))
             .await
             .map_err(|e| ServeError::State(e.to_string()))?;
 
-    ardent_engine::cache::locate::install(Arc::new(CacheRegistry::new(Arc::clone(
-        &scheduler.state,
-    ))));
+    let registry: Arc<dyn CacheLocator> =
+        Arc::new(CacheRegistry::new(Arc::clone(&scheduler.state)));
+    ardent_engine::cache::locate::install(Arc::clone(&registry));
 
-    let flight_sql = FlightSql::bind(&flight_sql, scheduler.clone(), &config).await?;
+    let credentials = match &users {
+        Some(path) => {
+            let users = Users::load(path)?;
+            tracing::info!(users = users.names().count(), file = %path.display(), "users loaded");
+            Some(Arc::new(Credentials::new(users)))
+        }
+        None => None,
+    };
+    let flight_sql =
+        FlightSql::bind(&flight_sql, credentials.clone(), scheduler.clone(), &config).await?;
+    let ui = Ui::bind(&ui, credentials, scheduler.clone(), cluster, registry).await?;
     let listener = tokio::net::TcpListener::bind(address)
         .await
         .map_err(|source| ServeError::Listen { address, source })?;
     eprintln!("ardent-scheduler listening on {address}");
+    if let Some(flight_sql) = &flight_sql {
+        eprintln!(
+            "ardent-scheduler serving Flight SQL on {}",
+            flight_sql.address()
+        );
+    }
+    if let Some(ui) = &ui {
+        eprintln!(
+            "ardent-scheduler serving its web UI on http://{}",
+            ui.address()
+        );
+    }
     let grpc = async {
         start_grpc_service_with_listener(listener, scheduler)
             .await
@@ -121,17 +163,22 @@ pub async fn serve(options: SchedulerOptions) -> Result<(), ServeError> {
                 message: e.to_string(),
             })
     };
-    match flight_sql {
-        None => grpc.await,
-        Some(flight_sql) => {
-            eprintln!(
-                "ardent-scheduler serving Flight SQL on {}",
-                flight_sql.address()
-            );
-            tokio::select! {
-                result = grpc => result,
-                result = flight_sql.serve() => result.map_err(ServeError::from),
-            }
+    let flight_sql = async {
+        match flight_sql {
+            Some(service) => service.serve().await.map_err(ServeError::from),
+            None => std::future::pending().await,
         }
+    };
+    let ui = async {
+        match ui {
+            Some(service) => service.serve().await.map_err(ServeError::from),
+            None => std::future::pending().await,
+        }
+    };
+    // Whichever service stops first stops the scheduler.
+    tokio::select! {
+        result = grpc => result,
+        result = flight_sql => result,
+        result = ui => result,
     }
 }

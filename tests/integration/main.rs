@@ -16,3 +16,4 @@ mod map;
 mod object_store;
 mod pushdown;
 mod udfs;
+mod ui;

@@ -4,8 +4,8 @@
 //! prepared statements, catalog metadata, SqlInfo, results streamed from the executors) over the
 //! scheduler's own session builder, so ardent's RASTER tables and UDFs are there. What ardent
 //! adds sits around it, each in its module:
-//! - [`auth`]: users and argon2id passwords from `--users FILE`, Basic credentials decoded
-//!   whether or not their base64 is padded, checked off the async runtime;
+//! - [`auth`]: the handshake's Basic credentials, checked against the scheduler's users
+//!   (`--users FILE`, [`crate::auth`]);
 //! - `backend`: the sessions' contexts, and jobs submitted for a session, cancelled when their
 //!   client goes away;
 //! - `gate`: the public service in front of Ballista's: sessions with an owner and an idle
@@ -22,7 +22,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use ardent_engine::users::{Users, UsersError};
 use arrow_flight::flight_service_server::FlightServiceServer;
 use ballista_core::extension::BallistaConfigGrpcEndpoint;
 use ballista_core::flight_proxy_service::BallistaFlightProxyService;
@@ -36,6 +35,7 @@ use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 use self::auth::PasswordAuthenticator;
 use self::backend::ArdentBackend;
 use self::gate::Gate;
+use crate::auth::Credentials;
 
 /// The scheduler ardent serves: Ballista's, with Ballista's plan encodings around ardent's codecs.
 pub type Scheduler = SchedulerServer<LogicalPlanNode, PhysicalPlanNode>;
@@ -53,10 +53,6 @@ pub struct FlightSqlOptions {
     /// Address the Flight SQL port binds to. Other than loopback, --users is required.
     #[arg(long, default_value = "127.0.0.1")]
     pub flight_sql_bind_host: IpAddr,
-    /// Users file: one `user:<argon2id hash>` line each, made with `ardent passwd USER`.
-    /// Without it, Flight SQL takes anyone, so it serves loopback only.
-    #[arg(long)]
-    pub users: Option<PathBuf>,
     /// A Flight SQL session (its tables, views, settings, prepared statements and results)
     /// ends after this many seconds without a request; its token is then refused.
     #[arg(long, default_value_t = MAX_IDLE_SECONDS,
@@ -82,8 +78,6 @@ pub enum FlightSqlError {
          or bind it to loopback (--flight-sql-bind-host 127.0.0.1)"
     )]
     NeedsUsers(SocketAddr),
-    #[error(transparent)]
-    Users(#[from] UsersError),
     #[error("cannot read {what} '{path}': {source}")]
     ReadPem {
         what: &'static str,
@@ -114,9 +108,11 @@ pub struct FlightSql {
 }
 
 impl FlightSql {
-    /// Checks the options and binds the port; `None` when no port is asked for.
+    /// Checks the options and binds the port; `None` when no port is asked for. Without
+    /// `credentials` (no `--users`), anyone may query, so only a loopback bind is allowed.
     pub async fn bind(
         options: &FlightSqlOptions,
+        credentials: Option<Arc<Credentials>>,
         scheduler: Scheduler,
         config: &SchedulerConfig,
     ) -> Result<Option<FlightSql>, FlightSqlError> {
@@ -124,13 +120,8 @@ impl FlightSql {
             return Ok(None);
         }
         let address = SocketAddr::new(options.flight_sql_bind_host, options.flight_sql_port);
-        let authenticator: Arc<dyn Authenticator> = match &options.users {
-            Some(path) => {
-                let users = Users::load(path)?;
-                tracing::info!(users = users.names().count(), file = %path.display(),
-                               "Flight SQL users loaded");
-                Arc::new(PasswordAuthenticator::new(users))
-            }
+        let authenticator: Arc<dyn Authenticator> = match credentials {
+            Some(credentials) => Arc::new(PasswordAuthenticator::new(credentials)),
             None if address.ip().is_loopback() => {
                 tracing::warn!(%address, "Flight SQL without --users: anyone on this host can query");
                 Arc::new(AnonymousAuthenticator)

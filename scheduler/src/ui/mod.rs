@@ -1,0 +1,399 @@
+//! The web UI: jobs, a job's stages and tasks, executors and caches in a browser, served by the
+//! scheduler on a port of its own (4040 by default, as Spark's application UI).
+//!
+//! - [`model`]: what the pages show, read from Ballista's scheduler state, the executors'
+//!   cache stores and the [`roster`] of executors seen (so lost ones stay listed);
+//! - [`pages`]: the HTML, rendered with maud (every inserted value escaped), with the stage
+//!   graph drawn as SVG by [`graph`], and a small script that refreshes a page in place;
+//! - here: the options, the routes and the users check. Each page has a JSON twin under
+//!   `/api/ui/` (the same data), Ballista's own REST API answers beside them (`/api/jobs`,
+//!   `/api/job/{id}`, `/api/executors`, ...), and `/api/caches` lists the executors' cache
+//!   stores with their budgets.
+//!
+//! With users (`--users`), every page and API asks for the same credentials as Flight SQL
+//! (HTTP Basic). Without users, the UI binds to loopback only.
+
+pub mod graph;
+pub mod model;
+pub mod pages;
+pub mod roster;
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+use ardent_engine::cache::locate::CacheLocator;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use ballista_scheduler::cluster::BallistaCluster;
+use maud::Markup;
+use serde::Deserialize;
+
+use self::model::Model;
+use self::roster::Roster;
+use crate::auth::{basic_credentials, Credentials};
+use crate::flight_sql::Scheduler;
+
+/// The UI's port when none is given, and how many after it are tried when it is taken (as
+/// Spark does with 4040 and spark.port.maxRetries).
+pub const DEFAULT_PORT: u16 = 4040;
+const PORTS_TRIED: u16 = 16;
+
+/// The web UI's flags of `ardent-scheduler` (each also read from `ARDENT_SCHEDULER_<FLAG>`).
+#[derive(clap::Args, Debug, Clone)]
+pub struct UiOptions {
+    /// Serve the web UI (and the REST API beside it) on this port; 0 serves none. Without it,
+    /// 4040, or the first free port of the 16 after it.
+    #[arg(long)]
+    pub ui_port: Option<u16>,
+    /// Address the web UI binds to. Other than loopback, --users is required.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub ui_bind_host: IpAddr,
+}
+
+/// Why the web UI could not start or stopped.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum UiError {
+    #[error(
+        "the web UI on {0} would show every job to anyone who reaches it: give --users FILE, \
+         or bind it to loopback (--ui-bind-host 127.0.0.1)"
+    )]
+    NeedsUsers(IpAddr),
+    #[error("cannot listen for the web UI on {address}: {source}")]
+    Bind {
+        address: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("web UI on {address} stopped: {source}")]
+    Stopped {
+        address: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// The web UI bound to its port, ready to serve.
+pub struct Ui {
+    address: SocketAddr,
+    listener: tokio::net::TcpListener,
+    router: Router,
+}
+
+#[derive(Clone)]
+struct UiState {
+    model: Model,
+    credentials: Option<Arc<Credentials>>,
+}
+
+impl Ui {
+    /// Checks the options and binds the port; `None` when the UI is turned off (`--ui-port 0`)
+    /// or, with no port asked for, when 4040 and the ports after it are all taken.
+    pub async fn bind(
+        options: &UiOptions,
+        credentials: Option<Arc<Credentials>>,
+        scheduler: Scheduler,
+        cluster: BallistaCluster,
+        caches: Arc<dyn CacheLocator>,
+    ) -> Result<Option<Ui>, UiError> {
+        let host = options.ui_bind_host;
+        if credentials.is_none() && !host.is_loopback() {
+            return Err(UiError::NeedsUsers(host));
+        }
+        let listener = match options.ui_port {
+            Some(0) => return Ok(None),
+            Some(port) => {
+                let address = SocketAddr::new(host, port);
+                tokio::net::TcpListener::bind(address)
+                    .await
+                    .map_err(|source| UiError::Bind { address, source })?
+            }
+            None => match first_free(host).await {
+                Some(listener) => listener,
+                None => {
+                    tracing::warn!(
+                        "ports {DEFAULT_PORT} to {} are all taken: no web UI (give --ui-port)",
+                        DEFAULT_PORT + PORTS_TRIED
+                    );
+                    return Ok(None);
+                }
+            },
+        };
+        let address = listener.local_addr().map_err(|source| UiError::Bind {
+            address: SocketAddr::new(host, 0),
+            source,
+        })?;
+        let roster = Roster::default();
+        roster.watch(scheduler.clone());
+        let state = UiState {
+            model: Model {
+                scheduler: scheduler.clone(),
+                cluster,
+                caches,
+                roster,
+            },
+            credentials,
+        };
+        Ok(Some(Ui {
+            address,
+            listener,
+            router: router(state, scheduler),
+        }))
+    }
+
+    /// The address it listens on.
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// Serves until the server fails.
+    pub async fn serve(self) -> Result<(), UiError> {
+        let address = self.address;
+        axum::serve(self.listener, self.router)
+            .await
+            .map_err(|source| UiError::Stopped { address, source })
+    }
+}
+
+async fn first_free(host: IpAddr) -> Option<tokio::net::TcpListener> {
+    for port in DEFAULT_PORT..=DEFAULT_PORT + PORTS_TRIED {
+        if let Ok(listener) = tokio::net::TcpListener::bind(SocketAddr::new(host, port)).await {
+            return Some(listener);
+        }
+    }
+    None
+}
+
+fn router(state: UiState, scheduler: Scheduler) -> Router {
+    let pages = Router::new()
+        .route("/", get(|| async { Redirect::to("/jobs") }))
+        .route("/jobs", get(jobs_page))
+        .route("/job/{id}", get(job_page))
+        .route("/job/{id}/cancel", post(cancel))
+        .route("/executors", get(executors_page))
+        .route("/caches", get(caches_page))
+        .route("/api/ui/jobs", get(jobs_json))
+        .route("/api/ui/job/{id}", get(job_json))
+        .route("/api/ui/executors", get(executors_json))
+        .route("/api/caches", get(caches_json))
+        .route(
+            "/static/ui.css",
+            get(|| async { asset("text/css", pages::CSS) }),
+        )
+        .route(
+            "/static/ui.js",
+            get(|| async { asset("text/javascript", pages::JS) }),
+        )
+        .with_state(state.clone());
+    // Ballista's REST API answers what the UI's routes do not, behind the same users check
+    // (as a fallback: its `/` sends browsers to its web TUI elsewhere, here `/` is the UI's).
+    pages
+        .fallback_service(ballista_scheduler::api::get_routes(Arc::new(scheduler)))
+        .layer(middleware::from_fn_with_state(state, require_user))
+}
+
+fn asset(content_type: &'static str, body: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "max-age=300"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// With users, every request carries valid Basic credentials; without, every request passes.
+async fn require_user(State(state): State<UiState>, request: Request, next: Next) -> Response {
+    let Some(credentials) = &state.credentials else {
+        return next.run(request).await;
+    };
+    let given = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(basic_credentials);
+    match given {
+        Some((user, password)) if credentials.verify(&user, &password).await => {
+            next.run(request).await
+        }
+        given => {
+            if let Some((user, _)) = given {
+                tracing::warn!(%user, "web UI refused: wrong user or password");
+            }
+            (
+                StatusCode::UNAUTHORIZED,
+                [(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Basic realm=\"ardent\", charset=\"UTF-8\""),
+                )],
+                "invalid user or password\n",
+            )
+                .into_response()
+        }
+    }
+}
+
+fn html(status: StatusCode, markup: Markup) -> Response {
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        markup.into_string(),
+    )
+        .into_response()
+}
+
+fn unavailable(message: String) -> Response {
+    html(
+        StatusCode::SERVICE_UNAVAILABLE,
+        pages::problem("The scheduler does not answer", &message),
+    )
+}
+
+fn no_job(id: &str) -> Response {
+    html(
+        StatusCode::NOT_FOUND,
+        pages::problem("No such job", &format!("The scheduler knows no job {id}.")),
+    )
+}
+
+#[derive(Deserialize)]
+struct JobsQuery {
+    page: Option<usize>,
+}
+
+async fn jobs_page(State(state): State<UiState>, Query(q): Query<JobsQuery>) -> Response {
+    match state.model.jobs().await {
+        Ok(rows) => html(StatusCode::OK, pages::jobs(&rows, q.page.unwrap_or(1))),
+        Err(e) => unavailable(e),
+    }
+}
+
+async fn job_page(State(state): State<UiState>, Path(id): Path<String>) -> Response {
+    match state.model.job(&id).await {
+        Some(detail) => html(StatusCode::OK, pages::job(&detail)),
+        None => no_job(&id),
+    }
+}
+
+/// A cancel from the job's page. Only from a page of this UI: a form posted from another site
+/// (which a browser would send with the user's credentials) is refused.
+async fn cancel(
+    State(state): State<UiState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if !same_origin(&headers) {
+        return html(
+            StatusCode::FORBIDDEN,
+            pages::problem(
+                "Refused",
+                "Jobs are cancelled from the UI's own pages only.",
+            ),
+        );
+    }
+    match state.model.cancel(&id).await {
+        Ok(_) => Redirect::to(&format!("/job/{id}")).into_response(),
+        Err(e) if e.starts_with("no job") => no_job(&id),
+        Err(e) => unavailable(e),
+    }
+}
+
+/// Whether a request came from this UI's own pages: the browser's `Sec-Fetch-Site`, else its
+/// `Origin`, says so; a request with neither (curl, a script) is taken as the user's own.
+fn same_origin(headers: &HeaderMap) -> bool {
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    if let Some(site) = text("sec-fetch-site") {
+        return site == "same-origin" || site == "none";
+    }
+    match (text("origin"), text("host")) {
+        (Some(origin), Some(host)) => origin
+            .split_once("://")
+            .is_some_and(|(_, authority)| authority == host),
+        (Some(_), None) => false,
+        (None, _) => true,
+    }
+}
+
+async fn executors_page(State(state): State<UiState>) -> Response {
+    match state.model.executors().await {
+        Ok(views) => html(StatusCode::OK, pages::executors(&views)),
+        Err(e) => unavailable(e),
+    }
+}
+
+async fn caches_page(State(state): State<UiState>) -> Response {
+    match state.model.caches().await {
+        Ok(view) => html(StatusCode::OK, pages::caches(&view)),
+        Err(e) => unavailable(e),
+    }
+}
+
+fn json_or_503<T: serde::Serialize>(result: Result<T, String>) -> Response {
+    match result {
+        Ok(value) => Json(value).into_response(),
+        Err(error) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(serde_json::json!({ "error": error })),
+        )
+            .into_response(),
+    }
+}
+
+async fn jobs_json(State(state): State<UiState>) -> Response {
+    json_or_503(state.model.jobs().await)
+}
+
+async fn job_json(State(state): State<UiState>, Path(id): Path<String>) -> Response {
+    match state.model.job(&id).await {
+        Some(detail) => Json(detail).into_response(),
+        None => (
+            StatusCode::NOT_FOUND,
+            Json(serde_json::json!({ "error": format!("no job {id}") })),
+        )
+            .into_response(),
+    }
+}
+
+async fn executors_json(State(state): State<UiState>) -> Response {
+    json_or_503(state.model.executors().await)
+}
+
+async fn caches_json(State(state): State<UiState>) -> Response {
+    json_or_503(state.model.caches().await)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, HeaderValue::from_static(v));
+        }
+        h
+    }
+
+    #[test]
+    fn cancels_come_from_the_ui_itself() {
+        assert!(same_origin(&headers(&[("sec-fetch-site", "same-origin")])));
+        assert!(!same_origin(&headers(&[("sec-fetch-site", "cross-site")])));
+        assert!(same_origin(&headers(&[
+            ("origin", "http://127.0.0.1:4040"),
+            ("host", "127.0.0.1:4040")
+        ])));
+        assert!(!same_origin(&headers(&[
+            ("origin", "https://evil.example"),
+            ("host", "127.0.0.1:4040")
+        ])));
+        assert!(same_origin(&headers(&[("host", "127.0.0.1:4040")])));
+    }
+}

@@ -1,0 +1,579 @@
+//! What the pages show, read from the scheduler's state into plain data: jobs and their
+//! stages and tasks, executors (with the lost ones the [roster](super::roster) remembers), and
+//! the executors' caches. Each is `Serialize`: the JSON twin of a page is this data.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use ardent_engine::cache::locate::{CacheLocator, Inventory};
+use ballista_core::execution_plans::{
+    RangeShuffleReaderExec, ShuffleReaderExec, UnresolvedShuffleExec,
+};
+use ballista_core::serde::protobuf::executor_metric::Metric;
+use ballista_core::serde::protobuf::job_status::Status as JobStatusKind;
+use ballista_core::serde::protobuf::task_status::Status as TaskStatusKind;
+use ballista_scheduler::cluster::BallistaCluster;
+use ballista_scheduler::display::format_stage_metrics;
+use ballista_scheduler::state::execution_graph::ExecutionGraphBox;
+use ballista_scheduler::state::execution_stage::{ExecutionStage, TaskInfo};
+use datafusion::physical_plan::{displayable, ExecutionPlan};
+use serde::Serialize;
+
+use super::roster::Roster;
+use crate::flight_sql::Scheduler;
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// Where a job is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobState {
+    Queued,
+    Running,
+    Completed,
+    Failed,
+}
+
+impl JobState {
+    pub fn label(self) -> &'static str {
+        match self {
+            JobState::Queued => "queued",
+            JobState::Running => "running",
+            JobState::Completed => "completed",
+            JobState::Failed => "failed",
+        }
+    }
+
+    pub fn is_active(self) -> bool {
+        matches!(self, JobState::Queued | JobState::Running)
+    }
+}
+
+/// A line of the Jobs page.
+#[derive(Clone, Debug, Serialize)]
+pub struct JobRow {
+    pub id: String,
+    pub name: String,
+    pub state: JobState,
+    /// When it was submitted (ms since the epoch).
+    pub submitted_ms: u64,
+    /// How long it ran, or has run so far.
+    pub duration_ms: u64,
+    pub stages_done: usize,
+    pub stages: usize,
+    /// Input partitions of its stages done, and in all (a task may take several).
+    pub partitions_done: usize,
+    pub partitions: usize,
+    /// Why it failed.
+    pub error: Option<String>,
+}
+
+/// A job in full: its stages, plans and error.
+#[derive(Clone, Debug, Serialize)]
+pub struct JobDetail {
+    pub job: JobRow,
+    pub stages: Vec<StageView>,
+    pub logical_plan: Option<String>,
+    pub physical_plan: String,
+}
+
+/// A stage of a job.
+#[derive(Clone, Debug, Serialize)]
+pub struct StageView {
+    pub id: usize,
+    /// Ballista's word for it: UnResolved, Resolved, Running, Successful, Failed.
+    pub state: String,
+    /// The stages whose output this one reads (shuffles).
+    pub reads: Vec<usize>,
+    pub partitions: usize,
+    pub partitions_done: usize,
+    pub tasks: Vec<TaskView>,
+    /// The stage's plan, with its metrics once it ran.
+    pub plan: String,
+    pub error: Option<String>,
+}
+
+/// A task of a stage.
+#[derive(Clone, Debug, Serialize)]
+pub struct TaskView {
+    pub id: usize,
+    pub partitions: Vec<usize>,
+    /// The executor it ran or runs on (unknown once it failed: Ballista does not keep it).
+    pub executor: Option<String>,
+    pub state: &'static str,
+    pub duration_ms: u64,
+    pub error: Option<String>,
+}
+
+/// An executor, registered now or lost.
+#[derive(Clone, Debug, Serialize)]
+pub struct ExecutorView {
+    pub id: String,
+    pub host: String,
+    pub flight_port: u16,
+    pub grpc_port: u16,
+    pub slots: u32,
+    pub slots_used: u32,
+    pub memory_used: Option<u64>,
+    pub memory_total: Option<u64>,
+    /// Last heartbeat (ms since the epoch).
+    pub last_heartbeat_ms: Option<u64>,
+    /// Tasks it finished, over the jobs the scheduler still keeps.
+    pub tasks_run: usize,
+    pub cached_partitions: usize,
+    pub cached_bytes: u64,
+    /// When the scheduler removed it; `None` while it is alive.
+    pub lost_at_ms: Option<u64>,
+}
+
+/// One executor's cache store.
+#[derive(Clone, Debug, Serialize)]
+pub struct CacheStoreView {
+    pub executor: String,
+    pub memory_limit: u64,
+    pub memory_used: u64,
+    pub disk_limit: u64,
+    pub disk_used: u64,
+}
+
+/// A cache of the cluster: its partitions, where they live, and what reading it did.
+#[derive(Clone, Debug, Serialize)]
+pub struct CacheView {
+    /// The cache's key (`<name>.<generation>`, as the executors store it).
+    pub key: String,
+    pub partitions: Vec<CachedPartitionView>,
+    pub rows: usize,
+    pub memory_bytes: u64,
+    pub disk_bytes: u64,
+    pub hits: u64,
+    pub recomputed: u64,
+}
+
+/// A cached partition on an executor.
+#[derive(Clone, Debug, Serialize)]
+pub struct CachedPartitionView {
+    pub partition: usize,
+    pub executor: String,
+    pub storage: String,
+    pub rows: usize,
+    pub memory_bytes: u64,
+    pub disk_bytes: u64,
+    pub hits: u64,
+}
+
+/// The Caches page: every executor's store and every cache they hold.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct CachesView {
+    pub stores: Vec<CacheStoreView>,
+    pub caches: Vec<CacheView>,
+}
+
+/// Reads the pages' data from a scheduler.
+#[derive(Clone)]
+pub struct Model {
+    pub scheduler: Scheduler,
+    pub cluster: BallistaCluster,
+    pub caches: std::sync::Arc<dyn CacheLocator>,
+    pub roster: Roster,
+}
+
+impl Model {
+    /// Every job the scheduler knows, newest first.
+    pub async fn jobs(&self) -> Result<Vec<JobRow>, String> {
+        let overviews = self
+            .scheduler
+            .state
+            .task_manager
+            .get_all_jobs()
+            .await
+            .map_err(|e| format!("cannot list the jobs: {e}"))?;
+        let mut rows = Vec::with_capacity(overviews.len());
+        for overview in overviews {
+            let id = overview.job_id.to_string();
+            let graph = self.graph(&id).await;
+            let (partitions_done, partitions) =
+                graph.as_ref().map(partition_counts).unwrap_or((0, 0));
+            let (state, error) = job_state(overview.status.status.as_ref());
+            rows.push(JobRow {
+                id,
+                name: overview.job_name,
+                state,
+                submitted_ms: overview.start_time,
+                duration_ms: duration(overview.start_time, overview.end_time),
+                stages_done: overview.completed_stages,
+                stages: overview.num_stages,
+                partitions_done,
+                partitions,
+                error,
+            });
+        }
+        rows.sort_by(|a, b| (b.submitted_ms, b.id.as_str()).cmp(&(a.submitted_ms, a.id.as_str())));
+        Ok(rows)
+    }
+
+    /// One job in full, if the scheduler knows it.
+    pub async fn job(&self, id: &str) -> Option<JobDetail> {
+        let graph = self.graph(id).await?;
+        let g = graph.as_ref();
+        let (state, error) = job_state(g.status().status.as_ref());
+        let (partitions_done, partitions) = partition_counts(&graph);
+        let mut stages: Vec<StageView> = g
+            .stages()
+            .iter()
+            .map(|(id, s)| stage_view(*id, s, &graph))
+            .collect();
+        stages.sort_by_key(|s| s.id);
+        Some(JobDetail {
+            job: JobRow {
+                id: id.to_string(),
+                name: g.job_name().to_string(),
+                state,
+                submitted_ms: g.start_time(),
+                duration_ms: duration(g.start_time(), g.end_time()),
+                stages_done: g.completed_stages(),
+                stages: g.stage_count(),
+                partitions_done,
+                partitions,
+                error,
+            },
+            stages,
+            logical_plan: g.logical_plan().map(str::to_string),
+            physical_plan: displayable(g.physical_plan().as_ref())
+                .indent(false)
+                .to_string(),
+        })
+    }
+
+    /// Cancels a queued or running job; `Ok(false)` when it had already ended.
+    pub async fn cancel(&self, id: &str) -> Result<bool, String> {
+        let Some(job) = self.job(id).await else {
+            return Err(format!("no job {id}"));
+        };
+        if !job.job.state.is_active() {
+            return Ok(false);
+        }
+        self.scheduler
+            .cancel_job(id.to_string().into())
+            .await
+            .map_err(|e| format!("cannot cancel job {id}: {e}"))?;
+        tracing::info!(job_id = %id, "job cancelled from the web UI");
+        Ok(true)
+    }
+
+    /// The executors alive, then the lost ones the roster remembers.
+    pub async fn executors(&self) -> Result<Vec<ExecutorView>, String> {
+        let alive = self
+            .scheduler
+            .state
+            .executor_manager
+            .get_executors_state()
+            .await
+            .map_err(|e| format!("cannot list the executors: {e}"))?;
+        let mut tasks: HashMap<String, (usize, u32)> = HashMap::new();
+        for job in self.all_graphs().await {
+            for stage in job.as_ref().stages().values() {
+                for info in stage_tasks(stage) {
+                    if let Some(executor) = task_executor(&info.task_status) {
+                        let counts = tasks.entry(executor.to_string()).or_default();
+                        match &info.task_status {
+                            TaskStatusKind::Running(_) => counts.1 += info.vcores_consumed,
+                            TaskStatusKind::Successful(_) => counts.0 += 1,
+                            TaskStatusKind::Failed(_) => {}
+                        }
+                    }
+                }
+            }
+        }
+        let inventories = self.caches.inventories().await.unwrap_or_default();
+        let mut views = Vec::new();
+        for (metadata, heartbeat, metrics) in alive {
+            let (run, used) = tasks.get(&metadata.id).copied().unwrap_or_default();
+            let memory = |want: fn(&Metric) -> Option<u64>| {
+                metrics
+                    .iter()
+                    .filter_map(|m| m.metric.as_ref())
+                    .find_map(want)
+            };
+            let inventory = inventories
+                .iter()
+                .find(|(id, _)| *id == metadata.id)
+                .map(|(_, i)| i);
+            views.push(ExecutorView {
+                id: metadata.id.clone(),
+                host: metadata.host.clone(),
+                flight_port: metadata.port,
+                grpc_port: metadata.grpc_port,
+                slots: metadata.specification.vcores,
+                slots_used: used,
+                memory_used: memory(|m| match m {
+                    Metric::ProcPhysicalMemory(b) => Some(*b),
+                    _ => None,
+                }),
+                memory_total: memory(|m| match m {
+                    Metric::TotalMemory(b) => Some(*b),
+                    _ => None,
+                }),
+                last_heartbeat_ms: heartbeat.map(|d| d.as_millis() as u64),
+                tasks_run: run,
+                cached_partitions: inventory.map_or(0, |i| i.partitions.len()),
+                cached_bytes: inventory.map_or(0, |i| i.memory_used + i.disk_used),
+                lost_at_ms: None,
+            });
+            self.roster.seen(&views[views.len() - 1]);
+        }
+        let alive: Vec<String> = views.iter().map(|v| v.id.clone()).collect();
+        views.extend(self.roster.lost(&alive));
+        Ok(views)
+    }
+
+    /// Every executor's cache store and what it holds.
+    pub async fn caches(&self) -> Result<CachesView, String> {
+        let inventories = self
+            .caches
+            .inventories()
+            .await
+            .map_err(|e| format!("cannot ask the executors for their caches: {e}"))?;
+        Ok(caches_view(&inventories))
+    }
+
+    /// A job's graph: from the running jobs while it runs, else from the job state.
+    async fn graph(&self, id: &str) -> Option<ExecutionGraphBox> {
+        let running = self.scheduler.state.task_manager.get_running_job_cache();
+        if let Some(info) = running.get(id) {
+            return Some(info.execution_graph.read().await.cloned());
+        }
+        self.cluster
+            .job_state()
+            .get_execution_graph(&id.to_string().into())
+            .await
+            .ok()
+            .flatten()
+    }
+
+    async fn all_graphs(&self) -> Vec<ExecutionGraphBox> {
+        let Ok(jobs) = self.scheduler.state.task_manager.get_all_jobs().await else {
+            return Vec::new();
+        };
+        let mut graphs = Vec::new();
+        for job in jobs {
+            if let Some(graph) = self.graph(job.job_id.as_str()).await {
+                graphs.push(graph);
+            }
+        }
+        graphs
+    }
+}
+
+fn duration(start: u64, end: u64) -> u64 {
+    if start == 0 {
+        0
+    } else if end == 0 {
+        now_ms().saturating_sub(start)
+    } else {
+        end.saturating_sub(start)
+    }
+}
+
+fn job_state(status: Option<&JobStatusKind>) -> (JobState, Option<String>) {
+    match status {
+        None | Some(JobStatusKind::Queued(_)) => (JobState::Queued, None),
+        Some(JobStatusKind::Running(_)) => (JobState::Running, None),
+        Some(JobStatusKind::Successful(_)) => (JobState::Completed, None),
+        Some(JobStatusKind::Failed(f)) => (JobState::Failed, Some(f.error.clone())),
+    }
+}
+
+/// Input partitions done and in all, over the stages.
+fn partition_counts(graph: &ExecutionGraphBox) -> (usize, usize) {
+    graph
+        .as_ref()
+        .stages()
+        .values()
+        .fold((0, 0), |(done, all), stage| {
+            (done + partitions_done(stage), all + stage_partitions(stage))
+        })
+}
+
+fn partitions_done(stage: &ExecutionStage) -> usize {
+    stage_tasks(stage)
+        .iter()
+        .filter(|t| matches!(t.task_status, TaskStatusKind::Successful(_)))
+        .map(|t| t.global_input_partition_ids.len())
+        .sum()
+}
+
+/// The stages whose output `stage` reads: its links as Ballista keeps them, and the shuffle
+/// readers of its plan (the adaptive planner does not always keep the links).
+fn reads(id: usize, stage: &ExecutionStage, graph: &ExecutionGraphBox) -> Vec<usize> {
+    let mut reads: Vec<usize> = graph
+        .as_ref()
+        .stages()
+        .iter()
+        .filter(|(_, other)| other.output_links().contains(&id))
+        .map(|(other, _)| *other)
+        .collect();
+    let mut plans: Vec<&dyn ExecutionPlan> = vec![stage.plan()];
+    while let Some(plan) = plans.pop() {
+        let read = plan
+            .downcast_ref::<ShuffleReaderExec>()
+            .map(|r| r.stage_id)
+            .or_else(|| {
+                plan.downcast_ref::<UnresolvedShuffleExec>()
+                    .map(|r| r.stage_id)
+            })
+            .or_else(|| {
+                plan.downcast_ref::<RangeShuffleReaderExec>()
+                    .map(|r| r.stage_id)
+            });
+        reads.extend(read);
+        plans.extend(plan.children().into_iter().map(|c| c.as_ref()));
+    }
+    reads.sort_unstable();
+    reads.dedup();
+    reads.retain(|r| *r != id);
+    reads
+}
+
+fn stage_tasks(stage: &ExecutionStage) -> &[TaskInfo] {
+    match stage {
+        ExecutionStage::Running(s) => &s.task_infos,
+        ExecutionStage::Successful(s) => &s.task_infos,
+        ExecutionStage::Failed(s) => &s.task_infos,
+        _ => &[],
+    }
+}
+
+fn stage_partitions(stage: &ExecutionStage) -> usize {
+    match stage {
+        ExecutionStage::UnResolved(_) => stage
+            .plan()
+            .properties()
+            .output_partitioning()
+            .partition_count(),
+        ExecutionStage::Resolved(s) => s.partitions,
+        ExecutionStage::Running(s) => s.partitions,
+        ExecutionStage::Successful(s) => s.partitions,
+        ExecutionStage::Failed(s) => s.partitions,
+    }
+}
+
+fn task_executor(status: &TaskStatusKind) -> Option<&str> {
+    match status {
+        TaskStatusKind::Running(t) => Some(&t.executor_id),
+        TaskStatusKind::Successful(t) => Some(&t.executor_id),
+        TaskStatusKind::Failed(_) => None,
+    }
+}
+
+fn stage_view(id: usize, stage: &ExecutionStage, graph: &ExecutionGraphBox) -> StageView {
+    let metrics = match stage {
+        ExecutionStage::Running(s) => s.stage_metrics.as_deref(),
+        ExecutionStage::Successful(s) => Some(s.stage_metrics.as_slice()),
+        ExecutionStage::Failed(s) => s.stage_metrics.as_deref(),
+        _ => None,
+    };
+    let plan = match metrics {
+        Some(metrics) if !metrics.is_empty() => format_stage_metrics(stage.plan(), metrics),
+        _ => displayable(stage.plan()).indent(false).to_string(),
+    };
+    let tasks = stage_tasks(stage)
+        .iter()
+        .map(|t| {
+            let (state, error) = match &t.task_status {
+                TaskStatusKind::Running(_) => ("running", None),
+                TaskStatusKind::Successful(_) => ("successful", None),
+                TaskStatusKind::Failed(f) => ("failed", Some(f.error.clone())),
+            };
+            let end = if t.end_exec_time > 0 {
+                t.end_exec_time
+            } else {
+                now_ms() as u128
+            };
+            TaskView {
+                id: t.task_id,
+                partitions: t.global_input_partition_ids.clone(),
+                executor: task_executor(&t.task_status).map(str::to_string),
+                state,
+                duration_ms: if t.start_exec_time > 0 {
+                    end.saturating_sub(t.start_exec_time) as u64
+                } else {
+                    0
+                },
+                error,
+            }
+        })
+        .collect();
+    StageView {
+        id,
+        state: stage.variant_name().to_string(),
+        reads: reads(id, stage, graph),
+        partitions: stage_partitions(stage),
+        partitions_done: partitions_done(stage),
+        tasks,
+        plan,
+        error: match stage {
+            ExecutionStage::Failed(s) => Some(s.error_message.clone()),
+            _ => None,
+        },
+    }
+}
+
+fn caches_view(inventories: &[(String, Inventory)]) -> CachesView {
+    let mut caches: BTreeMap<String, CacheView> = BTreeMap::new();
+    let mut stores = Vec::new();
+    for (executor, inventory) in inventories {
+        stores.push(CacheStoreView {
+            executor: executor.clone(),
+            memory_limit: inventory.memory_limit,
+            memory_used: inventory.memory_used,
+            disk_limit: inventory.disk_limit,
+            disk_used: inventory.disk_used,
+        });
+        for p in &inventory.partitions {
+            let cache = caches
+                .entry(p.key.cache.clone())
+                .or_insert_with(|| CacheView {
+                    key: p.key.cache.clone(),
+                    partitions: Vec::new(),
+                    rows: 0,
+                    memory_bytes: 0,
+                    disk_bytes: 0,
+                    hits: 0,
+                    recomputed: 0,
+                });
+            cache.rows += p.rows;
+            cache.memory_bytes += p.memory_bytes;
+            cache.disk_bytes += p.disk_bytes;
+            cache.partitions.push(CachedPartitionView {
+                partition: p.key.partition,
+                executor: executor.clone(),
+                storage: p.storage.to_string(),
+                rows: p.rows,
+                memory_bytes: p.memory_bytes,
+                disk_bytes: p.disk_bytes,
+                hits: p.hits,
+            });
+        }
+        for (key, counts) in &inventory.counts {
+            if let Some(cache) = caches.get_mut(key) {
+                cache.hits += counts.hits;
+                cache.recomputed += counts.recomputed;
+            }
+        }
+    }
+    for cache in caches.values_mut() {
+        cache
+            .partitions
+            .sort_by(|a, b| (a.partition, &a.executor).cmp(&(b.partition, &b.executor)));
+    }
+    CachesView {
+        stores,
+        caches: caches.into_values().collect(),
+    }
+}
