@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian/Ubuntu machine lacks to build and test ardent: GDAL, fonts for map
 # legends, protoc for the Ballista stack, Python venvs, a Java runtime for the Spark baseline, and
-# mmdebstrap for the images' base OS.
+# mmdebstrap for the images' base OS, and Chromium with its WebDriver for the web UI's browser tests.
 set -euo pipefail
 
 packages=(libgdal-dev gdal-bin pkg-config clang libclang-dev libfontconfig1-dev libfreetype-dev
-          fonts-dejavu-core protobuf-compiler python3-venv default-jre-headless mmdebstrap)
+          fonts-dejavu-core protobuf-compiler python3-venv default-jre-headless mmdebstrap
+          chromium chromium-driver)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

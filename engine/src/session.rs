@@ -12,6 +12,7 @@ use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
 use crate::cache::statement::CacheStatement;
+use crate::distributed::job_name::name_next_job;
 use crate::error::MasterError;
 use crate::functions::{RasterTableFactory, RasterTableFunction};
 use crate::map::MapCopy;
@@ -174,7 +175,9 @@ pub struct StatementResult {
 }
 
 /// Runs `;`-separated SQL statements in order, returning each one's result. The cache's
-/// statements (`CACHE TABLE`, `SHOW CACHES`, ...) are run by [`crate::cache::run`].
+/// statements (`CACHE TABLE`, `SHOW CACHES`, ...) are run by [`crate::cache::run`]. On a
+/// cluster, with a [`JobNaming`](crate::distributed::job_name::JobNaming), each statement's job
+/// is named after its SQL.
 pub async fn run_script(
     ctx: &SessionContext,
     script: &str,
@@ -186,6 +189,7 @@ pub async fn run_script(
     let mut results = Vec::with_capacity(pieces.len());
     for piece in pieces {
         if let Some(statement) = CacheStatement::parse(&piece)? {
+            name_next_job(ctx, &piece)?;
             let batch = crate::cache::run::execute(ctx, statement).await?;
             results.push(StatementResult {
                 schema: batch.schema(),
@@ -205,6 +209,7 @@ async fn run_statements(
     results: &mut Vec<StatementResult>,
 ) -> datafusion::error::Result<()> {
     for statement in datafusion::sql::parser::DFParser::parse_sql(sql)? {
+        name_next_job(ctx, &statement.to_string())?;
         if let Some(map) = MapCopy::from_statement(ctx, &statement)
             .await
             .map_err(|e| DataFusionError::Plan(e.to_string()))?

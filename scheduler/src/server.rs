@@ -26,6 +26,7 @@ use crate::auth::Credentials;
 use crate::cache::placement::CachePlacement;
 use crate::cache::CacheRegistry;
 use crate::flight_sql::{FlightSql, FlightSqlError, FlightSqlOptions};
+use crate::placements::TaskPlacements;
 use crate::ui::{Ui, UiError, UiOptions};
 
 /// The scheduler's options: every flag of Ballista's own scheduler, and ardent's services'.
@@ -103,9 +104,11 @@ pub async fn serve(options: SchedulerOptions) -> Result<(), ServeError> {
         .map_err(|e| ServeError::Options(format!("{e}")))?;
     config.override_logical_codec = Some(Arc::new(ArdentLogicalCodec::default()));
     config.override_physical_codec = Some(Arc::new(ArdentPhysicalCodec::default()));
+    let placements = Arc::new(TaskPlacements::default());
     if matches!(config.task_distribution, TaskDistributionPolicy::Bias) {
         // Ballista's default, with a cache's tasks sent to the executors holding their partitions.
-        config.task_distribution = TaskDistributionPolicy::Custom(Arc::new(CachePlacement));
+        config.task_distribution =
+            TaskDistributionPolicy::Custom(Arc::new(CachePlacement::new(Arc::clone(&placements))));
     }
     let config = config
         .with_override_config_producer(Arc::new(|| {
@@ -138,7 +141,15 @@ pub async fn serve(options: SchedulerOptions) -> Result<(), ServeError> {
     };
     let flight_sql =
         FlightSql::bind(&flight_sql, credentials.clone(), scheduler.clone(), &config).await?;
-    let ui = Ui::bind(&ui, credentials, scheduler.clone(), cluster, registry).await?;
+    let ui = Ui::bind(
+        &ui,
+        credentials,
+        scheduler.clone(),
+        cluster,
+        registry,
+        placements,
+    )
+    .await?;
     let listener = tokio::net::TcpListener::bind(address)
         .await
         .map_err(|source| ServeError::Listen { address, source })?;

@@ -5,6 +5,8 @@ executor killed, then one cut off from the network, mid-job; and nothing left be
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import secrets
 import subprocess
@@ -33,6 +35,7 @@ class Compose:
     scheduler_port: int
     flight_port: int
     jupyter_port: int
+    ui_port: int
     token: str
     ca: str
 
@@ -71,16 +74,16 @@ def compose(images, tmp_path_factory):
     users = root / "users"
     users.write_text(run([str(ROOT / "target" / "debug" / "ardent"), "passwd", "alice"], input=PASSWORD).stdout)
     users.chmod(0o644)
-    ports = [free_port() for _ in range(3)]
+    ports = [free_port() for _ in range(4)]
     token = secrets.token_hex(16)
     env = {**os.environ, "ARDENT_VERSION": VERSION, "ARDENT_CERTS": str(certs), "ARDENT_USERS": str(users),
            "JUPYTER_TOKEN": token, "ARDENT_USER": "alice", "ARDENT_PASSWORD": PASSWORD,
            "ARDENT_SCHEDULER_PORT": str(ports[0]), "ARDENT_FLIGHT_SQL_PORT": str(ports[1]),
-           "ARDENT_JUPYTER_PORT": str(ports[2]),
+           "ARDENT_JUPYTER_PORT": str(ports[2]), "ARDENT_UI_PORT": str(ports[3]),
            # Executor loss noticed in seconds, as the loss tests need (the defaults suit real clusters).
            "ARDENT_EXECUTOR_TIMEOUT_SECONDS": "6", "ARDENT_EXPIRE_DEAD_EXECUTOR_INTERVAL_SECONDS": "1",
            "ARDENT_HEARTBEAT_INTERVAL_SECONDS": "1"}
-    c = Compose(f"ardenttest{os.getpid()}", env, root, ports[0], ports[1], ports[2], token,
+    c = Compose(f"ardenttest{os.getpid()}", env, root, ports[0], ports[1], ports[2], ports[3], token,
                 (certs / "trustedroot.crt").read_text())
     try:
         c("up", "-d", timeout=600)
@@ -160,6 +163,18 @@ def test_jupyter_asks_for_its_token(compose):
     request = urllib.request.Request(status, headers={"Authorization": f"token {compose.token}"})
     with urllib.request.urlopen(request, timeout=5) as r:
         assert r.status == 200
+
+
+def test_the_web_ui_is_published_behind_the_users(compose):
+    jobs = f"http://127.0.0.1:{compose.ui_port}/api/ui/jobs"
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(jobs, timeout=5)
+    assert refused.value.code == 401
+    basic = base64.b64encode(f"alice:{PASSWORD}".encode()).decode()
+    request = urllib.request.Request(jobs, headers={"Authorization": f"Basic {basic}"})
+    with urllib.request.urlopen(request, timeout=5) as r:
+        assert r.status == 200
+        assert isinstance(json.load(r), list)
 
 
 def job_under_way(compose: Compose) -> subprocess.Popen:

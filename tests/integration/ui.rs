@@ -14,18 +14,10 @@ use serde_json::Value;
 use crate::cluster::Cluster;
 use crate::common::*;
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// A response's status, headers and body, whatever the status.
-struct Answer {
-    status: u16,
-    body: String,
+pub struct Answer {
+    pub status: u16,
+    pub body: String,
     authenticate: Option<String>,
 }
 
@@ -61,25 +53,17 @@ fn request(method: &str, url: &str, headers: &[(&str, &str)]) -> Answer {
     }
 }
 
-fn get(url: &str) -> Answer {
+pub fn get(url: &str) -> Answer {
     request("GET", url, &[])
 }
 
-fn json(url: &str) -> Value {
+pub fn json(url: &str) -> Value {
     let answer = get(url);
     assert_eq!(answer.status, 200, "{url}: {}", answer.body);
     serde_json::from_str(&answer.body).unwrap_or_else(|e| panic!("{url}: {e}: {}", answer.body))
 }
 
-fn wait_until(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-fn yearly_ndvi(options: &str) -> String {
+pub fn yearly_ndvi(options: &str) -> String {
     format!(
         "CREATE EXTERNAL TABLE obs STORED AS RASTER LOCATION '{}' OPTIONS ('layout' 'observations'{options});
          SELECT CAST(date_part('year', date) AS INT) AS year, median(ndvi(red, nir)) AS ndvi
@@ -255,6 +239,11 @@ fn a_running_job_is_cancelled_from_the_ui() {
         {
             Some(job) => {
                 id = job["id"].as_str().unwrap().to_string();
+                let name = job["name"].as_str().unwrap();
+                assert!(
+                    name.starts_with("ardent-") && name.contains(": SELECT CAST(date_part"),
+                    "the CLI's job is named after its SQL: {name}"
+                );
                 true
             }
             None => false,

@@ -4,6 +4,7 @@
 
 mod codec;
 pub mod flight;
+pub mod job_name;
 pub mod rest;
 pub mod wire;
 

@@ -174,12 +174,14 @@ impl SchedulerApi {
         })
     }
 
-    /// Progress of the most recently started job named `job_name`, if the scheduler has one.
-    pub fn job_progress(&self, job_name: &str) -> Result<Option<JobProgress>, RestError> {
+    /// Progress of the most recently started job of a client whose jobs are named
+    /// `"<prefix>: <SQL>"` (a [`JobNaming`](super::job_name::JobNaming)), if the scheduler has one.
+    pub fn job_progress(&self, prefix: &str) -> Result<Option<JobProgress>, RestError> {
+        let prefix = format!("{prefix}: ");
         let newest = self
             .jobs()?
             .into_iter()
-            .filter(|j| j.job_name == job_name)
+            .filter(|j| j.job_name.starts_with(&prefix))
             .max_by_key(|j| j.start_time);
         newest.map(|job| self.progress(&job)).transpose()
     }

@@ -23,9 +23,21 @@ use ballista_scheduler::state::execution_stage::RunningStage;
 use ballista_scheduler::state::task_manager::JobInfoCache;
 use datafusion::physical_plan::{ExecutionPlan, ExecutionPlanProperties};
 
+use crate::placements::TaskPlacements;
+
 /// The policy. See the [module docs](self).
 #[derive(Debug, Default)]
-pub struct CachePlacement;
+pub struct CachePlacement {
+    /// Where it bound each task, for the web UI.
+    placements: Arc<TaskPlacements>,
+}
+
+impl CachePlacement {
+    /// A policy that notes each binding in `placements`.
+    pub fn new(placements: Arc<TaskPlacements>) -> Self {
+        CachePlacement { placements }
+    }
+}
 
 /// For each input partition of a stage, the executor holding the cached partition it reads,
 /// when the stage reads a cache partition by partition.
@@ -215,6 +227,9 @@ impl DistributionPolicy for CachePlacement {
                 done.push(stage.stage_id);
                 bind_stage(stage, &session_id, job_id, &mut budgets, &mut bound);
             }
+        }
+        for (executor, task) in &bound {
+            self.placements.record(&task.key, executor);
         }
         Ok(bound)
     }

@@ -953,13 +953,7 @@ fn encode_schema(schema: &Schema) -> Result<Vec<u8>, Status> {
 
 /// A job's name in the scheduler: its user and SQL, shortened.
 fn job_name(user: Option<&str>, sql: &str) -> String {
-    const MAX: usize = 120;
-    let sql = sql.split_whitespace().collect::<Vec<_>>().join(" ");
-    let sql = match sql.char_indices().nth(MAX) {
-        Some((end, _)) => format!("{}…", &sql[..end]),
-        None => sql,
-    };
-    format!("{}: {sql}", user.unwrap_or("anonymous"))
+    ardent_engine::distributed::job_name::job_name(user.unwrap_or("anonymous"), sql)
 }
 
 #[cfg(test)]

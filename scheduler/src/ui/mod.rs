@@ -36,6 +36,7 @@ use self::model::Model;
 use self::roster::Roster;
 use crate::auth::{basic_credentials, Credentials};
 use crate::flight_sql::Scheduler;
+use crate::placements::TaskPlacements;
 
 /// The UI's port when none is given, and how many after it are tried when it is taken (as
 /// Spark does with 4040 and spark.port.maxRetries).
@@ -91,7 +92,8 @@ struct UiState {
 }
 
 impl Ui {
-    /// Checks the options and binds the port; `None` when the UI is turned off (`--ui-port 0`)
+    /// Checks the options and binds the port (`placements` names the executors of failed
+    /// tasks); `None` when the UI is turned off (`--ui-port 0`)
     /// or, with no port asked for, when 4040 and the ports after it are all taken.
     pub async fn bind(
         options: &UiOptions,
@@ -99,6 +101,7 @@ impl Ui {
         scheduler: Scheduler,
         cluster: BallistaCluster,
         caches: Arc<dyn CacheLocator>,
+        placements: Arc<TaskPlacements>,
     ) -> Result<Option<Ui>, UiError> {
         let host = options.ui_bind_host;
         if credentials.is_none() && !host.is_loopback() {
@@ -135,6 +138,7 @@ impl Ui {
                 cluster,
                 caches,
                 roster,
+                placements,
             },
             credentials,
         };

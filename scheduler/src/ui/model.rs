@@ -3,6 +3,7 @@
 //! the executors' caches. Each is `Serialize`: the JSON twin of a page is this data.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use ardent_engine::cache::locate::{CacheLocator, Inventory};
@@ -21,6 +22,7 @@ use serde::Serialize;
 
 use super::roster::Roster;
 use crate::flight_sql::Scheduler;
+use crate::placements::TaskPlacements;
 
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> u64 {
@@ -81,6 +83,8 @@ pub struct JobDetail {
     pub stages: Vec<StageView>,
     pub logical_plan: Option<String>,
     pub physical_plan: String,
+    /// The executors its failed tasks ran on, when it failed.
+    pub failed_on: Vec<String>,
 }
 
 /// A stage of a job.
@@ -104,7 +108,8 @@ pub struct StageView {
 pub struct TaskView {
     pub id: usize,
     pub partitions: Vec<usize>,
-    /// The executor it ran or runs on (unknown once it failed: Ballista does not keep it).
+    /// The executor it ran or runs on (for a failed task, from the scheduler's placement
+    /// record: unknown under a `--task-distribution` other than the default).
     pub executor: Option<String>,
     pub state: &'static str,
     pub duration_ms: u64,
@@ -124,8 +129,9 @@ pub struct ExecutorView {
     pub memory_total: Option<u64>,
     /// Last heartbeat (ms since the epoch).
     pub last_heartbeat_ms: Option<u64>,
-    /// Tasks it finished, over the jobs the scheduler still keeps.
+    /// Tasks it finished, and tasks that failed on it, over the jobs the scheduler still keeps.
     pub tasks_run: usize,
+    pub tasks_failed: usize,
     pub cached_partitions: usize,
     pub cached_bytes: u64,
     /// When the scheduler removed it; `None` while it is alive.
@@ -179,8 +185,9 @@ pub struct CachesView {
 pub struct Model {
     pub scheduler: Scheduler,
     pub cluster: BallistaCluster,
-    pub caches: std::sync::Arc<dyn CacheLocator>,
+    pub caches: Arc<dyn CacheLocator>,
     pub roster: Roster,
+    pub placements: Arc<TaskPlacements>,
 }
 
 impl Model {
@@ -226,9 +233,21 @@ impl Model {
         let mut stages: Vec<StageView> = g
             .stages()
             .iter()
-            .map(|(id, s)| stage_view(*id, s, &graph))
+            .map(|(stage, s)| {
+                stage_view(*stage, s, &graph, |task| {
+                    self.placements.executor(id, *stage, task)
+                })
+            })
             .collect();
         stages.sort_by_key(|s| s.id);
+        let mut failed_on: Vec<String> = stages
+            .iter()
+            .flat_map(|s| &s.tasks)
+            .filter(|t| t.state == "failed")
+            .filter_map(|t| t.executor.clone())
+            .collect();
+        failed_on.sort();
+        failed_on.dedup();
         Some(JobDetail {
             job: JobRow {
                 id: id.to_string(),
@@ -247,6 +266,7 @@ impl Model {
             physical_plan: displayable(g.physical_plan().as_ref())
                 .indent(false)
                 .to_string(),
+            failed_on,
         })
     }
 
@@ -275,17 +295,21 @@ impl Model {
             .get_executors_state()
             .await
             .map_err(|e| format!("cannot list the executors: {e}"))?;
-        let mut tasks: HashMap<String, (usize, u32)> = HashMap::new();
+        // Per executor: tasks run, failed, and slots in use.
+        let mut tasks: HashMap<String, (usize, usize, u32)> = HashMap::new();
         for job in self.all_graphs().await {
-            for stage in job.as_ref().stages().values() {
+            let job_id = job.as_ref().job_id().to_string();
+            for (stage_id, stage) in job.as_ref().stages() {
                 for info in stage_tasks(stage) {
-                    if let Some(executor) = task_executor(&info.task_status) {
-                        let counts = tasks.entry(executor.to_string()).or_default();
-                        match &info.task_status {
-                            TaskStatusKind::Running(_) => counts.1 += info.vcores_consumed,
-                            TaskStatusKind::Successful(_) => counts.0 += 1,
-                            TaskStatusKind::Failed(_) => {}
-                        }
+                    let executor = task_executor(&info.task_status)
+                        .map(str::to_string)
+                        .or_else(|| self.placements.executor(&job_id, *stage_id, info.task_id));
+                    let Some(executor) = executor else { continue };
+                    let counts = tasks.entry(executor).or_default();
+                    match &info.task_status {
+                        TaskStatusKind::Running(_) => counts.2 += info.vcores_consumed,
+                        TaskStatusKind::Successful(_) => counts.0 += 1,
+                        TaskStatusKind::Failed(_) => counts.1 += 1,
                     }
                 }
             }
@@ -293,7 +317,7 @@ impl Model {
         let inventories = self.caches.inventories().await.unwrap_or_default();
         let mut views = Vec::new();
         for (metadata, heartbeat, metrics) in alive {
-            let (run, used) = tasks.get(&metadata.id).copied().unwrap_or_default();
+            let (run, failed, used) = tasks.get(&metadata.id).copied().unwrap_or_default();
             let memory = |want: fn(&Metric) -> Option<u64>| {
                 metrics
                     .iter()
@@ -321,6 +345,7 @@ impl Model {
                 }),
                 last_heartbeat_ms: heartbeat.map(|d| d.as_millis() as u64),
                 tasks_run: run,
+                tasks_failed: failed,
                 cached_partitions: inventory.map_or(0, |i| i.partitions.len()),
                 cached_bytes: inventory.map_or(0, |i| i.memory_used + i.disk_used),
                 lost_at_ms: None,
@@ -471,7 +496,13 @@ fn task_executor(status: &TaskStatusKind) -> Option<&str> {
     }
 }
 
-fn stage_view(id: usize, stage: &ExecutionStage, graph: &ExecutionGraphBox) -> StageView {
+/// A stage's view; `placed` names the executor a task was bound to, for failed tasks.
+fn stage_view(
+    id: usize,
+    stage: &ExecutionStage,
+    graph: &ExecutionGraphBox,
+    placed: impl Fn(usize) -> Option<String>,
+) -> StageView {
     let metrics = match stage {
         ExecutionStage::Running(s) => s.stage_metrics.as_deref(),
         ExecutionStage::Successful(s) => Some(s.stage_metrics.as_slice()),
@@ -498,7 +529,9 @@ fn stage_view(id: usize, stage: &ExecutionStage, graph: &ExecutionGraphBox) -> S
             TaskView {
                 id: t.task_id,
                 partitions: t.global_input_partition_ids.clone(),
-                executor: task_executor(&t.task_status).map(str::to_string),
+                executor: task_executor(&t.task_status)
+                    .map(str::to_string)
+                    .or_else(|| placed(t.task_id)),
                 state,
                 duration_ms: if t.start_exec_time > 0 {
                     end.saturating_sub(t.start_exec_time) as u64

@@ -181,7 +181,13 @@ pub fn job(detail: &JobDetail) -> Markup {
                 }
             }
             @if let Some(error) = &j.error {
-                section.error { h2 { "Error" } pre { (error) } }
+                section.error {
+                    h2 { "Error" }
+                    @if !detail.failed_on.is_empty() {
+                        p.failed-on { "Failed on executor " (detail.failed_on.join(", ")) }
+                    }
+                    pre { (error) }
+                }
             }
             h2 { "Stages" }
             (stage_graph(&detail.stages))
@@ -239,7 +245,7 @@ pub fn executors(views: &[ExecutorView]) -> Markup {
             table.executors {
                 thead { tr {
                     th { "Executor" } th { "Host" } th { "Ports (flight, grpc)" } th { "Slots used" } th { "Memory" }
-                    th { "Last heartbeat" } th { "Tasks done" } th { "Cached" } th { "State" }
+                    th { "Last heartbeat" } th { "Tasks done" } th { "Tasks failed" } th { "Cached" } th { "State" }
                 } }
                 tbody {
                     @for v in views {
@@ -255,6 +261,7 @@ pub fn executors(views: &[ExecutorView]) -> Markup {
                             } }
                             td { @if let Some(ms) = v.last_heartbeat_ms { (time(ms)) } @else { "–" } }
                             td { (v.tasks_run) }
+                            td { (v.tasks_failed) }
                             td { (v.cached_partitions) " partitions, " (bytes(v.cached_bytes)) }
                             td { @if let Some(at) = v.lost_at_ms { span.badge.state-failed { "lost" } " " (time(at)) }
                                  @else { span.badge.state-completed { "alive" } } }

@@ -11,10 +11,10 @@ use std::io::IsTerminal;
 use std::sync::Arc;
 use std::time::Duration;
 
+use ardent_engine::distributed::job_name::JobNaming;
 use ardent_engine::distributed::rest::SchedulerApi;
 use ardent_engine::progress::ScanProgress;
 use ardent_engine::session::{session_for, Master};
-use ballista_core::extension::SessionConfigExt;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -47,7 +47,8 @@ pub enum Progress {
     Jobs {
         host: String,
         port: u16,
-        job_name: String,
+        /// What the names of this client's jobs start with.
+        job_prefix: String,
     },
 }
 
@@ -59,13 +60,16 @@ pub async fn session(master: Option<&str>) -> anyhow::Result<(SessionContext, Pr
     let progress = match &master {
         Master::Local { .. } => Progress::Chips(chips),
         Master::Cluster { host, port } => {
-            // A name of this client's own, to pick its jobs out of the scheduler's list.
-            let job_name = format!("ardent-{}-{}", std::process::id(), unix_millis());
-            config = config.with_ballista_job_name(&job_name);
+            // A tag of this client's own, to pick its jobs out of the scheduler's list; each
+            // job is named `<tag>: <its SQL>`.
+            let prefix = format!("ardent-{}-{}", std::process::id(), unix_millis());
+            config = config.with_extension(Arc::new(JobNaming {
+                prefix: prefix.clone(),
+            }));
             Progress::Jobs {
                 host: host.clone(),
                 port: *port,
-                job_name,
+                job_prefix: prefix,
             }
         }
     };
@@ -113,10 +117,10 @@ pub async fn with_progress<T>(
                 Progress::Jobs {
                     host,
                     port,
-                    job_name,
+                    job_prefix,
                 } => {
-                    let (api, name) = (SchedulerApi::new(host, *port), job_name.clone());
-                    let job = tokio::task::spawn_blocking(move || api.job_progress(&name)).await;
+                    let (api, prefix) = (SchedulerApi::new(host, *port), job_prefix.clone());
+                    let job = tokio::task::spawn_blocking(move || api.job_progress(&prefix)).await;
                     match job {
                         Ok(Ok(Some(job))) => {
                             bar.set_length(job.tasks as u64);
