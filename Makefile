@@ -15,7 +15,7 @@ build: deps
 	$(CARGO) build --workspace --bins
 
 ## Formatting, clippy (warnings are errors) and rustdoc (no broken links); then unit, doc and integration tests (real GeoTIFF stacks, the CLI, clusters and an S3 server on
-## loopback, pyccd parity); the Python client's tests (pytest, ADBC against a real scheduler
+## loopback, pyccd parity, the web UI driven in headless Chromium); the Python client's tests (pytest, ADBC against a real scheduler
 ## with Flight SQL and two executors, the example notebook run headless); the images' tests when a
 ## Docker engine answers (images from the debug binaries, one container, the compose cluster with
 ## an executor killed and one cut off, the derived image, the Kubernetes manifests validated);

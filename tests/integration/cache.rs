@@ -2,7 +2,6 @@
 //! the raster scan's metrics, spills, recomputation, staleness and every error case.
 
 use std::collections::HashSet;
-use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -529,17 +528,7 @@ async fn cached_segments_live_on_the_executors_and_survive_losing_one() {
         .split("; ")
         .find(|l| l.starts_with(&holder.id))
         .map_or(0, |l| l.split(',').count());
-    let victim = cluster
-        .state
-        .members
-        .iter()
-        .find(|m| m.role.starts_with("executor") && m.port == holder.port)
-        .unwrap_or_else(|| panic!("no member on port {}", holder.port));
-    let killed = Command::new("kill")
-        .args(["-KILL", &victim.pid.to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
+    cluster.kill(|m| m.role.starts_with("executor") && m.port == holder.port);
     let deadline = Instant::now() + Duration::from_secs(60);
     while registered_executors(cluster.port).ok() != Some(1) {
         assert!(

@@ -76,6 +76,21 @@ impl Cluster {
 }
 
 impl Cluster {
+    /// SIGKILLs the first member `which` picks (an executor, as a crash or the OOM killer would).
+    pub fn kill(&self, which: impl Fn(&ardent_engine::cluster::Member) -> bool) {
+        let victim = self
+            .state
+            .members
+            .iter()
+            .find(|m| which(m))
+            .expect("no such member of the cluster");
+        let killed = Command::new("kill")
+            .args(["-KILL", &victim.pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(killed.success(), "kill {}", victim.pid);
+    }
+
     /// Everything the servers logged so far.
     pub fn logs(&self) -> String {
         self.state
@@ -517,17 +532,7 @@ fn a_job_survives_an_executor_killed_mid_way() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    let victim = cluster
-        .state
-        .members
-        .iter()
-        .find(|m| m.role == "executor0")
-        .unwrap();
-    let killed = Command::new("kill")
-        .args(["-KILL", &victim.pid.to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
+    cluster.kill(|m| m.role == "executor0");
     assert!(
         running().is_some(),
         "the job ended before the executor was killed: {}",

@@ -5,6 +5,7 @@
 #![allow(clippy::clone_on_ref_ptr)]
 
 mod bad_input;
+mod browser;
 mod cache;
 mod catalog;
 mod ccdc;

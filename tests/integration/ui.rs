@@ -72,10 +72,10 @@ pub fn yearly_ndvi(options: &str) -> String {
     )
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_ui_shows_jobs_stages_executors_and_caches() {
-    let ui_port = free_port();
-    let cluster = Cluster::start_with(
+/// A scheduler serving its UI on `ui_port` and two executors of two slots, whose loss the
+/// scheduler notices within seconds.
+pub fn ui_cluster(ui_port: u16) -> Cluster {
+    Cluster::start_with(
         2,
         2,
         &[
@@ -87,7 +87,13 @@ async fn the_ui_shows_jobs_stages_executors_and_caches() {
             "1",
         ],
         &["--executor-heartbeat-interval-seconds", "1"],
-    );
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ui_shows_jobs_stages_executors_and_caches() {
+    let ui_port = free_port();
+    let cluster = ui_cluster(ui_port);
     assert!(
         cluster
             .logs()
@@ -181,17 +187,7 @@ async fn the_ui_shows_jobs_stages_executors_and_caches() {
     assert_eq!(refused.status, 403);
 
     // A killed executor stays listed, as lost.
-    let victim = cluster
-        .state
-        .members
-        .iter()
-        .find(|m| m.role == "executor0")
-        .unwrap();
-    assert!(Command::new("kill")
-        .args(["-KILL", &victim.pid.to_string()])
-        .status()
-        .unwrap()
-        .success());
+    cluster.kill(|m| m.role == "executor0");
     wait_until(
         "the killed executor shown as lost",
         Duration::from_secs(60),

@@ -346,6 +346,7 @@ impl CacheScan {
         let storage = self.storage;
         let schema = self.lineage.schema();
         let kept = batches.clone();
+        store.note_name(&self.key, &self.name);
         let placement = blocking(move || store.put(key, storage, schema, kept)).await?;
         tracing::debug!(cache = %self.name, partition = i, ?placement, "partition computed");
         Ok(batches)

@@ -19,6 +19,9 @@ pub struct Inventory {
     pub partitions: Vec<HeldPartition>,
     /// Per cache key: hits and recomputations.
     pub counts: Vec<(String, CacheCounts)>,
+    /// Per cache key: the cache's name.
+    #[serde(default)]
+    pub names: Vec<(String, String)>,
     /// The store's budgets and what they hold now.
     pub memory_limit: u64,
     pub disk_limit: u64,
@@ -34,6 +37,7 @@ impl Inventory {
         Self {
             partitions: store.held(),
             counts: store.counts_by_cache(),
+            names: store.names(),
             memory_limit: limits.memory,
             disk_limit: limits.disk,
             memory_used,

@@ -141,6 +141,8 @@ struct Inner {
     entries: HashMap<PartitionKey, Entry>,
     ever_held: HashSet<PartitionKey>,
     counts: HashMap<String, CacheCounts>,
+    /// The cache's name (as its session knows it) by key, for those who look at the store.
+    names: HashMap<String, String>,
     clock: u64,
     memory_used: u64,
     disk_used: u64,
@@ -160,6 +162,7 @@ impl PartitionStore {
                 entries: HashMap::new(),
                 ever_held: HashSet::new(),
                 counts: HashMap::new(),
+                names: HashMap::new(),
                 clock: 0,
                 memory_used: 0,
                 disk_used: 0,
@@ -202,6 +205,26 @@ impl PartitionStore {
             .entry(cache.to_string())
             .or_default()
             .recomputed += 1;
+    }
+
+    /// Records the name of the cache stored under `cache` (a key): stores know caches by key.
+    pub fn note_name(&self, cache: &str, name: &str) {
+        let mut inner = self.lock();
+        if !inner.names.contains_key(cache) {
+            inner.names.insert(cache.to_string(), name.to_string());
+        }
+    }
+
+    /// The names of the caches this store has held, by key.
+    pub fn names(&self) -> Vec<(String, String)> {
+        let mut all: Vec<_> = self
+            .lock()
+            .names
+            .iter()
+            .map(|(k, n)| (k.clone(), n.clone()))
+            .collect();
+        all.sort();
+        all
     }
 
     /// What readers did with each cache key this process has read.

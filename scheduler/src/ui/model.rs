@@ -151,7 +151,9 @@ pub struct CacheStoreView {
 /// A cache of the cluster: its partitions, where they live, and what reading it did.
 #[derive(Clone, Debug, Serialize)]
 pub struct CacheView {
-    /// The cache's key (`<name>.<generation>`, as the executors store it).
+    /// The cache's name in the session that made it (its key when no executor knows it).
+    pub name: String,
+    /// The key the executors store it under: the cache's id and its sources' digest.
     pub key: String,
     pub partitions: Vec<CachedPartitionView>,
     pub rows: usize,
@@ -283,6 +285,16 @@ impl Model {
             .await
             .map_err(|e| format!("cannot cancel job {id}: {e}"))?;
         tracing::info!(job_id = %id, "job cancelled from the web UI");
+        // The scheduler cancels on its event loop, and between dropping the running job and
+        // saving it as failed it knows no such job: wait for the end, so the page shown next
+        // has it (a while at most; a cancel still under way shows as running).
+        let deadline = tokio::time::Instant::now() + CANCEL_SETTLES;
+        while tokio::time::Instant::now() < deadline {
+            if matches!(self.job(id).await, Some(job) if !job.job.state.is_active()) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
         Ok(true)
     }
 
@@ -405,12 +417,55 @@ fn duration(start: u64, end: u64) -> u64 {
     }
 }
 
+/// How long a cancel from the UI waits for the scheduler to record the job's end.
+const CANCEL_SETTLES: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// An error as people read it. Ballista passes a task's error on in the `Debug` form of
+/// DataFusion's (`...: DataFusionError(Shared(External(DataFusionError(Execution("raster file
+/// ..."))))`): this keeps the words before it and the innermost message, unescaped.
+pub fn readable_error(raw: &str) -> String {
+    let Some(start) = raw.find("DataFusionError(") else {
+        return raw.to_string();
+    };
+    let Some(quote) = raw[start..].find("(\"").map(|q| start + q + 2) else {
+        return raw.to_string();
+    };
+    let mut message = String::new();
+    let mut chars = raw[quote..].char_indices();
+    let mut end = None;
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some((_, 'n')) => message.push('\n'),
+                Some((_, 't')) => message.push('\t'),
+                Some((_, other)) => message.push(other),
+                None => break,
+            },
+            '"' => {
+                end = Some(quote + i + 1);
+                break;
+            }
+            c => message.push(c),
+        }
+    }
+    let Some(end) = end else {
+        return raw.to_string();
+    };
+    let rest = raw[end..].trim_start_matches(')').trim();
+    let mut readable = format!("{}{message}", &raw[..start]);
+    if !rest.is_empty() {
+        readable.push(' ');
+        readable.push_str(rest);
+    }
+    readable
+}
+
 fn job_state(status: Option<&JobStatusKind>) -> (JobState, Option<String>) {
     match status {
         None | Some(JobStatusKind::Queued(_)) => (JobState::Queued, None),
         Some(JobStatusKind::Running(_)) => (JobState::Running, None),
         Some(JobStatusKind::Successful(_)) => (JobState::Completed, None),
-        Some(JobStatusKind::Failed(f)) => (JobState::Failed, Some(f.error.clone())),
+        Some(JobStatusKind::Failed(f)) => (JobState::Failed, Some(readable_error(&f.error))),
     }
 }
 
@@ -519,7 +574,7 @@ fn stage_view(
             let (state, error) = match &t.task_status {
                 TaskStatusKind::Running(_) => ("running", None),
                 TaskStatusKind::Successful(_) => ("successful", None),
-                TaskStatusKind::Failed(f) => ("failed", Some(f.error.clone())),
+                TaskStatusKind::Failed(f) => ("failed", Some(readable_error(&f.error))),
             };
             let end = if t.end_exec_time > 0 {
                 t.end_exec_time
@@ -551,7 +606,7 @@ fn stage_view(
         tasks,
         plan,
         error: match stage {
-            ExecutionStage::Failed(s) => Some(s.error_message.clone()),
+            ExecutionStage::Failed(s) => Some(readable_error(&s.error_message)),
             _ => None,
         },
     }
@@ -572,6 +627,7 @@ fn caches_view(inventories: &[(String, Inventory)]) -> CachesView {
             let cache = caches
                 .entry(p.key.cache.clone())
                 .or_insert_with(|| CacheView {
+                    name: p.key.cache.clone(),
                     key: p.key.cache.clone(),
                     partitions: Vec::new(),
                     rows: 0,
@@ -593,6 +649,11 @@ fn caches_view(inventories: &[(String, Inventory)]) -> CachesView {
                 hits: p.hits,
             });
         }
+        for (key, name) in &inventory.names {
+            if let Some(cache) = caches.get_mut(key) {
+                cache.name.clone_from(name);
+            }
+        }
         for (key, counts) in &inventory.counts {
             if let Some(cache) = caches.get_mut(key) {
                 cache.hits += counts.hits;
@@ -608,5 +669,25 @@ fn caches_view(inventories: &[(String, Inventory)]) -> CachesView {
     CachesView {
         stores,
         caches: caches.into_values().collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::readable_error;
+
+    #[test]
+    fn errors_read_without_the_debug_wrapping() {
+        let raw = "Task failed due to runtime execution error: DataFusionError(Shared(External(\
+                   DataFusionError(Execution(\"raster file '/d/x.tif': TIFFReadEncodedStrip \
+                   \\\"failed\\\"\\nat strip 3\")))))";
+        assert_eq!(
+            readable_error(raw),
+            "Task failed due to runtime execution error: raster file '/d/x.tif': \
+             TIFFReadEncodedStrip \"failed\"\nat strip 3"
+        );
+        assert_eq!(readable_error("plain words"), "plain words");
+        let unterminated = "x: DataFusionError(Execution(\"cut";
+        assert_eq!(readable_error(unterminated), unterminated);
     }
 }

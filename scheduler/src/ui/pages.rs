@@ -68,6 +68,15 @@ pub fn duration(ms: u64) -> String {
 }
 
 /// Bytes in binary units: 512 B, 3.4 MiB.
+/// A budget: its size, or "no limit" for the largest value (a store told to spill without bound).
+fn limit(n: u64) -> String {
+    if n == u64::MAX {
+        "no limit".to_string()
+    } else {
+        bytes(n)
+    }
+}
+
 pub fn bytes(n: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
     let mut value = n as f64;
@@ -288,8 +297,8 @@ pub fn caches(view: &CachesView) -> Markup {
                     @for s in &view.stores {
                         tr {
                             td { (s.executor) }
-                            td { (bytes(s.memory_used)) " of " (bytes(s.memory_limit)) }
-                            td { (bytes(s.disk_used)) " of " (bytes(s.disk_limit)) }
+                            td { (bytes(s.memory_used)) " of " (limit(s.memory_limit)) }
+                            td { (bytes(s.disk_used)) " of " (limit(s.disk_limit)) }
                         }
                     }
                 }
@@ -300,7 +309,7 @@ pub fn caches(view: &CachesView) -> Markup {
             }
             @for c in &view.caches {
                 section.cache {
-                    h3 { (c.key) }
+                    h3 { (c.name) " " small.key { (c.key) } }
                     p { (c.partitions.len()) " partitions · " (c.rows) " rows · " (bytes(c.memory_bytes)) " in memory · "
                         (bytes(c.disk_bytes)) " on disk · " (c.hits) " hits · " (c.recomputed) " recomputed" }
                     table.partitions {
