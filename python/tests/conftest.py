@@ -49,6 +49,7 @@ class Cluster:
     stack: Path
     scheduler_port: int
     flight_port: int
+    ui_port: int
     servers: list = field(default_factory=list)
 
     @property
@@ -110,8 +111,9 @@ def cluster(tmp_path_factory):
         check=True, capture_output=True,
     )
     users = users_file(root)
-    scheduler, port, flight = start_scheduler(root, "scheduler", ["--users", str(users)])
-    c = Cluster(root, stack, port, flight, [scheduler])
+    ui = free_port()
+    scheduler, port, flight = start_scheduler(root, "scheduler", ["--users", str(users), "--ui-port", str(ui)])
+    c = Cluster(root, stack, port, flight, ui, [scheduler])
     try:
         for i in range(2):
             c.servers.append(start(root, f"executor{i}", [

@@ -3,12 +3,14 @@ scheduler and two executors (conftest.py)."""
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 import subprocess
 import sys
 import threading
 import time
+import urllib.request
 import uuid
 
 import pyarrow as pa
@@ -267,6 +269,51 @@ def test_cancel_mid_query_cancels_the_job(cluster, alice):
     assert failure and "CANCELLED" in str(failure[0])
     wait_for("the job to be cancelled", lambda: "Cancelled" in job_named(cluster, sql)["job_status"], timeout=10)
     cursor.close()
+
+
+def ui_get(cluster, path, user="alice"):
+    """GETs a page or API of the scheduler's web UI as ``user`` (HTTP Basic, as a browser would)."""
+    token = base64.b64encode(f"{user}:{USERS[user]}".encode()).decode()
+    request = urllib.request.Request(f"http://127.0.0.1:{cluster.ui_port}{path}",
+                                     headers={"Authorization": f"Basic {token}"})
+    with urllib.request.urlopen(request, timeout=10) as r:
+        return r.read().decode()
+
+
+def test_the_ui_lists_sessions_with_their_running_statements(cluster, alice):
+    sql = SLOW.format(marker=4)
+    cursor = alice.adbc.cursor()
+    thread = threading.Thread(target=lambda: _run_and_swallow(cursor, sql))
+    thread.start()
+    try:
+        with connect(cluster, "bob"):
+            wait_for("alice's statement running", lambda: (j := job_named(cluster, sql)) and j["status"] == "Running")
+
+            def listed():
+                sessions = json.loads(ui_get(cluster, "/api/ui/sessions"))["sessions"]
+                return sessions if {"alice", "bob"} <= {s["user"] for s in sessions} else None
+
+            sessions = wait_for("both users' sessions listed", listed)
+            running = [j["name"] for s in sessions if s["user"] == "alice" for j in s["running"]]
+            assert any(sql in name for name in running), sessions
+            assert not any(j for s in sessions if s["user"] == "bob" for j in s["running"]), sessions
+            assert all(s["idle_ms"] >= 0 and s["opened_at_ms"] > 0 for s in sessions)
+            page = ui_get(cluster, "/sessions", user="bob")
+            assert page.count('class="session"') == len(sessions), page
+            assert "% 7 = 4" in page and "<td class=\"user\">alice</td>" in page, page
+            # Tokens are secrets: neither the page nor its twin shows one.
+            assert "token" not in page.lower() and "bearer" not in page.lower()
+    finally:
+        cursor.adbc_cancel()
+        thread.join(30)
+        cursor.close()
+
+
+def _run_and_swallow(cursor, sql):
+    try:
+        cursor.execute(sql)
+    except Exception:  # cancelled at the end of the test
+        pass
 
 
 def test_a_client_killed_mid_query_leaves_the_server_serving(cluster, alice):

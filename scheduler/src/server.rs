@@ -148,6 +148,7 @@ pub async fn serve(options: SchedulerOptions) -> Result<(), ServeError> {
         cluster,
         registry,
         placements,
+        flight_sql.as_ref().map(FlightSql::sessions),
     )
     .await?;
     let listener = tokio::net::TcpListener::bind(address)

@@ -2,7 +2,8 @@
 //! (chromedriver, through fantoccini) against a scheduler and two executors running raster and
 //! CCDC jobs submitted by the `ardent` CLI. Pages update live without a reload; a job's graph has
 //! one box per stage; a failing job names its executor; a cancel from the page stops the job;
-//! SQL text holding `<script>` is shown as text; a killed executor shows as lost.
+//! SQL text holding `<script>` is shown as text; a Flight SQL session is listed with its running
+//! statement; a killed executor shows as lost.
 //!
 //! Each page's screenshot is written to `ARDENT_UI_SCREENSHOTS` (the README's pictures under
 //! docs/ui are made with `ARDENT_UI_SCREENSHOTS=docs/ui`), else under the target dir, and is
@@ -12,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use arrow_flight::sql::client::FlightSqlServiceClient;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{json, Value};
 
@@ -87,11 +89,13 @@ impl Browser {
         what: &str,
         f: impl std::future::Future<Output = Result<T, fantoccini::error::CmdError>>,
     ) -> T {
-        self.runtime
-            .as_ref()
-            .unwrap()
+        self.runtime()
             .block_on(f)
             .unwrap_or_else(|e| panic!("browser: {what}: {e}"))
+    }
+
+    fn runtime(&self) -> &tokio::runtime::Runtime {
+        self.runtime.as_ref().unwrap()
     }
 
     fn client(&self) -> &Client {
@@ -134,7 +138,7 @@ impl Browser {
 
     /// Waits until `css` matches on the page as it is now (live updates included).
     fn wait_for(&self, css: &str, what: &str) {
-        let found = self.runtime.as_ref().unwrap().block_on(
+        let found = self.runtime().block_on(
             self.client()
                 .wait()
                 .at_most(PATIENCE)
@@ -234,14 +238,21 @@ fn newest_job(browser: &Browser, state: &str) -> String {
 #[test]
 fn the_pages_in_a_browser() {
     let ui_port = free_port();
-    let cluster = ui_cluster(ui_port);
+    let flight_sql_port = free_port().to_string();
+    let cluster = ui_cluster(ui_port, &["--flight-sql-port", &flight_sql_port]);
     let base = format!("http://127.0.0.1:{ui_port}");
     let browser = Browser::start();
 
     // A CCDC job seen running, then completed, on a page that was never reloaded.
     browser.open(&format!("{base}/jobs"));
     browser.wait_for("p.empty", "the empty Jobs page");
-    browser.eval("window.ardentLoaded = 'once'");
+    // What the page shows running, as it updates itself (the page is never reloaded: the
+    // marker stays).
+    browser.eval(
+        "(window.ardentLoaded = 'once', window.seenRunning = {}, setInterval(function () { \
+           document.querySelectorAll('tr.job.state-running').forEach(function (r) { \
+             window.seenRunning[r.getAttribute('data-job')] = true; }); }, 100), true)",
+    );
     let ccdc = submit(
         &cluster,
         &format!(
@@ -252,27 +263,40 @@ fn the_pages_in_a_browser() {
             stack().display()
         ),
     );
-    let id = newest_job(&browser, "running");
+    let (ok, err) = finish(ccdc);
+    assert!(ok, "{err}");
+    // The CCDC job: the statement's job with the most partitions (the cache fill).
+    let jobs = json(&format!("{base}/api/ui/jobs"));
+    let id = jobs
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|j| {
+            j["name"]
+                .as_str()
+                .unwrap()
+                .contains(": CACHE TABLE segs AS SELECT")
+        })
+        .max_by_key(|j| j["partitions"].as_u64())
+        .map(|j| j["id"].as_str().unwrap().to_string())
+        .unwrap_or_else(|| panic!("no CCDC job: {jobs}"));
     browser.wait_for(
         &format!("tr.job.state-completed[data-job={id:?}]"),
-        "the CCDC job completed",
+        "the CCDC job shown completed",
+    );
+    assert_eq!(
+        browser.eval(&format!("window.seenRunning[{id:?}] === true")),
+        json!(true),
+        "the page showed the CCDC job running"
     );
     assert_eq!(
         browser.eval("window.ardentLoaded"),
         json!("once"),
         "the page was updated in place, not reloaded"
     );
-    let (ok, err) = finish(ccdc);
-    assert!(ok, "{err}");
     browser.wait_js(
         "document.querySelector('p.summary').textContent.startsWith('0 running')",
         "no job running",
-    );
-    assert!(
-        browser
-            .text(&format!("tr[data-job={id:?}]"))
-            .contains("CACHE TABLE segs"),
-        "the job is named after its SQL"
     );
     browser.screenshot("jobs");
 
@@ -381,6 +405,33 @@ fn the_pages_in_a_browser() {
     let (ok, _) = finish(slow);
     assert!(!ok, "the client of a cancelled job fails");
     assert_eq!(browser.count("form.cancel"), 0);
+
+    // A Flight SQL client's session (anonymous: this scheduler has no users) and the
+    // statement it runs.
+    let slow = "SELECT count(*) FROM range(100000000000) WHERE value % 7 = 2";
+    let client = browser.runtime().spawn({
+        let endpoint = format!("http://127.0.0.1:{flight_sql_port}");
+        async move {
+            let channel = tonic::transport::Channel::from_shared(endpoint)
+                .unwrap()
+                .connect()
+                .await
+                .unwrap();
+            let _ = FlightSqlServiceClient::new(channel)
+                .execute(slow.to_string(), None)
+                .await;
+        }
+    });
+    browser.open(&format!("{base}/sessions"));
+    browser.wait_for(
+        "tr.session div.statement",
+        "the session's running statement",
+    );
+    assert!(browser
+        .text("tr.session")
+        .contains("anonymous: SELECT count(*) FROM range("));
+    browser.screenshot("sessions");
+    client.abort();
 
     // A killed executor is shown lost, without a reload.
     browser.open(&format!("{base}/executors"));

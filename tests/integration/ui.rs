@@ -72,20 +72,23 @@ pub fn yearly_ndvi(options: &str) -> String {
     )
 }
 
-/// A scheduler serving its UI on `ui_port` and two executors of two slots, whose loss the
-/// scheduler notices within seconds.
-pub fn ui_cluster(ui_port: u16) -> Cluster {
+/// A scheduler serving its UI on `ui_port` (with `more` flags) and two executors of two
+/// slots, whose loss the scheduler notices within seconds.
+pub fn ui_cluster(ui_port: u16, more: &[&str]) -> Cluster {
+    let port = ui_port.to_string();
+    let mut flags = vec![
+        "--ui-port",
+        &port,
+        "--executor-timeout-seconds",
+        "6",
+        "--expire-dead-executor-interval-seconds",
+        "1",
+    ];
+    flags.extend_from_slice(more);
     Cluster::start_with(
         2,
         2,
-        &[
-            "--ui-port",
-            &ui_port.to_string(),
-            "--executor-timeout-seconds",
-            "6",
-            "--expire-dead-executor-interval-seconds",
-            "1",
-        ],
+        &flags,
         &["--executor-heartbeat-interval-seconds", "1"],
     )
 }
@@ -93,7 +96,7 @@ pub fn ui_cluster(ui_port: u16) -> Cluster {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_ui_shows_jobs_stages_executors_and_caches() {
     let ui_port = free_port();
-    let cluster = ui_cluster(ui_port);
+    let cluster = ui_cluster(ui_port, &[]);
     assert!(
         cluster
             .logs()
@@ -312,7 +315,9 @@ fn with_users_every_page_and_api_asks_for_credentials() {
         "/jobs",
         "/executors",
         "/caches",
+        "/sessions",
         "/api/ui/jobs",
+        "/api/ui/sessions",
         "/api/caches",
         "/api/jobs",
         "/api/executors",

@@ -19,7 +19,7 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use ardent_engine::cache::run::{execute_with, result_schema, Fill};
 use ardent_engine::cache::statement::CacheStatement;
@@ -107,7 +107,20 @@ struct Session {
     user: Option<String>,
     /// The frontend's session id; its context is the backend's to keep.
     session_id: String,
+    opened_at: SystemTime,
     last_used: Instant,
+}
+
+/// A live Flight SQL session, as the web UI lists it (never its token: that is the secret).
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct SessionInfo {
+    /// The user who opened it; none on a scheduler without users.
+    pub user: Option<String>,
+    /// The frontend's id of the session.
+    pub session_id: String,
+    /// Milliseconds since the Unix epoch.
+    pub opened_at_ms: u64,
+    pub idle_ms: u64,
 }
 
 /// What a ticket of this gate stands for.
@@ -254,10 +267,32 @@ impl Gate {
             Session {
                 user,
                 session_id,
+                opened_at: SystemTime::now(),
                 last_used: Instant::now(),
             },
         );
         Ok(())
+    }
+
+    /// The sessions alive now (not idle beyond the expiry), oldest first.
+    pub(super) fn sessions(&self) -> Vec<SessionInfo> {
+        let state = self.state();
+        let mut sessions: Vec<SessionInfo> = state
+            .sessions
+            .values()
+            .filter(|s| s.last_used.elapsed() <= self.idle)
+            .map(|s| SessionInfo {
+                user: s.user.clone(),
+                session_id: s.session_id.clone(),
+                opened_at_ms: s
+                    .opened_at
+                    .duration_since(UNIX_EPOCH)
+                    .map_or(0, |d| d.as_millis() as u64),
+                idle_ms: s.last_used.elapsed().as_millis() as u64,
+            })
+            .collect();
+        sessions.sort_by_key(|s| s.opened_at_ms);
+        sessions
     }
 
     /// Ends sessions idle for too long, with their tickets and statements.
@@ -953,7 +988,7 @@ fn encode_schema(schema: &Schema) -> Result<Vec<u8>, Status> {
 
 /// A job's name in the scheduler: its user and SQL, shortened.
 fn job_name(user: Option<&str>, sql: &str) -> String {
-    ardent_engine::distributed::job_name::job_name(user.unwrap_or("anonymous"), sql)
+    ardent_engine::distributed::job_name::job_name(user.unwrap_or(super::ANONYMOUS_USER), sql)
 }
 
 #[cfg(test)]

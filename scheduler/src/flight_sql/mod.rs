@@ -35,6 +35,7 @@ use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 use self::auth::PasswordAuthenticator;
 use self::backend::ArdentBackend;
 use self::gate::Gate;
+pub use self::gate::SessionInfo;
 use crate::auth::Credentials;
 
 /// The scheduler ardent serves: Ballista's, with Ballista's plan encodings around ardent's codecs.
@@ -67,6 +68,20 @@ pub struct FlightSqlOptions {
     /// PEM CA certificates: clients must then present a certificate signed by one of them.
     #[arg(long, requires = "tls_cert")]
     pub tls_client_ca: Option<PathBuf>,
+}
+
+/// Who a job of a session without a user (a scheduler without `--users`) is named after.
+pub const ANONYMOUS_USER: &str = "anonymous";
+
+/// The live sessions of a [`FlightSql`] service.
+#[derive(Clone)]
+pub struct Sessions(Arc<Gate>);
+
+impl Sessions {
+    /// The sessions alive now, oldest first.
+    pub fn list(&self) -> Vec<SessionInfo> {
+        self.0.sessions()
+    }
 }
 
 /// Why the Flight SQL service could not start or stopped. Messages name the flag or file.
@@ -103,6 +118,7 @@ pub enum FlightSqlError {
 /// A Flight SQL service bound to its port, ready to serve.
 pub struct FlightSql {
     address: SocketAddr,
+    gate: Arc<Gate>,
     incoming: TcpIncoming,
     router: tonic::transport::server::Router,
 }
@@ -145,12 +161,12 @@ impl FlightSql {
         let backend = Arc::new(ArdentBackend::new(scheduler));
         let frontend = BallistaFlightSqlService::new(Arc::clone(&backend), proxy.clone())
             .with_authenticator(authenticator);
-        let gate = Gate::new(
+        let gate = Arc::new(Gate::new(
             frontend,
             backend,
             proxy,
             Duration::from_secs(options.session_idle_seconds),
-        );
+        ));
 
         let mut server = Server::builder();
         if let Some(tls) = tls_config(options)? {
@@ -159,7 +175,7 @@ impl FlightSql {
                 .map_err(|e| FlightSqlError::Tls(e.to_string()))?;
         }
         let router = server.add_service(
-            FlightServiceServer::new(gate)
+            FlightServiceServer::from_arc(Arc::clone(&gate))
                 .max_decoding_message_size(decoding)
                 .max_encoding_message_size(encoding),
         );
@@ -171,6 +187,7 @@ impl FlightSql {
             .map_err(|source| FlightSqlError::Bind { address, source })?;
         Ok(Some(FlightSql {
             address,
+            gate,
             incoming: TcpIncoming::from(listener),
             router,
         }))
@@ -179,6 +196,11 @@ impl FlightSql {
     /// The address it listens on.
     pub fn address(&self) -> SocketAddr {
         self.address
+    }
+
+    /// Its live sessions, for the web UI.
+    pub fn sessions(&self) -> Sessions {
+        Sessions(Arc::clone(&self.gate))
     }
 
     /// Serves until the server fails.

@@ -1,5 +1,6 @@
-//! The web UI: jobs, a job's stages and tasks, executors and caches in a browser, served by the
-//! scheduler on a port of its own (4040 by default, as Spark's application UI).
+//! The web UI: jobs, a job's stages and tasks, executors, caches and Flight SQL sessions in a
+//! browser, served by the scheduler on a port of its own (4040 by default, as Spark's
+//! application UI).
 //!
 //! - [`model`]: what the pages show, read from Ballista's scheduler state, the executors'
 //!   cache stores and the [`roster`] of executors seen (so lost ones stay listed);
@@ -35,7 +36,7 @@ use serde::Deserialize;
 use self::model::Model;
 use self::roster::Roster;
 use crate::auth::{basic_credentials, Credentials};
-use crate::flight_sql::Scheduler;
+use crate::flight_sql::{Scheduler, Sessions};
 use crate::placements::TaskPlacements;
 
 /// The UI's port when none is given, and how many after it are tried when it is taken (as
@@ -93,7 +94,7 @@ struct UiState {
 
 impl Ui {
     /// Checks the options and binds the port (`placements` names the executors of failed
-    /// tasks); `None` when the UI is turned off (`--ui-port 0`)
+    /// tasks; `sessions` are Flight SQL's, when served); `None` when the UI is turned off (`--ui-port 0`)
     /// or, with no port asked for, when 4040 and the ports after it are all taken.
     pub async fn bind(
         options: &UiOptions,
@@ -102,6 +103,7 @@ impl Ui {
         cluster: BallistaCluster,
         caches: Arc<dyn CacheLocator>,
         placements: Arc<TaskPlacements>,
+        sessions: Option<Sessions>,
     ) -> Result<Option<Ui>, UiError> {
         let host = options.ui_bind_host;
         if credentials.is_none() && !host.is_loopback() {
@@ -139,6 +141,7 @@ impl Ui {
                 caches,
                 roster,
                 placements,
+                sessions,
             },
             credentials,
         };
@@ -180,6 +183,8 @@ fn router(state: UiState, scheduler: Scheduler) -> Router {
         .route("/job/{id}/cancel", post(cancel))
         .route("/executors", get(executors_page))
         .route("/caches", get(caches_page))
+        .route("/sessions", get(sessions_page))
+        .route("/api/ui/sessions", get(sessions_json))
         .route("/api/ui/jobs", get(jobs_json))
         .route("/api/ui/job/{id}", get(job_json))
         .route("/api/ui/executors", get(executors_json))
@@ -340,6 +345,13 @@ async fn caches_page(State(state): State<UiState>) -> Response {
     }
 }
 
+async fn sessions_page(State(state): State<UiState>) -> Response {
+    match state.model.sessions().await {
+        Ok(view) => html(StatusCode::OK, pages::sessions(&view)),
+        Err(e) => unavailable(e),
+    }
+}
+
 fn json_or_503<T: serde::Serialize>(result: Result<T, String>) -> Response {
     match result {
         Ok(value) => Json(value).into_response(),
@@ -372,6 +384,10 @@ async fn executors_json(State(state): State<UiState>) -> Response {
 
 async fn caches_json(State(state): State<UiState>) -> Response {
     json_or_503(state.model.caches().await)
+}
+
+async fn sessions_json(State(state): State<UiState>) -> Response {
+    json_or_503(state.model.sessions().await)
 }
 
 #[cfg(test)]

@@ -21,7 +21,7 @@ use datafusion::physical_plan::{displayable, ExecutionPlan};
 use serde::Serialize;
 
 use super::roster::Roster;
-use crate::flight_sql::Scheduler;
+use crate::flight_sql::{Scheduler, SessionInfo, Sessions, ANONYMOUS_USER};
 use crate::placements::TaskPlacements;
 
 /// Milliseconds since the Unix epoch.
@@ -190,6 +190,25 @@ pub struct Model {
     pub caches: Arc<dyn CacheLocator>,
     pub roster: Roster,
     pub placements: Arc<TaskPlacements>,
+    /// Flight SQL's sessions, when the scheduler serves it.
+    pub sessions: Option<Sessions>,
+}
+
+/// The Sessions page: Flight SQL's live sessions and what their users are running.
+#[derive(Clone, Debug, Serialize)]
+pub struct SessionsView {
+    /// Whether the scheduler serves Flight SQL at all.
+    pub flight_sql: bool,
+    pub sessions: Vec<SessionView>,
+}
+
+/// A live Flight SQL session.
+#[derive(Clone, Debug, Serialize)]
+pub struct SessionView {
+    #[serde(flatten)]
+    pub session: SessionInfo,
+    /// Its user's running and queued jobs (a job carries its user, not its session).
+    pub running: Vec<JobRow>,
 }
 
 impl Model {
@@ -296,6 +315,34 @@ impl Model {
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
         Ok(true)
+    }
+
+    /// Flight SQL's live sessions, oldest first, with their users' running jobs.
+    pub async fn sessions(&self) -> Result<SessionsView, String> {
+        let Some(sessions) = &self.sessions else {
+            return Ok(SessionsView {
+                flight_sql: false,
+                sessions: Vec::new(),
+            });
+        };
+        let jobs = self.jobs().await?;
+        let sessions = sessions
+            .list()
+            .into_iter()
+            .map(|session| {
+                let prefix = format!("{}: ", session.user.as_deref().unwrap_or(ANONYMOUS_USER));
+                let running = jobs
+                    .iter()
+                    .filter(|j| j.state.is_active() && j.name.starts_with(&prefix))
+                    .cloned()
+                    .collect();
+                SessionView { session, running }
+            })
+            .collect();
+        Ok(SessionsView {
+            flight_sql: true,
+            sessions,
+        })
     }
 
     /// The executors alive, then the lost ones the roster remembers.

@@ -6,7 +6,7 @@
 use maud::{html, Markup, DOCTYPE};
 
 use super::graph::stage_graph;
-use super::model::{CachesView, ExecutorView, JobDetail, JobRow, JobState};
+use super::model::{CachesView, ExecutorView, JobDetail, JobRow, JobState, SessionsView};
 
 /// Jobs shown per page of the Jobs list.
 pub const JOBS_PER_PAGE: usize = 50;
@@ -17,6 +17,7 @@ pub enum Tab {
     Jobs,
     Executors,
     Caches,
+    Sessions,
 }
 
 fn layout(title: &str, tab: Tab, live: bool, content: Markup) -> Markup {
@@ -38,6 +39,7 @@ fn layout(title: &str, tab: Tab, live: bool, content: Markup) -> Markup {
                         a class=(class(Tab::Jobs)) href="/jobs" { "Jobs" }
                         a class=(class(Tab::Executors)) href="/executors" { "Executors" }
                         a class=(class(Tab::Caches)) href="/caches" { "Caches" }
+                        a class=(class(Tab::Sessions)) href="/sessions" { "Sessions" }
                     }
                 }
                 main id="content" data-live=(if live { "true" } else { "false" }) { (content) }
@@ -322,6 +324,45 @@ pub fn caches(view: &CachesView) -> Markup {
                         }
                     }
                 }
+            }
+        },
+    )
+}
+
+/// The Sessions page: Flight SQL's live sessions, their users and running statements.
+pub fn sessions(view: &SessionsView) -> Markup {
+    layout(
+        "Sessions",
+        Tab::Sessions,
+        view.flight_sql,
+        html! {
+            h1 { "Sessions" }
+            @if !view.flight_sql {
+                p.empty { "This scheduler serves no Flight SQL (" code { "--flight-sql-port" } ")." }
+            } @else if view.sessions.is_empty() {
+                p.empty { "No Flight SQL session is open." }
+            } @else {
+                p.summary { (view.sessions.len()) " open" }
+                table.sessions {
+                    thead { tr { th { "User" } th { "Session" } th { "Opened" } th { "Idle" } th { "Running statements" } } }
+                    tbody {
+                        @for s in &view.sessions {
+                            tr.session {
+                                td.user { @if let Some(u) = &s.session.user { (u) } @else { em { "anonymous" } } }
+                                td { code { (s.session.session_id) } }
+                                td { (time(s.session.opened_at_ms)) }
+                                td { (duration(s.session.idle_ms)) }
+                                td {
+                                    @if s.running.is_empty() { span.empty { "none" } }
+                                    @for j in &s.running {
+                                        div.statement { a href={"/job/" (j.id)} { (j.id) } " " (state_badge(j.state)) " " span.name { (j.name) } }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                p.summary { "A statement is listed under every session of its user." }
             }
         },
     )
