@@ -284,6 +284,34 @@ fn a_running_job_is_cancelled_from_the_ui() {
 }
 
 #[test]
+fn the_cli_prints_each_jobs_page() {
+    // No --ui-port: the UI takes the first free port from 4040, where the client looks.
+    let cluster = Cluster::start(1);
+    let url = format!("df://127.0.0.1:{}", cluster.port);
+    let sql = yearly_ndvi(", 'chip_size' '3', 'chips_per_partition' '1'");
+    let out = Command::new(ardent_bin())
+        .args(["sql", "--master", &url, &sql])
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("job ") && l.contains("/job/"))
+        .unwrap_or_else(|| panic!("no job page printed: {err}"));
+    let (id, page) = line["job ".len()..].split_once(": ").unwrap();
+    assert!(page.starts_with("http://127.0.0.1:40"), "{line}");
+    assert!(page.ends_with(&format!("/job/{id}")), "{line}");
+    let answer = get(page);
+    assert_eq!(answer.status, 200, "{page}");
+    assert!(
+        answer.body.contains(&format!("Job {id}")),
+        "{}",
+        answer.body
+    );
+}
+
+#[test]
 fn with_users_every_page_and_api_asks_for_credentials() {
     let dir = tempfile::tempdir().unwrap();
     let users = dir.path().join("users");

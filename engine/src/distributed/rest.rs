@@ -24,6 +24,22 @@ use serde::Deserialize;
 /// How long a request may take before the scheduler counts as not answering.
 const TIMEOUT: Duration = Duration::from_secs(5);
 
+/// The ports a scheduler's web UI takes when none is given: the first free one of these (as
+/// Spark's application UI takes 4040 and the ports after it).
+pub const UI_PORTS: std::ops::RangeInclusive<u16> = 4040..=4056;
+
+/// Where a client finds its scheduler's web UI when it is published elsewhere (a proxy, a
+/// container's port mapping): its base URL, e.g. `http://sched.example:4040`.
+pub const UI_URL_ENV: &str = "ARDENT_UI_URL";
+
+/// What a web UI says of the scheduler it belongs to (`/api/ui/scheduler`).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, Deserialize)]
+pub struct UiIdentity {
+    /// The scheduler's cluster (gRPC and REST) port.
+    pub scheduler_port: u16,
+    pub version: String,
+}
+
 /// Why a request to the scheduler's REST API failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -153,6 +169,33 @@ impl SchedulerApi {
     /// The scheduler's Prometheus metrics, as text.
     pub fn metrics(&self) -> Result<String, RestError> {
         self.fetch("/api/metrics", |body| body.read_to_string())
+    }
+
+    /// The base URL of this scheduler's web UI: [`UI_URL_ENV`] when set, else the first of
+    /// [`UI_PORTS`] on the scheduler's host whose UI names this scheduler's port; `None` when
+    /// none does (the UI is off, on another port, or asks for credentials).
+    pub fn ui_url(&self) -> Option<String> {
+        if let Ok(url) = std::env::var(UI_URL_ENV) {
+            return Some(url.trim_end_matches('/').to_string());
+        }
+        let (host, port) = self.base.strip_prefix("http://")?.rsplit_once(':')?;
+        let port: u16 = port.parse().ok()?;
+        // Refused connections answer at once; a silent host must not hold the client up.
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .timeout_global(Some(Duration::from_millis(500)))
+            .http_status_as_error(false)
+            .build()
+            .into();
+        UI_PORTS.map(|p| format!("http://{host}:{p}")).find(|ui| {
+            let Ok(mut response) = agent.get(&format!("{ui}/api/ui/scheduler")).call() else {
+                return false;
+            };
+            response.status() == 200
+                && response
+                    .body_mut()
+                    .read_json::<UiIdentity>()
+                    .is_ok_and(|id| id.scheduler_port == port)
+        })
     }
 
     /// Where a job stands, from its stages' tasks.

@@ -23,6 +23,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use ardent_engine::cache::locate::CacheLocator;
+use ardent_engine::distributed::rest::{UiIdentity, UI_PORTS};
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
@@ -39,10 +40,9 @@ use crate::auth::{basic_credentials, Credentials};
 use crate::flight_sql::{Scheduler, Sessions};
 use crate::placements::TaskPlacements;
 
-/// The UI's port when none is given, and how many after it are tried when it is taken (as
-/// Spark does with 4040 and spark.port.maxRetries).
-pub const DEFAULT_PORT: u16 = 4040;
-const PORTS_TRIED: u16 = 16;
+/// The UI's port when none is given; when it is taken, the next free one of
+/// [`UI_PORTS`] (as Spark does with 4040 and spark.port.maxRetries), where clients look for it.
+pub const DEFAULT_PORT: u16 = *UI_PORTS.start();
 
 /// The web UI's flags of `ardent-scheduler` (each also read from `ARDENT_SCHEDULER_<FLAG>`).
 #[derive(clap::Args, Debug, Clone)]
@@ -122,7 +122,7 @@ impl Ui {
                 None => {
                     tracing::warn!(
                         "ports {DEFAULT_PORT} to {} are all taken: no web UI (give --ui-port)",
-                        DEFAULT_PORT + PORTS_TRIED
+                        UI_PORTS.end()
                     );
                     return Ok(None);
                 }
@@ -167,7 +167,7 @@ impl Ui {
 }
 
 async fn first_free(host: IpAddr) -> Option<tokio::net::TcpListener> {
-    for port in DEFAULT_PORT..=DEFAULT_PORT + PORTS_TRIED {
+    for port in UI_PORTS {
         if let Ok(listener) = tokio::net::TcpListener::bind(SocketAddr::new(host, port)).await {
             return Some(listener);
         }
@@ -189,6 +189,7 @@ fn router(state: UiState, scheduler: Scheduler) -> Router {
         .route("/api/ui/job/{id}", get(job_json))
         .route("/api/ui/executors", get(executors_json))
         .route("/api/caches", get(caches_json))
+        .route("/api/ui/scheduler", get(identity_json))
         .route(
             "/static/ui.css",
             get(|| async { asset("text/css", pages::CSS) }),
@@ -384,6 +385,15 @@ async fn executors_json(State(state): State<UiState>) -> Response {
 
 async fn caches_json(State(state): State<UiState>) -> Response {
     json_or_503(state.model.caches().await)
+}
+
+/// Which scheduler this UI belongs to: clients of its cluster port find their UI by it.
+async fn identity_json(State(state): State<UiState>) -> Response {
+    Json(UiIdentity {
+        scheduler_port: state.model.scheduler.state.config.bind_port,
+        version: env!("CARGO_PKG_VERSION").to_string(),
+    })
+    .into_response()
 }
 
 async fn sessions_json(State(state): State<UiState>) -> Response {

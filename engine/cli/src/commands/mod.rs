@@ -86,27 +86,44 @@ fn unix_millis() -> u128 {
 }
 
 /// Runs `work` while a progress bar is drawn on stderr, if stderr is a terminal: chips read in
-/// local mode, a job's tasks and stages on a cluster.
+/// local mode, a job's tasks and stages on a cluster. On a cluster, each job's page in the
+/// scheduler's web UI is printed as the job starts (terminal or not). `quiet` does neither.
 pub async fn with_progress<T>(
     progress: &Progress,
     quiet: bool,
     work: impl std::future::Future<Output = T>,
 ) -> T {
-    if quiet || !std::io::stderr().is_terminal() {
+    let terminal = std::io::stderr().is_terminal();
+    if quiet || (!terminal && matches!(progress, Progress::Chips(_))) {
         return work.await;
     }
     let unit = match progress {
         Progress::Chips(_) => "chips",
         Progress::Jobs { .. } => "tasks",
     };
-    let bar = ProgressBar::new(0);
-    bar.set_style(
-        ProgressStyle::with_template(&format!(
-            "{{spinner}} [{{elapsed_precise}}] {{bar:40}} {{pos}}/{{len}} {unit} {{msg}}"
-        ))
-        .expect("valid progress template"),
-    );
+    let bar = if terminal {
+        let bar = ProgressBar::new(0);
+        bar.set_style(
+            ProgressStyle::with_template(&format!(
+                "{{spinner}} [{{elapsed_precise}}] {{bar:40}} {{pos}}/{{len}} {unit} {{msg}}"
+            ))
+            .expect("valid progress template"),
+        );
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
+    let say = |line: String| {
+        if terminal {
+            bar.println(line);
+        } else {
+            eprintln!("{line}");
+        }
+    };
     let poll = async {
+        // The UI is looked for once, when the first job shows.
+        let mut ui: Option<Option<String>> = None;
+        let mut announced = String::new();
         loop {
             match progress {
                 Progress::Chips(chips) => {
@@ -119,10 +136,28 @@ pub async fn with_progress<T>(
                     port,
                     job_prefix,
                 } => {
-                    let (api, prefix) = (SchedulerApi::new(host, *port), job_prefix.clone());
-                    let job = tokio::task::spawn_blocking(move || api.job_progress(&prefix)).await;
-                    match job {
-                        Ok(Ok(Some(job))) => {
+                    let api = SchedulerApi::new(host, *port);
+                    let (prefix, find_ui) = (job_prefix.clone(), ui.is_none());
+                    let polled = tokio::task::spawn_blocking(move || {
+                        let job = api.job_progress(&prefix);
+                        let found = match &job {
+                            Ok(Some(_)) if find_ui => Some(api.ui_url()),
+                            _ => None,
+                        };
+                        (job, found)
+                    })
+                    .await;
+                    match polled {
+                        Ok((Ok(Some(job)), found)) => {
+                            if let Some(found) = found {
+                                ui = Some(found);
+                            }
+                            if job.job_id != announced {
+                                if let Some(Some(ui)) = &ui {
+                                    say(format!("job {}: {ui}/job/{}", job.job_id, job.job_id));
+                                }
+                                announced.clone_from(&job.job_id);
+                            }
                             bar.set_length(job.tasks as u64);
                             bar.set_position(job.tasks_done as u64);
                             bar.set_message(format!(
@@ -130,8 +165,8 @@ pub async fn with_progress<T>(
                                 job.job_id, job.stages_done, job.stages
                             ));
                         }
-                        Ok(Ok(None)) => bar.set_message("waiting for the job to be scheduled"),
-                        Ok(Err(e)) => bar.set_message(e.to_string()),
+                        Ok((Ok(None), _)) => bar.set_message("waiting for the job to be scheduled"),
+                        Ok((Err(e), _)) => bar.set_message(e.to_string()),
                         Err(e) => bar.set_message(format!("progress poll failed: {e}")),
                     }
                 }
