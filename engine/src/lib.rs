@@ -24,5 +24,6 @@ pub mod output;
 pub mod progress;
 pub mod provider;
 pub mod session;
+pub mod statements;
 pub mod synth;
 pub mod users;

@@ -16,6 +16,7 @@ use crate::distributed::job_name::name_next_job;
 use crate::error::MasterError;
 use crate::functions::{RasterTableFactory, RasterTableFunction};
 use crate::map::MapCopy;
+use crate::statements::{logged, record_plan};
 
 /// The environment variable read when no `--master` is given.
 pub const MASTER_ENV: &str = "ARDENT_MASTER";
@@ -190,7 +191,8 @@ pub async fn run_script(
     for piece in pieces {
         if let Some(statement) = CacheStatement::parse(&piece)? {
             name_next_job(ctx, &piece)?;
-            let batch = crate::cache::run::execute(ctx, statement).await?;
+            let run = crate::cache::run::execute(ctx, statement);
+            let batch = Box::pin(logged(ctx, &piece, run)).await?;
             results.push(StatementResult {
                 schema: batch.schema(),
                 batches: vec![batch],
@@ -209,26 +211,40 @@ async fn run_statements(
     results: &mut Vec<StatementResult>,
 ) -> datafusion::error::Result<()> {
     for statement in datafusion::sql::parser::DFParser::parse_sql(sql)? {
-        name_next_job(ctx, &statement.to_string())?;
-        if let Some(map) = MapCopy::from_statement(ctx, &statement)
-            .await
-            .map_err(|e| DataFusionError::Plan(e.to_string()))?
-        {
-            let batches = ctx.sql(&map.query).await?.collect().await?;
-            let row = map
-                .write(&batches)
-                .map_err(|e| DataFusionError::Execution(e.to_string()))?;
-            results.push(StatementResult {
-                schema: row.schema(),
-                batches: vec![row],
-            });
-            continue;
-        }
-        let plan = ctx.state().statement_to_plan(statement).await?;
-        let frame = ctx.execute_logical_plan(plan).await?;
-        let schema = Arc::new(frame.schema().as_arrow().clone());
-        let batches = frame.collect().await?;
-        results.push(StatementResult { schema, batches });
+        let text = statement.to_string();
+        name_next_job(ctx, &text)?;
+        // Boxed: a statement's future is large, and scripts hold one at a time.
+        let result = Box::pin(logged(ctx, &text, run_statement(ctx, statement))).await?;
+        results.push(result);
     }
     Ok(())
+}
+
+/// Runs one parsed statement (a map's `COPY`, or anything DataFusion plans).
+async fn run_statement(
+    ctx: &SessionContext,
+    statement: datafusion::sql::parser::Statement,
+) -> datafusion::error::Result<StatementResult> {
+    if let Some(map) = MapCopy::from_statement(ctx, &statement)
+        .await
+        .map_err(|e| DataFusionError::Plan(e.to_string()))?
+    {
+        let batches = ctx.sql(&map.query).await?.collect().await?;
+        let row = map
+            .write(&batches)
+            .map_err(|e| DataFusionError::Execution(e.to_string()))?;
+        return Ok(StatementResult {
+            schema: row.schema(),
+            batches: vec![row],
+        });
+    }
+    let plan = ctx.state().statement_to_plan(statement).await?;
+    let frame = ctx.execute_logical_plan(plan).await?;
+    let schema = Arc::new(frame.schema().as_arrow().clone());
+    // As DataFrame::collect does, keeping the physical plan for the statement log.
+    let task = Arc::new(frame.task_ctx());
+    let physical = frame.create_physical_plan().await?;
+    record_plan(ctx, &physical);
+    let batches = datafusion::physical_plan::collect(physical, task).await?;
+    Ok(StatementResult { schema, batches })
 }

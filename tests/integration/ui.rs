@@ -312,6 +312,91 @@ fn the_cli_prints_each_jobs_page() {
 }
 
 #[test]
+fn a_local_session_serves_its_statements() {
+    let ui_port = free_port();
+    // 1 px chips, one a partition: minutes of reading in local mode, cancelled long before.
+    let sql = yearly_ndvi(", 'chip_size' '1', 'chips_per_partition' '1'");
+    let mut client = Command::new(ardent_bin())
+        .args(["sql", "--quiet", &format!("--ui={ui_port}"), &sql])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = std::io::BufReader::new(client.stderr.take().unwrap());
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut err, &mut first).unwrap();
+    let base = format!("http://127.0.0.1:{ui_port}");
+    assert_eq!(
+        first.trim(),
+        format!("web UI of this session: {base} (until it ends)")
+    );
+
+    // The table's statement done, the query running: its plan and metrics, a cancel button.
+    let mut id = String::new();
+    wait_until("the query running", Duration::from_secs(60), || {
+        let jobs = json(&format!("{base}/api/ui/jobs"));
+        let jobs = jobs.as_array().unwrap();
+        match jobs.iter().find(|j| j["state"] == "running") {
+            Some(job) if jobs.len() == 2 => {
+                assert_eq!(jobs[1]["state"], "completed", "{jobs:?}");
+                assert!(jobs[1]["name"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("CREATE EXTERNAL TABLE"));
+                id = job["id"].as_str().unwrap().to_string();
+                true
+            }
+            _ => false,
+        }
+    });
+    let mut page = get(&format!("{base}/job/{id}"));
+    wait_until("the query's plan", Duration::from_secs(30), || {
+        page = get(&format!("{base}/job/{id}"));
+        page.body.contains("RasterScanExec")
+    });
+    assert_eq!(page.status, 200);
+    for shown in [
+        "median(ndvi(red, nir))",
+        "files_opened=",
+        "Cancel job",
+        "data-live=\"true\"",
+    ] {
+        assert!(page.body.contains(shown), "{shown}: {}", page.body);
+    }
+    assert!(
+        !page.body.contains("href=\"/executors\""),
+        "a local session has no executors"
+    );
+    assert_eq!(get(&format!("{base}/job/99")).status, 404);
+
+    let cancelled = request(
+        "POST",
+        &format!("{base}/job/{id}/cancel"),
+        &[("Origin", &base), ("Host", &format!("127.0.0.1:{ui_port}"))],
+    );
+    assert_eq!(cancelled.status, 303, "{}", cancelled.body);
+    let status = client.wait().unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut err, &mut rest).unwrap();
+    assert!(!status.success());
+    assert!(
+        rest.contains("error:") && rest.contains("cancelled from the web UI"),
+        "{rest}"
+    );
+    assert!(!rest.contains("panicked"), "{rest}");
+
+    // Bad uses of --ui.
+    assert_clean_failure(
+        &ardent(&["sql", "--ui=forty", "SELECT 1"]),
+        &["--ui=PORT takes a port number", "'forty'"],
+    );
+    assert_clean_failure(
+        &ardent(&["sql", "--master", "df://127.0.0.1:1", "--ui", "SELECT 1"]),
+        &["--ui serves a local session's UI"],
+    );
+}
+
+#[test]
 fn with_users_every_page_and_api_asks_for_credentials() {
     let dir = tempfile::tempdir().unwrap();
     let users = dir.path().join("users");

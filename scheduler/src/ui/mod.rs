@@ -15,6 +15,8 @@
 //! (HTTP Basic). Without users, the UI binds to loopback only.
 
 pub mod graph;
+pub mod jobs;
+pub mod local;
 pub mod model;
 pub mod pages;
 pub mod roster;
@@ -24,15 +26,14 @@ use std::sync::Arc;
 
 use ardent_engine::cache::locate::CacheLocator;
 use ardent_engine::distributed::rest::{UiIdentity, UI_PORTS};
-use axum::extract::{Path, Query, Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::{Json, Router};
 use ballista_scheduler::cluster::BallistaCluster;
 use maud::Markup;
-use serde::Deserialize;
 
 use self::model::Model;
 use self::roster::Roster;
@@ -109,24 +110,8 @@ impl Ui {
         if credentials.is_none() && !host.is_loopback() {
             return Err(UiError::NeedsUsers(host));
         }
-        let listener = match options.ui_port {
-            Some(0) => return Ok(None),
-            Some(port) => {
-                let address = SocketAddr::new(host, port);
-                tokio::net::TcpListener::bind(address)
-                    .await
-                    .map_err(|source| UiError::Bind { address, source })?
-            }
-            None => match first_free(host).await {
-                Some(listener) => listener,
-                None => {
-                    tracing::warn!(
-                        "ports {DEFAULT_PORT} to {} are all taken: no web UI (give --ui-port)",
-                        UI_PORTS.end()
-                    );
-                    return Ok(None);
-                }
-            },
+        let Some(listener) = listen(host, options.ui_port).await? else {
+            return Ok(None);
         };
         let address = listener.local_addr().map_err(|source| UiError::Bind {
             address: SocketAddr::new(host, 0),
@@ -166,30 +151,41 @@ impl Ui {
     }
 }
 
-async fn first_free(host: IpAddr) -> Option<tokio::net::TcpListener> {
-    for port in UI_PORTS {
-        if let Ok(listener) = tokio::net::TcpListener::bind(SocketAddr::new(host, port)).await {
-            return Some(listener);
+/// Binds `port` on `host`, or with none given the first free one of [`UI_PORTS`]; `None` for
+/// port 0 (no UI) or when every one of those is taken.
+async fn listen(
+    host: IpAddr,
+    port: Option<u16>,
+) -> Result<Option<tokio::net::TcpListener>, UiError> {
+    match port {
+        Some(0) => Ok(None),
+        Some(port) => {
+            let address = SocketAddr::new(host, port);
+            tokio::net::TcpListener::bind(address)
+                .await
+                .map(Some)
+                .map_err(|source| UiError::Bind { address, source })
+        }
+        None => {
+            for port in UI_PORTS {
+                let address = SocketAddr::new(host, port);
+                if let Ok(listener) = tokio::net::TcpListener::bind(address).await {
+                    return Ok(Some(listener));
+                }
+            }
+            tracing::warn!(
+                "ports {DEFAULT_PORT} to {} are all taken: no web UI (give --ui-port)",
+                UI_PORTS.end()
+            );
+            Ok(None)
         }
     }
-    None
 }
 
-fn router(state: UiState, scheduler: Scheduler) -> Router {
-    let pages = Router::new()
+/// What every UI serves: `/` leading to the jobs, and the static assets.
+fn common_routes() -> Router {
+    Router::new()
         .route("/", get(|| async { Redirect::to("/jobs") }))
-        .route("/jobs", get(jobs_page))
-        .route("/job/{id}", get(job_page))
-        .route("/job/{id}/cancel", post(cancel))
-        .route("/executors", get(executors_page))
-        .route("/caches", get(caches_page))
-        .route("/sessions", get(sessions_page))
-        .route("/api/ui/sessions", get(sessions_json))
-        .route("/api/ui/jobs", get(jobs_json))
-        .route("/api/ui/job/{id}", get(job_json))
-        .route("/api/ui/executors", get(executors_json))
-        .route("/api/caches", get(caches_json))
-        .route("/api/ui/scheduler", get(identity_json))
         .route(
             "/static/ui.css",
             get(|| async { asset("text/css", pages::CSS) }),
@@ -198,7 +194,23 @@ fn router(state: UiState, scheduler: Scheduler) -> Router {
             "/static/ui.js",
             get(|| async { asset("text/javascript", pages::JS) }),
         )
-        .with_state(state.clone());
+}
+
+fn router(state: UiState, scheduler: Scheduler) -> Router {
+    let pages = Router::new()
+        .route("/executors", get(executors_page))
+        .route("/caches", get(caches_page))
+        .route("/sessions", get(sessions_page))
+        .route("/api/ui/sessions", get(sessions_json))
+        .route("/api/ui/executors", get(executors_json))
+        .route("/api/caches", get(caches_json))
+        .route("/api/ui/scheduler", get(identity_json))
+        .with_state(state.clone())
+        .merge(jobs::routes(
+            Arc::new(state.model.clone()),
+            pages::Site::Cluster,
+        ))
+        .merge(common_routes());
     // Ballista's REST API answers what the UI's routes do not, behind the same users check
     // (as a fallback: its `/` sends browsers to its web TUI elsewhere, here `/` is the UI's).
     pages
@@ -248,7 +260,7 @@ async fn require_user(State(state): State<UiState>, request: Request, next: Next
     }
 }
 
-fn html(status: StatusCode, markup: Markup) -> Response {
+pub(crate) fn html(status: StatusCode, markup: Markup) -> Response {
     (
         status,
         [
@@ -260,120 +272,40 @@ fn html(status: StatusCode, markup: Markup) -> Response {
         .into_response()
 }
 
-fn unavailable(message: String) -> Response {
+pub(crate) fn unavailable(site: pages::Site, message: String) -> Response {
     html(
         StatusCode::SERVICE_UNAVAILABLE,
-        pages::problem("The scheduler does not answer", &message),
+        pages::problem(site, "The scheduler does not answer", &message),
     )
-}
-
-fn no_job(id: &str) -> Response {
-    html(
-        StatusCode::NOT_FOUND,
-        pages::problem("No such job", &format!("The scheduler knows no job {id}.")),
-    )
-}
-
-#[derive(Deserialize)]
-struct JobsQuery {
-    page: Option<usize>,
-}
-
-async fn jobs_page(State(state): State<UiState>, Query(q): Query<JobsQuery>) -> Response {
-    match state.model.jobs().await {
-        Ok(rows) => html(StatusCode::OK, pages::jobs(&rows, q.page.unwrap_or(1))),
-        Err(e) => unavailable(e),
-    }
-}
-
-async fn job_page(State(state): State<UiState>, Path(id): Path<String>) -> Response {
-    match state.model.job(&id).await {
-        Some(detail) => html(StatusCode::OK, pages::job(&detail)),
-        None => no_job(&id),
-    }
-}
-
-/// A cancel from the job's page. Only from a page of this UI: a form posted from another site
-/// (which a browser would send with the user's credentials) is refused.
-async fn cancel(
-    State(state): State<UiState>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    if !same_origin(&headers) {
-        return html(
-            StatusCode::FORBIDDEN,
-            pages::problem(
-                "Refused",
-                "Jobs are cancelled from the UI's own pages only.",
-            ),
-        );
-    }
-    match state.model.cancel(&id).await {
-        Ok(_) => Redirect::to(&format!("/job/{id}")).into_response(),
-        Err(e) if e.starts_with("no job") => no_job(&id),
-        Err(e) => unavailable(e),
-    }
-}
-
-/// Whether a request came from this UI's own pages: the browser's `Sec-Fetch-Site`, else its
-/// `Origin`, says so; a request with neither (curl, a script) is taken as the user's own.
-fn same_origin(headers: &HeaderMap) -> bool {
-    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    if let Some(site) = text("sec-fetch-site") {
-        return site == "same-origin" || site == "none";
-    }
-    match (text("origin"), text("host")) {
-        (Some(origin), Some(host)) => origin
-            .split_once("://")
-            .is_some_and(|(_, authority)| authority == host),
-        (Some(_), None) => false,
-        (None, _) => true,
-    }
 }
 
 async fn executors_page(State(state): State<UiState>) -> Response {
     match state.model.executors().await {
         Ok(views) => html(StatusCode::OK, pages::executors(&views)),
-        Err(e) => unavailable(e),
+        Err(e) => unavailable(pages::Site::Cluster, e),
     }
 }
 
 async fn caches_page(State(state): State<UiState>) -> Response {
     match state.model.caches().await {
         Ok(view) => html(StatusCode::OK, pages::caches(&view)),
-        Err(e) => unavailable(e),
+        Err(e) => unavailable(pages::Site::Cluster, e),
     }
 }
 
 async fn sessions_page(State(state): State<UiState>) -> Response {
     match state.model.sessions().await {
         Ok(view) => html(StatusCode::OK, pages::sessions(&view)),
-        Err(e) => unavailable(e),
+        Err(e) => unavailable(pages::Site::Cluster, e),
     }
 }
 
-fn json_or_503<T: serde::Serialize>(result: Result<T, String>) -> Response {
+pub(crate) fn json_or_503<T: serde::Serialize>(result: Result<T, String>) -> Response {
     match result {
         Ok(value) => Json(value).into_response(),
         Err(error) => (
             StatusCode::SERVICE_UNAVAILABLE,
             Json(serde_json::json!({ "error": error })),
-        )
-            .into_response(),
-    }
-}
-
-async fn jobs_json(State(state): State<UiState>) -> Response {
-    json_or_503(state.model.jobs().await)
-}
-
-async fn job_json(State(state): State<UiState>, Path(id): Path<String>) -> Response {
-    match state.model.job(&id).await {
-        Some(detail) => Json(detail).into_response(),
-        None => (
-            StatusCode::NOT_FOUND,
-            Json(serde_json::json!({ "error": format!("no job {id}") })),
         )
             .into_response(),
     }
@@ -398,32 +330,4 @@ async fn identity_json(State(state): State<UiState>) -> Response {
 
 async fn sessions_json(State(state): State<UiState>) -> Response {
     json_or_503(state.model.sessions().await)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        for (k, v) in pairs {
-            h.insert(*k, HeaderValue::from_static(v));
-        }
-        h
-    }
-
-    #[test]
-    fn cancels_come_from_the_ui_itself() {
-        assert!(same_origin(&headers(&[("sec-fetch-site", "same-origin")])));
-        assert!(!same_origin(&headers(&[("sec-fetch-site", "cross-site")])));
-        assert!(same_origin(&headers(&[
-            ("origin", "http://127.0.0.1:4040"),
-            ("host", "127.0.0.1:4040")
-        ])));
-        assert!(!same_origin(&headers(&[
-            ("origin", "https://evil.example"),
-            ("host", "127.0.0.1:4040")
-        ])));
-        assert!(same_origin(&headers(&[("host", "127.0.0.1:4040")])));
-    }
 }

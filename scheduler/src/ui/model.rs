@@ -464,6 +464,21 @@ fn duration(start: u64, end: u64) -> u64 {
     }
 }
 
+#[async_trait::async_trait]
+impl super::jobs::JobSource for Model {
+    async fn jobs(&self) -> Result<Vec<JobRow>, String> {
+        Model::jobs(self).await
+    }
+
+    async fn job(&self, id: &str) -> Option<JobDetail> {
+        Model::job(self, id).await
+    }
+
+    async fn cancel(&self, id: &str) -> Result<bool, String> {
+        Model::cancel(self, id).await
+    }
+}
+
 /// How long a cancel from the UI waits for the scheduler to record the job's end.
 const CANCEL_SETTLES: std::time::Duration = std::time::Duration::from_secs(10);
 

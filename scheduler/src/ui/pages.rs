@@ -20,7 +20,15 @@ pub enum Tab {
     Sessions,
 }
 
-fn layout(title: &str, tab: Tab, live: bool, content: Markup) -> Markup {
+/// Whose UI a page belongs to: a cluster's scheduler, or a local session (`ardent sql --ui`),
+/// which has jobs only.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Site {
+    Cluster,
+    Local,
+}
+
+fn layout(site: Site, title: &str, tab: Tab, live: bool, content: Markup) -> Markup {
     let class = |t: Tab| if t == tab { "current" } else { "" };
     html! {
         (DOCTYPE)
@@ -37,13 +45,19 @@ fn layout(title: &str, tab: Tab, live: bool, content: Markup) -> Markup {
                     a.brand href="/jobs" { "ardent" }
                     nav {
                         a class=(class(Tab::Jobs)) href="/jobs" { "Jobs" }
-                        a class=(class(Tab::Executors)) href="/executors" { "Executors" }
-                        a class=(class(Tab::Caches)) href="/caches" { "Caches" }
-                        a class=(class(Tab::Sessions)) href="/sessions" { "Sessions" }
+                        @if site == Site::Cluster {
+                            a class=(class(Tab::Executors)) href="/executors" { "Executors" }
+                            a class=(class(Tab::Caches)) href="/caches" { "Caches" }
+                            a class=(class(Tab::Sessions)) href="/sessions" { "Sessions" }
+                        }
                     }
                 }
                 main id="content" data-live=(if live { "true" } else { "false" }) { (content) }
-                footer { "ardent " (env!("CARGO_PKG_VERSION")) " · Ballista 55 · " a href="/api/openapi.json" { "REST API" } }
+                @if site == Site::Cluster {
+                    footer { "ardent " (env!("CARGO_PKG_VERSION")) " · Ballista 55 · " a href="/api/openapi.json" { "REST API" } }
+                } @else {
+                    footer { "ardent " (env!("CARGO_PKG_VERSION")) " · a local session: its statements, while it runs" }
+                }
             }
         }
     }
@@ -109,7 +123,7 @@ fn state_badge(state: JobState) -> Markup {
 }
 
 /// The Jobs page: newest first, `JOBS_PER_PAGE` a page.
-pub fn jobs(rows: &[JobRow], page: usize) -> Markup {
+pub fn jobs(site: Site, rows: &[JobRow], page: usize) -> Markup {
     let pages = rows.len().div_ceil(JOBS_PER_PAGE).max(1);
     let page = page.clamp(1, pages);
     let shown = rows
@@ -118,6 +132,7 @@ pub fn jobs(rows: &[JobRow], page: usize) -> Markup {
         .take(JOBS_PER_PAGE);
     let count = |s: JobState| rows.iter().filter(|r| r.state == s).count();
     layout(
+        site,
         "Jobs",
         Tab::Jobs,
         true,
@@ -171,9 +186,10 @@ fn first_line(text: &str) -> &str {
 }
 
 /// A job's page: its state, error, stage graph, stages with their tasks, and plans.
-pub fn job(detail: &JobDetail) -> Markup {
+pub fn job(site: Site, detail: &JobDetail) -> Markup {
     let j = &detail.job;
     layout(
+        site,
         &format!("Job {}", j.id),
         Tab::Jobs,
         j.state.is_active(),
@@ -247,6 +263,7 @@ fn join(ids: &[usize]) -> String {
 pub fn executors(views: &[ExecutorView]) -> Markup {
     let alive = views.iter().filter(|v| v.lost_at_ms.is_none()).count();
     layout(
+        Site::Cluster,
         "Executors",
         Tab::Executors,
         true,
@@ -287,6 +304,7 @@ pub fn executors(views: &[ExecutorView]) -> Markup {
 /// The Caches page: each executor's store and each cache's partitions.
 pub fn caches(view: &CachesView) -> Markup {
     layout(
+        Site::Cluster,
         "Caches",
         Tab::Caches,
         true,
@@ -332,6 +350,7 @@ pub fn caches(view: &CachesView) -> Markup {
 /// The Sessions page: Flight SQL's live sessions, their users and running statements.
 pub fn sessions(view: &SessionsView) -> Markup {
     layout(
+        Site::Cluster,
         "Sessions",
         Tab::Sessions,
         view.flight_sql,
@@ -369,8 +388,9 @@ pub fn sessions(view: &SessionsView) -> Markup {
 }
 
 /// A page for what went wrong (unknown job, the scheduler not answering).
-pub fn problem(title: &str, message: &str) -> Markup {
+pub fn problem(site: Site, title: &str, message: &str) -> Markup {
     layout(
+        site,
         title,
         Tab::Jobs,
         false,
@@ -408,7 +428,12 @@ mod tests {
 
     #[test]
     fn user_text_is_escaped() {
-        let page = jobs(&[row("<script>alert(1)</script>", JobState::Failed)], 1).into_string();
+        let page = jobs(
+            Site::Cluster,
+            &[row("<script>alert(1)</script>", JobState::Failed)],
+            1,
+        )
+        .into_string();
         assert!(!page.contains("<script>alert"));
         assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
         assert!(page.contains("&lt;b&gt;boom&lt;/b&gt;"));
