@@ -155,6 +155,23 @@ async fn the_ui_shows_jobs_stages_executors_and_caches() {
         .filter_map(|t| t["executor"].as_str())
         .collect();
     assert!(!executors.is_empty(), "{detail}");
+    // Rows and bytes each task wrote: the stage over the stack's tasks wrote its two yearly
+    // partial aggregates, as the stage's own metrics count them.
+    let scan = &detail["stages"][0];
+    let written = |field: &str| -> u64 {
+        scan["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t[field].as_u64().unwrap_or_else(|| panic!("{field}: {t}")))
+            .sum()
+    };
+    assert_eq!(written("rows_out"), 2, "{scan}");
+    assert!(written("bytes_out") > 0, "{scan}");
+    assert!(
+        scan["plan"].as_str().unwrap().contains("output_rows=2"),
+        "{scan}"
+    );
     assert!(
         !page.body.contains("Cancel job"),
         "a completed job has no cancel button"

@@ -113,6 +113,9 @@ pub struct TaskView {
     pub executor: Option<String>,
     pub state: &'static str,
     pub duration_ms: u64,
+    /// Rows and bytes it wrote to its shuffle outputs, once it succeeded.
+    pub rows_out: Option<u64>,
+    pub bytes_out: Option<u64>,
     pub error: Option<String>,
 }
 
@@ -643,6 +646,14 @@ fn stage_view(
             } else {
                 now_ms() as u128
             };
+            let output = match &t.task_status {
+                TaskStatusKind::Successful(done) => Some(
+                    done.partitions
+                        .iter()
+                        .fold((0, 0), |(r, b), p| (r + p.num_rows, b + p.num_bytes)),
+                ),
+                _ => None,
+            };
             TaskView {
                 id: t.task_id,
                 partitions: t.global_input_partition_ids.clone(),
@@ -655,6 +666,8 @@ fn stage_view(
                 } else {
                     0
                 },
+                rows_out: output.map(|(rows, _)| rows),
+                bytes_out: output.map(|(_, bytes)| bytes),
                 error,
             }
         })

@@ -177,6 +177,11 @@ pub fn jobs(site: Site, rows: &[JobRow], page: usize) -> Markup {
     )
 }
 
+/// A figure, or a dash where there is none.
+fn maybe(value: Option<u64>, show: impl Fn(u64) -> String) -> String {
+    value.map_or_else(|| "–".to_string(), show)
+}
+
 fn first_line(text: &str) -> &str {
     let line = text.lines().next().unwrap_or("");
     match line.char_indices().nth(160) {
@@ -225,7 +230,8 @@ pub fn job(site: Site, detail: &JobDetail) -> Markup {
                     @if let Some(e) = &s.error { pre.error { (e) } }
                     @if !s.tasks.is_empty() {
                         table.tasks {
-                            thead { tr { th { "Task" } th { "Partitions" } th { "Executor" } th { "State" } th { "Duration" } th { "Error" } } }
+                            thead { tr { th { "Task" } th { "Partitions" } th { "Executor" } th { "State" } th { "Duration" }
+                                th { "Rows out" } th { "Bytes out" } th { "Error" } } }
                             tbody {
                                 @for t in &s.tasks {
                                     tr class={"task state-" (t.state)} {
@@ -234,6 +240,8 @@ pub fn job(site: Site, detail: &JobDetail) -> Markup {
                                         td { @if let Some(e) = &t.executor { (e) } @else { "–" } }
                                         td { (t.state) }
                                         td { (duration(t.duration_ms)) }
+                                        td.num { (maybe(t.rows_out, |n| n.to_string())) }
+                                        td.num { (maybe(t.bytes_out, bytes)) }
                                         td { @if let Some(e) = &t.error { (first_line(e)) } }
                                     }
                                 }
