@@ -3,7 +3,8 @@
 //! CCDC jobs submitted by the `ardent` CLI. Pages update live without a reload; a job's graph has
 //! one box per stage; a failing job names its executor; a cancel from the page stops the job;
 //! SQL text holding `<script>` is shown as text; a Flight SQL session is listed with its running
-//! statement; a killed executor shows as lost.
+//! statement; a killed executor shows as lost; with users, nothing answers the browser without
+//! credentials.
 //!
 //! Each page's screenshot is written to `ARDENT_UI_SCREENSHOTS` (the README's pictures under
 //! docs/ui are made with `ARDENT_UI_SCREENSHOTS=docs/ui`), else under the target dir, and is
@@ -20,7 +21,7 @@ use serde_json::{json, Value};
 use crate::cache::CCDC;
 use crate::cluster::Cluster;
 use crate::common::*;
-use crate::ui::{json, ui_cluster, yearly_ndvi};
+use crate::ui::{json, ui_cluster, users_cluster, yearly_ndvi};
 
 /// The longest any one thing the browser waits for may take (a page update, a job's end).
 const PATIENCE: Duration = Duration::from_secs(120);
@@ -440,4 +441,48 @@ fn the_pages_in_a_browser() {
     browser.wait_for("tr.executor.lost", "the killed executor shown lost");
     assert_eq!(browser.count("tr.executor.alive"), 1);
     browser.screenshot("executors");
+}
+
+#[test]
+fn with_users_the_browser_sees_nothing_without_credentials() {
+    let (_cluster, ui_port) = users_cluster("ann", "s3cret");
+    let browser = Browser::start();
+    // The user's credentials, given in the address as a browser keeps them for the site.
+    browser.open(&format!("http://ann:s3cret@127.0.0.1:{ui_port}/jobs"));
+    browser.wait_for("p.empty", "the Jobs page, with credentials");
+    // From that page, every page and API asked without them is refused, and with them answers
+    // (asked of the server each time, not of the browser's cache).
+    let paths = json!([
+        "/jobs",
+        "/executors",
+        "/caches",
+        "/sessions",
+        "/api/ui/jobs",
+        "/api/caches",
+        "/api/jobs",
+        "/static/ui.js"
+    ]);
+    let statuses = |credentials: &str| {
+        browser.run(
+            "fetching the UI's paths",
+            browser.client().execute_async(
+                &format!(
+                    "const done = arguments[arguments.length - 1];
+                     Promise.all(arguments[0].map(function (p) {{
+                       var url = location.protocol + '//' + location.host + p;
+                       return fetch(url, {{ credentials: '{credentials}', cache: 'no-store' }}).then(function (r) {{ return r.status; }});
+                     }})).then(done, function (e) {{ done(String(e)); }});"
+                ),
+                vec![paths.clone()],
+            ),
+        )
+    };
+    assert_eq!(
+        statuses("omit"),
+        json!([401, 401, 401, 401, 401, 401, 401, 401])
+    );
+    assert_eq!(
+        statuses("same-origin"),
+        json!([200, 200, 200, 200, 200, 200, 200, 200])
+    );
 }

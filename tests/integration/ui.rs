@@ -93,6 +93,23 @@ pub fn ui_cluster(ui_port: u16, more: &[&str]) -> Cluster {
     )
 }
 
+/// A scheduler with one user, serving its UI on the port returned, and one executor.
+pub fn users_cluster(user: &str, password: &str) -> (Cluster, u16) {
+    let dir = tempfile::tempdir().unwrap();
+    let users = dir.path().join("users");
+    let line = ardent_engine::users::hash_line(user, password).unwrap();
+    std::fs::write(&users, line).unwrap();
+    let ui_port = free_port();
+    let flags = [
+        "--ui-port",
+        &ui_port.to_string(),
+        "--users",
+        users.to_str().unwrap(),
+    ];
+    // The scheduler has read the users file once it has started.
+    (Cluster::start_with(1, 1, &flags, &[]), ui_port)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_ui_shows_jobs_stages_executors_and_caches() {
     let ui_port = free_port();
@@ -415,25 +432,7 @@ fn a_local_session_serves_its_statements() {
 
 #[test]
 fn with_users_every_page_and_api_asks_for_credentials() {
-    let dir = tempfile::tempdir().unwrap();
-    let users = dir.path().join("users");
-    std::fs::write(
-        &users,
-        ardent_engine::users::hash_line("ann", "s3cret pass").unwrap(),
-    )
-    .unwrap();
-    let ui_port = free_port();
-    let cluster = Cluster::start_with(
-        1,
-        1,
-        &[
-            "--ui-port",
-            &ui_port.to_string(),
-            "--users",
-            users.to_str().unwrap(),
-        ],
-        &[],
-    );
+    let (cluster, ui_port) = users_cluster("ann", "s3cret pass");
     let base = format!("http://127.0.0.1:{ui_port}");
     let basic = |pair: &str| {
         format!(

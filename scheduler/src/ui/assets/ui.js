@@ -9,7 +9,10 @@
     var main = document.getElementById("content");
     if (!live(main)) { return; }
     if (document.hidden) { return schedule(); }
-    fetch(window.location.href, { credentials: "same-origin", headers: { "Accept": "text/html" } })
+    // The address without any user:password in it, which fetch refuses.
+    var here = window.location;
+    fetch(here.protocol + "//" + here.host + here.pathname + here.search,
+          { credentials: "same-origin", headers: { "Accept": "text/html" } })
       .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
       .then(function (text) {
         var page = new DOMParser().parseFromString(text, "text/html");
