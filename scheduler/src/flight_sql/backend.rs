@@ -23,6 +23,8 @@ const STATUS_BUFFER: usize = 16;
 pub struct ArdentBackend {
     scheduler: Scheduler,
     contexts: Mutex<HashMap<String, Arc<SessionContext>>>,
+    /// The session of each job running for one, by job id.
+    running: Arc<Mutex<HashMap<String, String>>>,
 }
 
 impl ArdentBackend {
@@ -30,7 +32,25 @@ impl ArdentBackend {
         ArdentBackend {
             scheduler,
             contexts: Mutex::default(),
+            running: Arc::default(),
         }
+    }
+
+    /// The jobs running now for the frontend's session `session_id`.
+    pub fn running_jobs(&self, session_id: &str) -> Vec<String> {
+        // Jobs are listed under their context's own id, which is not the frontend's.
+        let Some(ctx) = self.context(session_id) else {
+            return Vec::new();
+        };
+        let context_id = ctx.session_id();
+        let running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        let mut jobs: Vec<String> = running
+            .iter()
+            .filter(|(_, session)| **session == context_id)
+            .map(|(job, _)| job.clone())
+            .collect();
+        jobs.sort();
+        jobs
     }
 
     /// The context of an open session: the one the frontend plans its statements in.
@@ -81,6 +101,7 @@ impl QueryBackend for ArdentBackend {
             .submit_job(job_name, Arc::clone(&ctx), &plan, Some(subscriber))
             .await?;
         tracing::info!(%job_id, session = ctx.session_id(), job_name, "Flight SQL job submitted");
+        let _listed = Listed::new(&self.running, job_id.to_string(), ctx.session_id());
         let mut running = CancelOnDrop {
             scheduler: self.scheduler.clone(),
             job_id: Some(job_id.clone()),
@@ -115,6 +136,30 @@ impl QueryBackend for ArdentBackend {
         Err(BallistaError::General(format!(
             "job {job_id} ended without reporting a final status"
         )))
+    }
+}
+
+/// A job listed as running for its session until its waiter ends, however it ends.
+struct Listed {
+    running: Arc<Mutex<HashMap<String, String>>>,
+    job_id: String,
+}
+
+impl Listed {
+    fn new(running: &Arc<Mutex<HashMap<String, String>>>, job_id: String, session: String) -> Self {
+        let mut map = running.lock().unwrap_or_else(|e| e.into_inner());
+        map.insert(job_id.clone(), session);
+        Listed {
+            running: Arc::clone(running),
+            job_id,
+        }
+    }
+}
+
+impl Drop for Listed {
+    fn drop(&mut self) {
+        let mut map = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        map.remove(&self.job_id);
     }
 }
 

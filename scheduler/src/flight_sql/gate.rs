@@ -121,6 +121,8 @@ pub struct SessionInfo {
     /// Milliseconds since the Unix epoch.
     pub opened_at_ms: u64,
     pub idle_ms: u64,
+    /// The jobs running for it now.
+    pub running_jobs: Vec<String>,
 }
 
 /// What a ticket of this gate stands for.
@@ -289,6 +291,7 @@ impl Gate {
                     .duration_since(UNIX_EPOCH)
                     .map_or(0, |d| d.as_millis() as u64),
                 idle_ms: s.last_used.elapsed().as_millis() as u64,
+                running_jobs: self.backend.running_jobs(&s.session_id),
             })
             .collect();
         sessions.sort_by_key(|s| s.opened_at_ms);

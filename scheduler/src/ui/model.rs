@@ -21,7 +21,7 @@ use datafusion::physical_plan::{displayable, ExecutionPlan};
 use serde::Serialize;
 
 use super::roster::Roster;
-use crate::flight_sql::{Scheduler, SessionInfo, Sessions, ANONYMOUS_USER};
+use crate::flight_sql::{Scheduler, SessionInfo, Sessions};
 use crate::placements::TaskPlacements;
 
 /// Milliseconds since the Unix epoch.
@@ -197,7 +197,7 @@ pub struct Model {
     pub sessions: Option<Sessions>,
 }
 
-/// The Sessions page: Flight SQL's live sessions and what their users are running.
+/// The Sessions page: Flight SQL's live sessions and what they are running.
 #[derive(Clone, Debug, Serialize)]
 pub struct SessionsView {
     /// Whether the scheduler serves Flight SQL at all.
@@ -210,7 +210,7 @@ pub struct SessionsView {
 pub struct SessionView {
     #[serde(flatten)]
     pub session: SessionInfo,
-    /// Its user's running and queued jobs (a job carries its user, not its session).
+    /// Its running and queued jobs.
     pub running: Vec<JobRow>,
 }
 
@@ -320,7 +320,7 @@ impl Model {
         Ok(true)
     }
 
-    /// Flight SQL's live sessions, oldest first, with their users' running jobs.
+    /// Flight SQL's live sessions, oldest first, with their running jobs.
     pub async fn sessions(&self) -> Result<SessionsView, String> {
         let Some(sessions) = &self.sessions else {
             return Ok(SessionsView {
@@ -333,10 +333,9 @@ impl Model {
             .list()
             .into_iter()
             .map(|session| {
-                let prefix = format!("{}: ", session.user.as_deref().unwrap_or(ANONYMOUS_USER));
                 let running = jobs
                     .iter()
-                    .filter(|j| j.state.is_active() && j.name.starts_with(&prefix))
+                    .filter(|j| session.running_jobs.contains(&j.id))
                     .cloned()
                     .collect();
                 SessionView { session, running }

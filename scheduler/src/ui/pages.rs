@@ -389,7 +389,6 @@ pub fn sessions(view: &SessionsView) -> Markup {
                         }
                     }
                 }
-                p.summary { "A statement is listed under every session of its user." }
             }
         },
     )
