@@ -27,3 +27,10 @@ pub mod session;
 pub mod statements;
 pub mod synth;
 pub mod users;
+
+/// Milliseconds since the Unix epoch, now (0 on a clock set before it).
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}

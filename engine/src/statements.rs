@@ -23,12 +23,13 @@
 
 use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use datafusion::error::{DataFusionError, Result};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::prelude::SessionContext;
 use tokio::sync::Notify;
+
+use crate::now_ms;
 
 /// Statements kept: the oldest are forgotten beyond this many.
 const KEPT: usize = 500;
@@ -148,7 +149,7 @@ pub async fn logged<T>(
     sql: &str,
     work: impl Future<Output = Result<T>>,
 ) -> Result<T> {
-    let Some(log) = ctx.state().config().get_extension::<StatementLog>() else {
+    let Some(log) = session_log(ctx) else {
         return work.await;
     };
     let (id, cancel) = log.start(sql);
@@ -175,17 +176,16 @@ pub async fn logged<T>(
 
 /// Records the physical plan of the statement [`logged`] is running, if any.
 pub fn record_plan(ctx: &SessionContext, plan: &Arc<dyn ExecutionPlan>) {
-    let (Some(log), Ok(current)) = (
-        ctx.state().config().get_extension::<StatementLog>(),
-        CURRENT.try_with(|c| *c),
-    ) else {
+    let (Some(log), Ok(current)) = (session_log(ctx), CURRENT.try_with(|c| *c)) else {
         return;
     };
     log.update(current.id, |s| s.plan = Some(Arc::clone(plan)));
 }
 
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
+/// The session's log, if it has one (read in place: `ctx.state()` would copy the whole state).
+fn session_log(ctx: &SessionContext) -> Option<Arc<StatementLog>> {
+    ctx.state_ref()
+        .read()
+        .config()
+        .get_extension::<StatementLog>()
 }

@@ -19,7 +19,7 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use ardent_engine::cache::run::{execute_with, result_schema, Fill};
 use ardent_engine::cache::statement::CacheStatement;
@@ -107,7 +107,8 @@ struct Session {
     user: Option<String>,
     /// The frontend's session id; its context is the backend's to keep.
     session_id: String,
-    opened_at: SystemTime,
+    /// Milliseconds since the Unix epoch.
+    opened_at_ms: u64,
     last_used: Instant,
 }
 
@@ -269,7 +270,7 @@ impl Gate {
             Session {
                 user,
                 session_id,
-                opened_at: SystemTime::now(),
+                opened_at_ms: ardent_engine::now_ms(),
                 last_used: Instant::now(),
             },
         );
@@ -286,10 +287,7 @@ impl Gate {
             .map(|s| SessionInfo {
                 user: s.user.clone(),
                 session_id: s.session_id.clone(),
-                opened_at_ms: s
-                    .opened_at
-                    .duration_since(UNIX_EPOCH)
-                    .map_or(0, |d| d.as_millis() as u64),
+                opened_at_ms: s.opened_at_ms,
                 idle_ms: s.last_used.elapsed().as_millis() as u64,
                 running_jobs: self.backend.running_jobs(&s.session_id),
             })

@@ -54,7 +54,7 @@ impl LocalJobs {
             .as_ref()
             .map_or(0, |p| p.output_partitioning().partition_count());
         let done = state == JobState::Completed;
-        let end = s.ended_ms.unwrap_or_else(super::model::now_ms);
+        let end = s.ended_ms.unwrap_or_else(ardent_engine::now_ms);
         JobRow {
             id: s.id.to_string(),
             name: s.sql.clone(),

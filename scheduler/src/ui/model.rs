@@ -4,9 +4,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use ardent_engine::cache::locate::{CacheLocator, Inventory};
+use ardent_engine::now_ms;
 use ballista_core::execution_plans::{
     RangeShuffleReaderExec, ShuffleReaderExec, UnresolvedShuffleExec,
 };
@@ -23,14 +23,6 @@ use serde::Serialize;
 use super::roster::Roster;
 use crate::flight_sql::{Scheduler, SessionInfo, Sessions};
 use crate::placements::TaskPlacements;
-
-/// Milliseconds since the Unix epoch.
-pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
 
 /// Where a job is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]

@@ -4,10 +4,11 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use ardent_engine::now_ms;
 use ballista_scheduler::cluster::ClusterStateEvent;
 use futures::StreamExt;
 
-use super::model::{now_ms, ExecutorView};
+use super::model::ExecutorView;
 use crate::flight_sql::Scheduler;
 
 /// Lost executors kept, at most; the oldest go first.

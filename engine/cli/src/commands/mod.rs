@@ -62,7 +62,7 @@ pub async fn session(master: Option<&str>) -> anyhow::Result<(SessionContext, Pr
         Master::Cluster { host, port } => {
             // A tag of this client's own, to pick its jobs out of the scheduler's list; each
             // job is named `<tag>: <its SQL>`.
-            let prefix = format!("ardent-{}-{}", std::process::id(), unix_millis());
+            let prefix = format!("ardent-{}-{}", std::process::id(), ardent_engine::now_ms());
             config = config.with_extension(Arc::new(JobNaming {
                 prefix: prefix.clone(),
             }));
@@ -77,12 +77,6 @@ pub async fn session(master: Option<&str>) -> anyhow::Result<(SessionContext, Pr
         .await
         .map_err(anyhow::Error::msg)?;
     Ok((ctx, progress))
-}
-
-fn unix_millis() -> u128 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis())
 }
 
 /// Runs `work` while a progress bar is drawn on stderr, if stderr is a terminal: chips read in
