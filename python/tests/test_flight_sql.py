@@ -297,6 +297,10 @@ def test_the_ui_lists_sessions_with_their_running_statements(cluster, alice):
             running = [j["name"] for s in sessions if s["user"] == "alice" for j in s["running"]]
             assert any(sql in name for name in running), sessions
             assert not any(j for s in sessions if s["user"] == "bob" for j in s["running"]), sessions
+            # The Jobs page names the user who submitted each Flight SQL job.
+            jobs = [j for j in json.loads(ui_get(cluster, "/api/ui/jobs")) if sql in j["name"]]
+            assert jobs and all(j["user"] == "alice" for j in jobs), jobs
+            assert '<td class="user">alice</td>' in ui_get(cluster, "/jobs", user="bob")
             assert all(s["idle_ms"] >= 0 and s["opened_at_ms"] > 0 for s in sessions)
             page = ui_get(cluster, "/sessions", user="bob")
             assert page.count('class="session"') == len(sessions), page

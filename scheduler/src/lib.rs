@@ -6,8 +6,9 @@
 //! clients and executors on the cluster network, [`flight_sql`], Arrow Flight SQL for Python,
 //! Jupyter and JDBC on a port of its own, [`ui`], the web UI on another, [`cache`], the
 //! registry of the executors' cached partitions and the task placement that reads them where
-//! they are, [`placements`], where each task was bound, and [`auth`], the users that Flight SQL and the UI share. The coming Mesos
-//! framework takes its own module beside them, started from the same
+//! they are, [`placements`], where each task was bound, [`recent`], the bounded record of the
+//! newest jobs those keep facts in, and [`auth`], the users that Flight SQL and the UI share.
+//! The coming Mesos framework takes its own module beside them, started from the same
 //! [`server::SchedulerOptions`].
 
 #![forbid(unsafe_code)]
@@ -16,5 +17,6 @@ pub mod auth;
 pub mod cache;
 pub mod flight_sql;
 pub mod placements;
+pub mod recent;
 pub mod server;
 pub mod ui;

@@ -110,6 +110,16 @@ pub fn users_cluster(user: &str, password: &str) -> (Cluster, u16) {
     (Cluster::start_with(1, 1, &flags, &[]), ui_port)
 }
 
+/// The sum of a figure over a stage's tasks, each of which must have it.
+fn task_total(stage: &Value, field: &str) -> u64 {
+    stage["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t[field].as_u64().unwrap_or_else(|| panic!("{field}: {t}")))
+        .sum()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_ui_shows_jobs_stages_executors_and_caches() {
     let ui_port = free_port();
@@ -175,16 +185,29 @@ async fn the_ui_shows_jobs_stages_executors_and_caches() {
     // Rows and bytes each task wrote: the stage over the stack's tasks wrote its two yearly
     // partial aggregates, as the stage's own metrics count them.
     let scan = &detail["stages"][0];
-    let written = |field: &str| -> u64 {
-        scan["tasks"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|t| t[field].as_u64().unwrap_or_else(|| panic!("{field}: {t}")))
-            .sum()
-    };
+    let written = |field: &str| task_total(scan, field);
     assert_eq!(written("rows_out"), 2, "{scan}");
     assert!(written("bytes_out") > 0, "{scan}");
+    // What each task read: the scan's tasks read pixel values from the files, more rows than
+    // they wrote; the stage after it read, over its tasks, exactly the rows the scan wrote.
+    // Each figure is there for each task (`task_total` insists).
+    assert!(written("rows_in") > 2, "{scan}");
+    assert!(written("bytes_in") > 0, "{scan}");
+    assert_eq!(written("spilled_bytes"), 0, "{scan}");
+    let scan_id = scan["id"].as_u64().unwrap();
+    let reader = detail["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["reads"].as_array().unwrap().contains(&scan_id.into()))
+        .unwrap_or_else(|| panic!("a stage reads the scan's: {detail}"));
+    let read = |field: &str| task_total(reader, field);
+    assert_eq!(read("rows_in"), 2, "{reader}");
+    // Bytes a shuffle read counts only when fetched from another executor.
+    read("bytes_in");
+    for task in scan["tasks"].as_array().unwrap() {
+        assert_eq!(task["attempt"], 0, "a first run: {task}");
+    }
     assert!(
         scan["plan"].as_str().unwrap().contains("output_rows=2"),
         "{scan}"

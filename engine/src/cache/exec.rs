@@ -238,15 +238,19 @@ impl ExecutionPlan for CacheScanExec {
         )))
     }
 
-    /// The scan's own counters, plus the raster scans' `files_opened` and `windows_read` of the
-    /// lineage when partitions were computed: a read served by the cache shows zero there.
+    /// The scan's own counters, plus the raster scans' `files_opened`, `windows_read` and
+    /// `bytes_read` of the lineage when partitions were computed: a read served by the cache
+    /// shows zero there.
     fn metrics(&self) -> Option<MetricsSet> {
         let mut set = self.metrics.clone_inner();
         let mut stack = vec![Arc::clone(&self.scan.lineage)];
         while let Some(node) = stack.pop() {
             if node.downcast_ref::<RasterScanExec>().is_some() {
                 for metric in node.metrics().iter().flat_map(|m| m.iter()) {
-                    if matches!(metric.value().name(), "files_opened" | "windows_read") {
+                    if matches!(
+                        metric.value().name(),
+                        "files_opened" | "windows_read" | "bytes_read"
+                    ) {
                         set.push(Arc::clone(metric));
                     }
                 }

@@ -296,6 +296,7 @@ impl ExecutionPlan for RasterScanExec {
         let counters = ReadCounters {
             files_opened: MetricBuilder::new(&self.metrics).counter("files_opened", partition),
             windows_read: MetricBuilder::new(&self.metrics).counter("windows_read", partition),
+            bytes_read: MetricBuilder::new(&self.metrics).counter("bytes_read", partition),
             elapsed_compute: baseline.elapsed_compute().clone(),
         };
         let mut reader = PartitionReader::new(

@@ -30,6 +30,8 @@ use super::Layout;
 pub(crate) struct ReadCounters {
     pub files_opened: Count,
     pub windows_read: Count,
+    /// Bytes of pixel values read from the files.
+    pub bytes_read: Count,
     /// Time spent reading and assembling, not waiting for the consumer.
     pub elapsed_compute: Time,
 }
@@ -210,6 +212,7 @@ impl PartitionReader {
                 file.read_window(strip, &mut values[k * n_px..(k + 1) * n_px])?;
             }
             self.counters.windows_read.add(1);
+            self.counters.bytes_read.add(n_px * size_of::<A::Native>());
         }
         Ok(Arc::new(PrimitiveArray::<A>::new(
             ScalarBuffer::from(values),

@@ -229,7 +229,8 @@ impl DistributionPolicy for CachePlacement {
             }
         }
         for (executor, task) in &bound {
-            self.placements.record(&task.key, executor);
+            self.placements
+                .record(&task.key, executor, task.task_attempt);
         }
         Ok(bound)
     }

@@ -14,7 +14,8 @@ use ballista_flight_sql::{QueryBackend, QueryResult};
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::prelude::SessionContext;
 
-use super::Scheduler;
+use super::{Scheduler, ANONYMOUS_USER};
+use crate::recent::RecentJobs;
 
 /// Room for job statuses in flight; they are read as they come.
 const STATUS_BUFFER: usize = 16;
@@ -25,6 +26,27 @@ pub struct ArdentBackend {
     contexts: Mutex<HashMap<String, Arc<SessionContext>>>,
     /// The session of each job running for one, by job id.
     running: Arc<Mutex<HashMap<String, String>>>,
+    /// The user who submitted each job, kept after it ends.
+    owners: RecentJobs<String>,
+}
+
+/// A job a Flight SQL call submits: its user, and its name for the scheduler's job list.
+#[derive(Clone, Debug)]
+pub struct CallJob {
+    pub user: String,
+    pub name: String,
+}
+
+impl CallJob {
+    /// `user`'s job (the anonymous user's on a scheduler without users) of `sql`, named
+    /// `"<user>: <sql>"`.
+    pub fn new(user: Option<&str>, sql: &str) -> Self {
+        let user = user.unwrap_or(ANONYMOUS_USER).to_string();
+        CallJob {
+            name: ardent_engine::distributed::job_name::job_name(&user, sql),
+            user,
+        }
+    }
 }
 
 impl ArdentBackend {
@@ -33,7 +55,13 @@ impl ArdentBackend {
             scheduler,
             contexts: Mutex::default(),
             running: Arc::default(),
+            owners: RecentJobs::default(),
         }
+    }
+
+    /// The user who submitted `job_id`, if it is a recent Flight SQL job.
+    pub fn owner(&self, job_id: &str) -> Option<String> {
+        self.owners.get(job_id, |user| Some(user.clone()))
     }
 
     /// The jobs running now for the frontend's session `session_id`.
@@ -92,15 +120,32 @@ impl QueryBackend for ArdentBackend {
         ctx: Arc<SessionContext>,
         plan: LogicalPlan,
     ) -> Result<QueryResult> {
-        let job_name = super::gate::job_name_of_call().unwrap_or_else(|| job_name.to_string());
-        let job_name = job_name.as_str();
+        // The gate names the job of each call it passes to Ballista's frontend.
+        let job = super::gate::job_of_call().unwrap_or_else(|| CallJob {
+            user: ANONYMOUS_USER.to_string(),
+            name: job_name.to_string(),
+        });
+        self.run(&job, ctx, plan).await
+    }
+}
+
+impl ArdentBackend {
+    /// Submits `job` and follows it to its end; dropping the future cancels the job.
+    pub async fn run(
+        &self,
+        job: &CallJob,
+        ctx: Arc<SessionContext>,
+        plan: LogicalPlan,
+    ) -> Result<QueryResult> {
         // Subscribe before submitting, so that no status is missed.
         let (subscriber, mut statuses) = tokio::sync::mpsc::channel::<JobStatus>(STATUS_BUFFER);
         let job_id = self
             .scheduler
-            .submit_job(job_name, Arc::clone(&ctx), &plan, Some(subscriber))
+            .submit_job(&job.name, Arc::clone(&ctx), &plan, Some(subscriber))
             .await?;
-        tracing::info!(%job_id, session = ctx.session_id(), job_name, "Flight SQL job submitted");
+        self.owners
+            .update(job_id.as_str(), |owner| owner.clone_from(&job.user));
+        tracing::info!(%job_id, session = ctx.session_id(), job_name = job.name, user = job.user, "Flight SQL job submitted");
         let _listed = Listed::new(&self.running, job_id.to_string(), ctx.session_id());
         let mut running = CancelOnDrop {
             scheduler: self.scheduler.clone(),

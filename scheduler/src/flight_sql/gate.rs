@@ -54,7 +54,7 @@ use prost::Message;
 use tonic::metadata::MetadataMap;
 use tonic::{Request, Response, Status, Streaming};
 
-use super::backend::ArdentBackend;
+use super::backend::{ArdentBackend, CallJob};
 
 type Frontend = BallistaFlightSqlService<ArdentBackend>;
 type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
@@ -77,14 +77,15 @@ tokio::task_local! {
 }
 
 tokio::task_local! {
-    /// The name of the job a Flight SQL call submits: its user and SQL, for the scheduler's
-    /// job list (Ballista's frontend would name every prepared statement's job alike).
-    static JOB_NAME: String;
+    /// The job a Flight SQL call submits through Ballista's frontend: its user, and its name
+    /// for the scheduler's job list (the frontend would name every prepared statement's job
+    /// alike).
+    static CALL_JOB: CallJob;
 }
 
-/// The job name the backend gives the job it is submitting, if a call of the gate set one.
-pub(super) fn job_name_of_call() -> Option<String> {
-    JOB_NAME.try_with(String::clone).ok()
+/// The job the backend is submitting, if a call of the gate set one.
+pub(super) fn job_of_call() -> Option<CallJob> {
+    CALL_JOB.try_with(CallJob::clone).ok()
 }
 
 #[derive(Default)]
@@ -277,6 +278,11 @@ impl Gate {
         Ok(())
     }
 
+    /// The user who submitted `job_id`, for the newest jobs.
+    pub(super) fn owner(&self, job_id: &str) -> Option<String> {
+        self.backend.owner(job_id)
+    }
+
     /// The sessions alive now (not idle beyond the expiry), oldest first.
     pub(super) fn sessions(&self) -> Vec<SessionInfo> {
         let state = self.state();
@@ -395,8 +401,8 @@ impl Gate {
         let plan = plan(&caller.ctx, sql).await?;
         let result = self
             .backend
-            .execute(
-                &job_name(caller.user.as_deref(), sql),
+            .run(
+                &CallJob::new(caller.user.as_deref(), sql),
                 Arc::clone(&caller.ctx),
                 plan,
             )
@@ -658,12 +664,12 @@ impl FlightService for Gate {
                     .map(|s| s.sql.clone())
             }),
         };
-        let name = job_name(
+        let job = CallJob::new(
             caller.user.as_deref(),
             sql.as_deref().unwrap_or("Flight SQL statement"),
         );
-        let info = JOB_NAME
-            .scope(name, self.frontend.get_flight_info(request))
+        let info = CALL_JOB
+            .scope(job, self.frontend.get_flight_info(request))
             .await?
             .into_inner();
         Ok(Response::new(self.issue(
@@ -893,11 +899,11 @@ struct ClusterFill<'a> {
 #[tonic::async_trait]
 impl Fill for ClusterFill<'_> {
     async fn run(&self, ctx: &SessionContext, plan: LogicalPlan) -> datafusion::error::Result<()> {
-        let name = job_name(self.caller.user.as_deref(), self.sql);
+        let job = CallJob::new(self.caller.user.as_deref(), self.sql);
         // The count's result is one row on one executor; its job having ended is the point.
         self.gate
             .backend
-            .execute(&name, Arc::new(ctx.clone()), plan)
+            .run(&job, Arc::new(ctx.clone()), plan)
             .await
             .map(drop)
             .map_err(|e| DataFusionError::Execution(e.to_string()))
@@ -988,10 +994,6 @@ fn encode_schema(schema: &Schema) -> Result<Vec<u8>, Status> {
 }
 
 /// A job's name in the scheduler: its user and SQL, shortened.
-fn job_name(user: Option<&str>, sql: &str) -> String {
-    ardent_engine::distributed::job_name::job_name(user.unwrap_or(super::ANONYMOUS_USER), sql)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1014,8 +1016,10 @@ mod tests {
 
     #[test]
     fn job_names_carry_the_user_and_short_sql() {
+        let job_name = |user, sql| CallJob::new(user, sql).name;
         assert_eq!(job_name(Some("ann"), "SELECT\n  1"), "ann: SELECT 1");
         assert_eq!(job_name(None, "SELECT 1"), "anonymous: SELECT 1");
+        assert_eq!(CallJob::new(None, "SELECT 1").user, "anonymous");
         let long = job_name(Some("ann"), &"x".repeat(500));
         assert!(
             long.ends_with('…') && long.chars().count() == "ann: ".len() + 121,

@@ -82,6 +82,11 @@ impl Sessions {
     pub fn list(&self) -> Vec<SessionInfo> {
         self.0.sessions()
     }
+
+    /// The user who submitted `job_id` through Flight SQL, for the newest jobs.
+    pub fn owner(&self, job_id: &str) -> Option<String> {
+        self.0.owner(job_id)
+    }
 }
 
 /// Why the Flight SQL service could not start or stopped. Messages name the flag or file.

@@ -58,6 +58,8 @@ impl LocalJobs {
         JobRow {
             id: s.id.to_string(),
             name: s.sql.clone(),
+            // The statements are this process's own.
+            user: None,
             state,
             submitted_ms: s.started_ms,
             duration_ms: end.saturating_sub(s.started_ms),

@@ -17,12 +17,13 @@ use ballista_scheduler::cluster::BallistaCluster;
 use ballista_scheduler::display::format_stage_metrics;
 use ballista_scheduler::state::execution_graph::ExecutionGraphBox;
 use ballista_scheduler::state::execution_stage::{ExecutionStage, TaskInfo};
+use datafusion::physical_plan::metrics::{MetricValue, MetricsSet};
 use datafusion::physical_plan::{displayable, ExecutionPlan};
 use serde::Serialize;
 
 use super::roster::Roster;
 use crate::flight_sql::{Scheduler, SessionInfo, Sessions};
-use crate::placements::TaskPlacements;
+use crate::placements::{Placement, TaskPlacements};
 
 /// Where a job is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -54,6 +55,9 @@ impl JobState {
 pub struct JobRow {
     pub id: String,
     pub name: String,
+    /// Who submitted it, for a job submitted through Flight SQL (the cluster port takes no
+    /// users: its clients' jobs carry the client's tag in their name).
+    pub user: Option<String>,
     pub state: JobState,
     /// When it was submitted (ms since the epoch).
     pub submitted_ms: u64,
@@ -104,10 +108,20 @@ pub struct TaskView {
     /// record: unknown under a `--task-distribution` other than the default).
     pub executor: Option<String>,
     pub state: &'static str,
+    /// 0 for its partitions' first run, one more per earlier failed run (from the placement
+    /// record, as the executor).
+    pub attempt: Option<usize>,
     pub duration_ms: u64,
+    /// Rows it read (from its raster scans, shuffle reads or files), and bytes: read from
+    /// files, or fetched from other executors (Ballista does not count shuffle data read from
+    /// local files). Once it succeeded: its share of the stage's metrics.
+    pub rows_in: Option<u64>,
+    pub bytes_in: Option<u64>,
     /// Rows and bytes it wrote to its shuffle outputs, once it succeeded.
     pub rows_out: Option<u64>,
     pub bytes_out: Option<u64>,
+    /// Bytes its operators spilled to disk, once it succeeded.
+    pub spilled_bytes: Option<u64>,
     pub error: Option<String>,
 }
 
@@ -224,6 +238,7 @@ impl Model {
                 graph.as_ref().map(partition_counts).unwrap_or((0, 0));
             let (state, error) = job_state(overview.status.status.as_ref());
             rows.push(JobRow {
+                user: self.owner(&id),
                 id,
                 name: overview.job_name,
                 state,
@@ -251,7 +266,7 @@ impl Model {
             .iter()
             .map(|(stage, s)| {
                 stage_view(*stage, s, &graph, |task| {
-                    self.placements.executor(id, *stage, task)
+                    self.placements.placement(id, *stage, task)
                 })
             })
             .collect();
@@ -268,6 +283,7 @@ impl Model {
             job: JobRow {
                 id: id.to_string(),
                 name: g.job_name().to_string(),
+                user: self.owner(id),
                 state,
                 submitted_ms: g.start_time(),
                 duration_ms: duration(g.start_time(), g.end_time()),
@@ -284,6 +300,10 @@ impl Model {
                 .to_string(),
             failed_on,
         })
+    }
+
+    fn owner(&self, job_id: &str) -> Option<String> {
+        self.sessions.as_ref()?.owner(job_id)
     }
 
     /// Cancels a queued or running job; `Ok(false)` when it had already ended.
@@ -356,7 +376,11 @@ impl Model {
                 for info in stage_tasks(stage) {
                     let executor = task_executor(&info.task_status)
                         .map(str::to_string)
-                        .or_else(|| self.placements.executor(&job_id, *stage_id, info.task_id));
+                        .or_else(|| {
+                            self.placements
+                                .placement(&job_id, *stage_id, info.task_id)
+                                .map(|p| p.executor)
+                        });
                     let Some(executor) = executor else { continue };
                     let counts = tasks.entry(executor).or_default();
                     match &info.task_status {
@@ -607,12 +631,12 @@ fn task_executor(status: &TaskStatusKind) -> Option<&str> {
     }
 }
 
-/// A stage's view; `placed` names the executor a task was bound to, for failed tasks.
+/// A stage's view; `placed` says where a task was bound (naming the executor of failed tasks).
 fn stage_view(
     id: usize,
     stage: &ExecutionStage,
     graph: &ExecutionGraphBox,
-    placed: impl Fn(usize) -> Option<String>,
+    placed: impl Fn(usize) -> Option<Placement>,
 ) -> StageView {
     let metrics = match stage {
         ExecutionStage::Running(s) => s.stage_metrics.as_deref(),
@@ -645,20 +669,32 @@ fn stage_view(
                 ),
                 _ => None,
             };
+            // A task's metrics join the stage's when it succeeds.
+            let figures = match (&t.task_status, metrics) {
+                (TaskStatusKind::Successful(_), Some(metrics)) => {
+                    task_figures(stage.plan(), metrics, &t.global_input_partition_ids)
+                }
+                _ => None,
+            };
+            let placement = placed(t.task_id);
             TaskView {
                 id: t.task_id,
                 partitions: t.global_input_partition_ids.clone(),
                 executor: task_executor(&t.task_status)
                     .map(str::to_string)
-                    .or_else(|| placed(t.task_id)),
+                    .or_else(|| placement.as_ref().map(|p| p.executor.clone())),
                 state,
+                attempt: placement.map(|p| p.attempt),
                 duration_ms: if t.start_exec_time > 0 {
                     end.saturating_sub(t.start_exec_time) as u64
                 } else {
                     0
                 },
+                rows_in: figures.as_ref().map(|f| f.rows_in),
+                bytes_in: figures.as_ref().map(|f| f.bytes_in),
                 rows_out: output.map(|(rows, _)| rows),
                 bytes_out: output.map(|(_, bytes)| bytes),
+                spilled_bytes: figures.as_ref().map(|f| f.spilled_bytes),
                 error,
             }
         })
@@ -676,6 +712,60 @@ fn stage_view(
             _ => None,
         },
     }
+}
+
+/// Names of the metrics that count the bytes a plan's reader read: ardent's raster scans
+/// and cache scans, DataFusion's Parquet scans, and Ballista's shuffle readers (which count
+/// only what they fetch from other executors, not what they read from local shuffle files).
+const BYTES_READ: [&str; 3] = ["bytes_read", "decoded_bytes", "bytes_scanned"];
+
+/// What one task read and spilled.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct TaskFigures {
+    rows_in: u64,
+    bytes_in: u64,
+    spilled_bytes: u64,
+}
+
+/// A task's share of its stage's metrics. Ballista keeps one metrics set per node of the stage's
+/// plan (in the order [`collect_plan_metrics`](ballista_core::utils::collect_plan_metrics)
+/// visits them), each value tagged with the input partition it counts: the task's are those of
+/// its input partitions. What it read is what the plan's readers put out: the nodes that count
+/// [bytes read](BYTES_READ) (a raster scan's child, the chips it is given, is not one). `None`
+/// when the metrics do not match the plan.
+fn task_figures(
+    plan: &dyn ExecutionPlan,
+    metrics: &[MetricsSet],
+    partitions: &[usize],
+) -> Option<TaskFigures> {
+    let mut nodes = 0;
+    let mut pending = vec![plan];
+    while let Some(node) = pending.pop() {
+        nodes += usize::from(node.metrics().is_some());
+        pending.extend(node.children().into_iter().map(|c| c.as_ref()));
+    }
+    if nodes != metrics.len() {
+        return None;
+    }
+    let mut figures = TaskFigures::default();
+    for set in metrics {
+        let own: Vec<&MetricValue> = set
+            .iter()
+            .filter(|m| m.partition().is_some_and(|p| partitions.contains(&p)))
+            .map(|m| m.value())
+            .collect();
+        let reader = own.iter().any(|v| BYTES_READ.contains(&v.name()));
+        for value in own {
+            let count = value.as_usize() as u64;
+            match value {
+                MetricValue::SpilledBytes(_) => figures.spilled_bytes += count,
+                MetricValue::OutputRows(_) if reader => figures.rows_in += count,
+                _ if BYTES_READ.contains(&value.name()) => figures.bytes_in += count,
+                _ => {}
+            }
+        }
+    }
+    Some(figures)
 }
 
 fn caches_view(inventories: &[(String, Inventory)]) -> CachesView {
@@ -740,7 +830,69 @@ fn caches_view(inventories: &[(String, Inventory)]) -> CachesView {
 
 #[cfg(test)]
 mod tests {
-    use super::readable_error;
+    use super::{readable_error, task_figures, TaskFigures};
+    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+    use datafusion::datasource::memory::MemorySourceConfig;
+    use datafusion::physical_plan::coalesce_partitions::CoalescePartitionsExec;
+    use datafusion::physical_plan::metrics::{Count, Metric, MetricValue, MetricsSet};
+    use datafusion::physical_plan::ExecutionPlan;
+    use std::sync::Arc;
+
+    fn set(values: &[(MetricValue, usize)]) -> MetricsSet {
+        let mut set = MetricsSet::new();
+        for (value, partition) in values {
+            set.push(Arc::new(Metric::new(value.clone(), Some(*partition))));
+        }
+        set
+    }
+
+    fn count(n: usize) -> Count {
+        let count = Count::new();
+        count.add(n);
+        count
+    }
+
+    #[test]
+    fn a_task_reads_what_the_leaves_put_out_for_its_partitions() {
+        let schema = Arc::new(Schema::new(vec![Field::new("a", DataType::Int32, false)]));
+        let leaf = MemorySourceConfig::try_new_exec(&[vec![], vec![]], schema, None).unwrap();
+        let plan: Arc<dyn ExecutionPlan> = Arc::new(CoalescePartitionsExec::new(leaf));
+        let bytes = |n| MetricValue::Count {
+            name: "bytes_read".into(),
+            count: count(n),
+        };
+        let metrics = [
+            // The root: it reads nothing of its own, its spills count.
+            set(&[
+                (MetricValue::OutputRows(count(5)), 0),
+                (MetricValue::SpilledBytes(count(100)), 0),
+                (MetricValue::SpilledBytes(count(7)), 1),
+            ]),
+            set(&[
+                (MetricValue::OutputRows(count(10)), 0),
+                (MetricValue::OutputRows(count(20)), 1),
+                (bytes(400), 0),
+                (bytes(800), 1),
+            ]),
+        ];
+        assert_eq!(
+            task_figures(plan.as_ref(), &metrics, &[0]),
+            Some(TaskFigures {
+                rows_in: 10,
+                bytes_in: 400,
+                spilled_bytes: 100
+            })
+        );
+        assert_eq!(
+            task_figures(plan.as_ref(), &metrics, &[0, 1]).map(|f| f.rows_in),
+            Some(30)
+        );
+        assert_eq!(
+            task_figures(plan.as_ref(), &metrics[..1], &[0]),
+            None,
+            "metrics of another plan"
+        );
+    }
 
     #[test]
     fn errors_read_without_the_debug_wrapping() {

@@ -147,7 +147,7 @@ pub fn jobs(site: Site, rows: &[JobRow], page: usize) -> Markup {
             } @else {
                 table.jobs {
                     thead { tr {
-                        th { "Job" } th { "Name" } th { "State" } th { "Submitted" } th { "Duration" }
+                        th { "Job" } th { "Name" } th { "User" } th { "State" } th { "Submitted" } th { "Duration" }
                         th { "Stages" } th { "Partitions" }
                     } }
                     tbody {
@@ -155,6 +155,7 @@ pub fn jobs(site: Site, rows: &[JobRow], page: usize) -> Markup {
                             tr data-job=(r.id) class={"job state-" (r.state.label())} {
                                 td { a href={"/job/" (r.id)} { (r.id) } }
                                 td.name { (r.name) }
+                                td.user { (r.user.as_deref().unwrap_or("–")) }
                                 td { (state_badge(r.state))
                                     @if let Some(e) = &r.error { div.error-line title=(e) { (first_line(e)) } } }
                                 td { (time(r.submitted_ms)) }
@@ -202,6 +203,7 @@ pub fn job(site: Site, detail: &JobDetail) -> Markup {
             h1 { "Job " (j.id) " " (state_badge(j.state)) }
             dl.facts {
                 dt { "Name" } dd.name { (j.name) }
+                @if let Some(user) = &j.user { dt { "User" } dd.user { (user) } }
                 dt { "Submitted" } dd { (time(j.submitted_ms)) }
                 dt { "Duration" } dd { (duration(j.duration_ms)) }
                 dt { "Stages" } dd { (progress(j.stages_done, j.stages, "stages")) }
@@ -230,18 +232,23 @@ pub fn job(site: Site, detail: &JobDetail) -> Markup {
                     @if let Some(e) = &s.error { pre.error { (e) } }
                     @if !s.tasks.is_empty() {
                         table.tasks {
-                            thead { tr { th { "Task" } th { "Partitions" } th { "Executor" } th { "State" } th { "Duration" }
-                                th { "Rows out" } th { "Bytes out" } th { "Error" } } }
+                            thead { tr { th { "Task" } th { "Partitions" } th { "Executor" } th { "Attempt" } th { "State" }
+                                th { "Duration" } th { "Rows in" } th { "Bytes in" } th { "Rows out" } th { "Bytes out" }
+                                th { "Spilled" } th { "Error" } } }
                             tbody {
                                 @for t in &s.tasks {
                                     tr class={"task state-" (t.state)} {
                                         td { (t.id) }
                                         td { (join(&t.partitions)) }
                                         td { @if let Some(e) = &t.executor { (e) } @else { "–" } }
+                                        td.num { (maybe(t.attempt.map(|a| a as u64), |n| n.to_string())) }
                                         td { (t.state) }
                                         td { (duration(t.duration_ms)) }
+                                        td.num { (maybe(t.rows_in, |n| n.to_string())) }
+                                        td.num { (maybe(t.bytes_in, bytes)) }
                                         td.num { (maybe(t.rows_out, |n| n.to_string())) }
                                         td.num { (maybe(t.bytes_out, bytes)) }
+                                        td.num { (maybe(t.spilled_bytes, bytes)) }
                                         td { @if let Some(e) = &t.error { (first_line(e)) } }
                                     }
                                 }
@@ -422,6 +429,7 @@ mod tests {
         JobRow {
             id: "J1".into(),
             name: name.into(),
+            user: Some("<i>ann</i>".into()),
             state,
             submitted_ms: 1_764_000_000_000,
             duration_ms: 4200,
@@ -444,6 +452,10 @@ mod tests {
         assert!(!page.contains("<script>alert"));
         assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
         assert!(page.contains("&lt;b&gt;boom&lt;/b&gt;"));
+        assert!(
+            page.contains("&lt;i&gt;ann&lt;/i&gt;"),
+            "the user is escaped too"
+        );
     }
 
     #[test]
