@@ -8,14 +8,15 @@
 //! registry of the executors' cached partitions and the task placement that reads them where
 //! they are, [`placements`], where each task was bound, [`recent`], the bounded record of the
 //! newest jobs those keep facts in, and [`auth`], the users that Flight SQL and the UI share.
-//! The coming Mesos framework takes its own module beside them, started from the same
-//! [`server::SchedulerOptions`].
+//! The Mesos framework, under way, takes its own module beside them, [`mesos`], to be started
+//! from the same [`server::SchedulerOptions`].
 
 #![forbid(unsafe_code)]
 
 pub mod auth;
 pub mod cache;
 pub mod flight_sql;
+pub mod mesos;
 pub mod placements;
 pub mod recent;
 pub mod server;
