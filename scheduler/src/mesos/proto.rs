@@ -23,7 +23,8 @@ use std::sync::OnceLock;
 use prost::{Message, Name};
 use prost_reflect::{DescriptorPool, DeserializeOptions, DynamicMessage, SerializeOptions};
 
-#[allow(clippy::all, missing_docs, unused_qualifications)]
+// Mesos' comments, carried over by prost, are not written for rustdoc.
+#[allow(clippy::all, missing_docs, unused_qualifications, rustdoc::all)]
 mod generated {
     include!(concat!(env!("OUT_DIR"), "/mesos.v1.rs"));
 
