@@ -115,7 +115,7 @@ pub fn decide(
 }
 
 /// The sum of a scalar resource of an offer.
-pub fn scalar(resources: &[Resource], name: &str) -> f64 {
+fn scalar(resources: &[Resource], name: &str) -> f64 {
     resources
         .iter()
         .filter(|r| r.name == name)
@@ -144,7 +144,7 @@ mod tests {
     use super::*;
     use crate::mesos::proto::{value, AgentId, Attribute, FrameworkId, OfferId};
 
-    pub(crate) fn offer(id: &str, agent: &str, cpus: f64, mem: f64, ports: (u64, u64)) -> Offer {
+    fn offer(id: &str, agent: &str, cpus: f64, mem: f64, ports: (u64, u64)) -> Offer {
         let scalar = |name: &str, v: f64| Resource {
             name: name.into(),
             r#type: value::Type::Scalar as i32,

@@ -70,16 +70,15 @@ impl Records {
     }
 }
 
-/// `record` framed as RecordIO.
-pub fn frame(record: &[u8]) -> Vec<u8> {
-    let mut framed = format!("{}\n", record.len()).into_bytes();
-    framed.extend_from_slice(record);
-    framed
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn frame(record: &[u8]) -> Vec<u8> {
+        let mut framed = format!("{}\n", record.len()).into_bytes();
+        framed.extend_from_slice(record);
+        framed
+    }
 
     #[test]
     fn records_split_anywhere_come_out_whole() {
