@@ -129,8 +129,6 @@ pub enum MasterError {
     Port { port: String, master: String },
     #[error("master '{0}' names no scheduler host")]
     NoHost(String),
-    #[error("master '{0}': mesos:// is not available in this build yet; {SUPPORTED_MASTERS}")]
-    MesosNotYet(String),
     #[error("unknown master URL scheme '{scheme}://' in '{master}'; {SUPPORTED_MASTERS}")]
     Scheme { scheme: String, master: String },
     #[error("unknown master '{0}'; {SUPPORTED_MASTERS}")]
@@ -298,7 +296,8 @@ pub enum ClusterError {
 }
 
 /// The master URLs `MasterError` lists.
-const SUPPORTED_MASTERS: &str = "supported master URLs: local, local[N], local[*], df://host:port";
+const SUPPORTED_MASTERS: &str =
+    "supported master URLs: local, local[N], local[*], df://host:port, mesos://host:5050";
 
 impl From<CatalogError> for DataFusionError {
     fn from(e: CatalogError) -> Self {

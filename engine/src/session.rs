@@ -1,7 +1,9 @@
 //! Building a session for a master URL, with ardent's tables and UDFs registered.
 //!
 //! The master URL picks where plans run, as in Spark: `local` (all cores) or `local[N]` run on
-//! embedded DataFusion in this process; `df://host:port` on an ardent scheduler and its executors.
+//! embedded DataFusion in this process; `df://host:port` on an ardent scheduler and its executors;
+//! `mesos://host:5050` on executors placed through Mesos by a scheduler that the client runs in
+//! its own process (the `ardent` CLI does; see `ardent_scheduler::mesos`).
 
 use std::fmt;
 use std::str::FromStr;
@@ -28,6 +30,9 @@ pub enum Master {
     Local { threads: Option<usize> },
     /// An ardent scheduler (Ballista) at `host:port`.
     Cluster { host: String, port: u16 },
+    /// Mesos masters, as given (`mesos://m1:5050,m2:5050`): a scheduler in this process places
+    /// executors through them.
+    Mesos { masters: String },
 }
 
 impl Default for Master {
@@ -75,7 +80,10 @@ impl FromStr for Master {
                     port,
                 })
             }
-            Some(("mesos", _)) => Err(MasterError::MesosNotYet(s.to_string())),
+            Some(("mesos", rest)) if !rest.trim_matches('/').is_empty() => Ok(Master::Mesos {
+                masters: s.to_string(),
+            }),
+            Some(("mesos", _)) => Err(MasterError::NoHost(s.to_string())),
             Some((scheme, _)) => Err(MasterError::Scheme {
                 scheme: scheme.to_string(),
                 master: s.to_string(),
@@ -91,6 +99,7 @@ impl fmt::Display for Master {
             Master::Local { threads: None } => f.write_str("local[*]"),
             Master::Local { threads: Some(n) } => write!(f, "local[{n}]"),
             Master::Cluster { host, port } => write!(f, "df://{host}:{port}"),
+            Master::Mesos { masters } => f.write_str(masters),
         }
     }
 }
@@ -118,6 +127,11 @@ pub async fn session_for(
         Master::Cluster { host, port } => {
             crate::distributed::remote_session(host, *port, config).await
         }
+        Master::Mesos { masters } => datafusion::common::plan_err!(
+            "master '{masters}': a Mesos master needs a scheduler in this process to place \
+             executors (the ardent CLI starts one); from Rust, serve ardent_scheduler's \
+             scheduler with --mesos-master and connect to it with df://"
+        ),
     }
 }
 

@@ -23,6 +23,22 @@ fn main() -> ExitCode {
     // Ballista's scheduler plans deep trees recursively: it runs with 32 MiB thread stacks.
     run_to_exit_code(
         tokio::runtime::Builder::new_multi_thread().thread_stack_size(32 * 1024 * 1024),
-        serve(options),
+        serve(options, stop_signal()),
     )
+}
+
+/// SIGTERM (as Marathon, Docker and Kubernetes stop a service) or Ctrl-C: the scheduler stops,
+/// and a Mesos framework first gives its executors back.
+async fn stop_signal() {
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(term) => term,
+        Err(e) => {
+            tracing::warn!(error = %e, "SIGTERM cannot be caught");
+            return std::future::pending().await;
+        }
+    };
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM: stopping"),
+        _ = tokio::signal::ctrl_c() => tracing::info!("interrupted: stopping"),
+    }
 }

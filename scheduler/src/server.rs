@@ -3,7 +3,8 @@
 //! each on its own port, the [Flight SQL service](crate::flight_sql) and the [web UI](crate::ui)
 //! over the same scheduler, with the same users. The [cache registry](crate::cache) is
 //! installed as the process's cache locator, and the cache-aware placement replaces Ballista's
-//! default task distribution.
+//! default task distribution. With `--mesos-master`, the scheduler is also a [Mesos
+//! framework](crate::mesos) placing its executors on the agents of its offers.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -14,9 +15,12 @@ use ardent_engine::distributed::{
     cluster_config, scheduler_session_state, ArdentLogicalCodec, ArdentPhysicalCodec,
 };
 use ballista_core::extension::SessionConfigExt;
+use ballista_core::serde::protobuf::scheduler_grpc_server::SchedulerGrpc;
+use ballista_core::serde::protobuf::ExecutorStoppedParams;
 use ballista_scheduler::cluster::BallistaCluster;
 use ballista_scheduler::config::{Config, SchedulerConfig, TaskDistributionPolicy};
 use ballista_scheduler::scheduler_process::{create_scheduler, start_grpc_service_with_listener};
+use ballista_scheduler::scheduler_server::SchedulerServer;
 use datafusion::prelude::SessionConfig;
 use datafusion_proto::protobuf::{LogicalPlanNode, PhysicalPlanNode};
 
@@ -26,6 +30,7 @@ use crate::auth::Credentials;
 use crate::cache::placement::CachePlacement;
 use crate::cache::CacheRegistry;
 use crate::flight_sql::{FlightSql, FlightSqlError, FlightSqlOptions};
+use crate::mesos::{Cluster, FrameworkHandle, MesosError, MesosOptions};
 use crate::placements::TaskPlacements;
 use crate::ui::{Ui, UiError, UiOptions};
 
@@ -39,6 +44,8 @@ pub struct SchedulerOptions {
     pub flight_sql: FlightSqlOptions,
     #[command(flatten)]
     pub ui: UiOptions,
+    #[command(flatten)]
+    pub mesos: MesosOptions,
     /// Users file: one `user:<argon2id hash>` line each, made with `ardent passwd USER`. Flight
     /// SQL and the web UI ask for these users' passwords. Without it, both take anyone, so they
     /// serve loopback only.
@@ -72,6 +79,8 @@ pub enum ServeError {
     FlightSql(#[from] FlightSqlError),
     #[error(transparent)]
     Ui(#[from] UiError),
+    #[error(transparent)]
+    Mesos(#[from] MesosError),
     #[error("scheduler on {address} stopped: {message}")]
     Stopped {
         address: SocketAddr,
@@ -79,12 +88,17 @@ pub enum ServeError {
     },
 }
 
-/// Serves until the scheduler stops.
-pub async fn serve(options: SchedulerOptions) -> Result<(), ServeError> {
+/// Serves until the scheduler stops, or until `shutdown` completes: then the Mesos framework,
+/// if any, kills its executors and tears itself down first.
+pub async fn serve(
+    options: SchedulerOptions,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<(), ServeError> {
     let SchedulerOptions {
         ballista,
         flight_sql,
         ui,
+        mesos,
         users,
     } = options;
     if ballista.flight_sql {
@@ -99,6 +113,7 @@ pub async fn serve(options: SchedulerOptions) -> Result<(), ServeError> {
     let address: SocketAddr = address
         .parse()
         .map_err(|source| ServeError::BindAddress { address, source })?;
+    let mesos = mesos.settings(&ballista.external_host, ballista.bind_port)?;
     let mut config: SchedulerConfig = ballista
         .try_into()
         .map_err(|e| ServeError::Options(format!("{e}")))?;
@@ -167,6 +182,22 @@ pub async fn serve(options: SchedulerOptions) -> Result<(), ServeError> {
             ui.address()
         );
     }
+    let framework = match mesos {
+        Some(settings) => {
+            eprintln!(
+                "ardent-scheduler placing executors through Mesos ({})",
+                settings
+                    .masters
+                    .iter()
+                    .map(url::Url::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            let cluster = Arc::new(SchedulerCluster(scheduler.clone()));
+            Some(FrameworkHandle::start(settings, cluster)?)
+        }
+        None => None,
+    };
     let grpc = async {
         start_grpc_service_with_listener(listener, scheduler)
             .await
@@ -187,10 +218,45 @@ pub async fn serve(options: SchedulerOptions) -> Result<(), ServeError> {
             None => std::future::pending().await,
         }
     };
+    let (framework, mesos) = match framework {
+        Some(f) => (
+            Some(f.stop_handle()),
+            futures::future::Either::Left(f.wait()),
+        ),
+        None => (None, futures::future::Either::Right(std::future::pending())),
+    };
     // Whichever service stops first stops the scheduler.
-    tokio::select! {
+    let result = tokio::select! {
         result = grpc => result,
         result = flight_sql => result,
         result = ui => result,
+        result = mesos => return result.map_err(ServeError::from),
+        () = shutdown => Ok(()),
+    };
+    if let Some(framework) = framework {
+        framework.shutdown().await?;
+    }
+    result
+}
+
+/// The scheduler as the Mesos framework sees it.
+struct SchedulerCluster(SchedulerServer<LogicalPlanNode, PhysicalPlanNode>);
+
+#[async_trait::async_trait]
+impl Cluster for SchedulerCluster {
+    fn busy(&self) -> bool {
+        let jobs = &self.0.state.task_manager;
+        jobs.pending_job_number() + jobs.running_job_number() > 0
+    }
+
+    async fn executor_ended(&self, id: &str, reason: &str) {
+        // As an executor stopping says so itself: its tasks run elsewhere at once.
+        let stopped = ExecutorStoppedParams {
+            executor_id: id.to_string(),
+            reason: format!("its Mesos task ended: {reason}"),
+        };
+        if let Err(e) = self.0.executor_stopped(tonic::Request::new(stopped)).await {
+            tracing::warn!(executor = id, error = %e, "could not remove the executor");
+        }
     }
 }

@@ -14,6 +14,7 @@ mod cluster;
 mod codec;
 mod common;
 mod map;
+mod mesos;
 mod object_store;
 mod pushdown;
 mod udfs;

@@ -1,1 +1,3 @@
-//! Integration tests live in integration/.
+//! Support for ardent's integration tests (in integration/): the fake Mesos master.
+
+pub mod mesos_master;

@@ -54,8 +54,12 @@ fn main() -> ExitCode {
         Command::Cluster(args) => commands::cluster::run(args),
         Command::Ccdc(args) => commands::ccdc::run(args),
         Command::Passwd(args) => commands::passwd::run(args),
-        Command::Sql(args) => on_runtime(commands::sql::run(master, args)),
-        Command::Map(args) => on_runtime(commands::map::run(master, args)),
+        Command::Sql(args) => on_runtime(commands::driver::on_master(master, |m| async move {
+            commands::sql::run(m.as_deref(), args).await
+        })),
+        Command::Map(args) => on_runtime(commands::driver::on_master(master, |m| async move {
+            commands::map::run(m.as_deref(), args).await
+        })),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

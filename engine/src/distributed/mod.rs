@@ -49,6 +49,15 @@ pub fn run_to_exit_code<E: std::fmt::Display>(
 /// `--bind-port` comes from `ARDENT_SCHEDULER_BIND_PORT`. `--help` lists the variables. A bad flag,
 /// `--help` and `--version` come back as clap's error for the binary to print and exit with.
 pub fn parse_flags_with_env<T: clap::Parser>(prefix: &str) -> Result<T, clap::Error> {
+    parse_flags_from(prefix, std::env::args_os())
+}
+
+/// As [`parse_flags_with_env`], from `args` (the program's name first) instead of the
+/// command line.
+pub fn parse_flags_from<T: clap::Parser>(
+    prefix: &str,
+    args: impl IntoIterator<Item = impl Into<std::ffi::OsString> + Clone>,
+) -> Result<T, clap::Error> {
     let command = T::command().mut_args(|arg| {
         let var = match arg.get_long() {
             Some("help" | "version") | None => return arg,
@@ -56,7 +65,7 @@ pub fn parse_flags_with_env<T: clap::Parser>(prefix: &str) -> Result<T, clap::Er
         };
         arg.env(var)
     });
-    T::from_arg_matches(&command.try_get_matches()?)
+    T::from_arg_matches(&command.try_get_matches_from(args)?)
 }
 
 /// How long a client waits for the scheduler to accept a connection before giving up.

@@ -2,6 +2,7 @@
 
 pub mod ccdc;
 pub mod cluster;
+pub mod driver;
 pub mod map;
 pub mod passwd;
 pub mod sql;
@@ -58,7 +59,8 @@ pub async fn session(master: Option<&str>) -> anyhow::Result<(SessionContext, Pr
     let chips = Arc::new(ScanProgress::default());
     let mut config = SessionConfig::new().with_extension(Arc::clone(&chips));
     let progress = match &master {
-        Master::Local { .. } => Progress::Chips(chips),
+        // A Mesos master reaches here only from outside the driver, and fails in session_for.
+        Master::Local { .. } | Master::Mesos { .. } => Progress::Chips(chips),
         Master::Cluster { host, port } => {
             // A tag of this client's own, to pick its jobs out of the scheduler's list; each
             // job is named `<tag>: <its SQL>`.
