@@ -64,6 +64,15 @@ fn start(mesos: &FakeMesos, flags: &[&str]) -> (FrameworkHandle, Arc<Scheduler>)
     (framework, scheduler)
 }
 
+/// A fake master with agents of these ids and cores, holding tasks as running.
+async fn fake(specs: &[(&str, f64)]) -> FakeMesos {
+    FakeMesos::start(Config {
+        agents: agents(specs),
+        ..Config::default()
+    })
+    .await
+}
+
 fn agents(specs: &[(&str, f64)]) -> Vec<Agent> {
     specs
         .iter()
@@ -90,11 +99,7 @@ async fn tear_down(mesos: &FakeMesos, framework: FrameworkHandle) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn executors_are_launched_up_to_cores_max_and_the_rest_declined() {
-    let mesos = FakeMesos::start(Config {
-        agents: agents(&[("a1", 4.0), ("a2", 4.0), ("a3", 4.0)]),
-        ..Config::default()
-    })
-    .await;
+    let mesos = fake(&[("a1", 4.0), ("a2", 4.0), ("a3", 4.0)]).await;
     // Two acknowledgements go astray: the master sends those updates again.
     mesos.ignore_acks(2);
     let (framework, _) = start(
@@ -218,11 +223,7 @@ async fn executors_go_only_to_agents_meeting_the_constraints() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failed_executors_are_relaunched_away_from_a_failing_agent() {
-    let mesos = FakeMesos::start(Config {
-        agents: agents(&[("a1", 2.0), ("a2", 2.0)]),
-        ..Config::default()
-    })
-    .await;
+    let mesos = fake(&[("a1", 2.0), ("a2", 2.0)]).await;
     let (framework, scheduler) = start(
         &mesos,
         &[
@@ -290,11 +291,7 @@ async fn failed_executors_are_relaunched_away_from_a_failing_agent() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rescinded_offer_does_not_count_against_its_agent() {
-    let mesos = FakeMesos::start(Config {
-        agents: agents(&[("a1", 2.0)]),
-        ..Config::default()
-    })
-    .await;
+    let mesos = fake(&[("a1", 2.0)]).await;
     mesos.rescind_next_offer();
     let (framework, _) = start(
         &mesos,
@@ -533,11 +530,7 @@ async fn wrong_credentials_are_one_clear_error() {
 /// when one comes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idle_executors_are_released_and_taken_again_for_a_job() {
-    let mesos = FakeMesos::start(Config {
-        agents: agents(&[("a1", 1.0)]),
-        ..Config::default()
-    })
-    .await;
+    let mesos = fake(&[("a1", 1.0)]).await;
     let (framework, scheduler) = start(&mesos, &["--mesos-idle-seconds", "1"]);
     mesos
         .wait_for("an executor", WAIT, |v| v.running().len() == 1)
