@@ -526,6 +526,32 @@ async fn wrong_credentials_are_one_clear_error() {
     tear_down(&mesos, framework).await;
 }
 
+/// Masters that never answer: after --mesos-subscribe-timeout, one error naming them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreachable_masters_are_one_clear_error() {
+    let closed = free_port();
+    let scheduler = Arc::new(Scheduler::default());
+    let options = SchedulerOptions::try_parse_from([
+        "ardent-scheduler",
+        "--mesos-master",
+        &format!("mesos://127.0.0.1:{closed}"),
+        "--mesos-subscribe-timeout",
+        "1",
+    ])
+    .unwrap();
+    let settings = options.mesos.settings("127.0.0.1", 50050).unwrap().unwrap();
+    let framework = FrameworkHandle::start(settings, scheduler).unwrap();
+    let error = tokio::time::timeout(WAIT, framework.wait())
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert!(matches!(error, MesosError::Unreachable { .. }), "{error}");
+    assert!(
+        error.to_string().contains(&format!("127.0.0.1:{closed}")),
+        "{error}"
+    );
+}
+
 /// Executors are given back when no job has come for --mesos-idle-seconds, and taken again
 /// when one comes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -32,6 +32,37 @@ pub enum Runner {
     /// The task's arguments are given to this executor binary, run as a process; its output
     /// goes to `logs`.
     Process { executor: PathBuf, logs: PathBuf },
+    /// The task runs as a container of its image, as Mesos' Docker containerizer runs it
+    /// (notes/deployment.md 1.6): `docker run` on the host's network with the task's volumes,
+    /// parameters, cpu shares and memory, the image's entrypoint given the task's arguments.
+    Docker { logs: PathBuf },
+}
+
+/// A task's process: the executor itself, or the `docker run` of its container.
+struct Running {
+    child: Child,
+    container: Option<String>,
+}
+
+impl Running {
+    /// Kills the task; its exit is reported by the next tick.
+    fn kill(&mut self) {
+        if let Some(name) = &self.container {
+            // Killing `docker run` would leave its container running.
+            let _ = Command::new("docker")
+                .args(["rm", "-f", name])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
+        let _ = self.child.kill();
+    }
+
+    /// Kills the task and waits for it to end.
+    fn stop(&mut self) {
+        self.kill();
+        let _ = self.child.wait();
+    }
 }
 
 /// An agent of the fake cluster.
@@ -194,7 +225,7 @@ struct Task {
     ports: Vec<u64>,
     arguments: Vec<String>,
     image: String,
-    process: Option<Child>,
+    process: Option<Running>,
 }
 
 struct Cluster {
@@ -250,6 +281,7 @@ impl FakeMesos {
                     "/master/api/v1/scheduler",
                     axum::routing::post(scheduler_call),
                 )
+                .route("/state", axum::routing::get(state_json))
                 .with_state((Arc::clone(&state), index));
             let serve: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> = match &tls
             {
@@ -352,7 +384,7 @@ impl FakeMesos {
     pub fn fail_task(&self, task: &str) {
         let mut cluster = self.state.lock().unwrap();
         if let Some(process) = cluster.tasks.get_mut(task).and_then(|t| t.process.as_mut()) {
-            let _ = process.kill();
+            process.kill();
             return; // the tick reports the exit
         }
         cluster.set_state(
@@ -377,8 +409,7 @@ impl FakeMesos {
             .collect();
         for id in ids {
             if let Some(mut process) = cluster.tasks.get_mut(&id).and_then(|t| t.process.take()) {
-                let _ = process.kill();
-                let _ = process.wait();
+                process.stop();
             }
             cluster.set_state(&id, "TASK_LOST", Some("REASON_AGENT_REMOVED"), "agent lost");
         }
@@ -400,8 +431,7 @@ impl Drop for FakeMesos {
         let mut cluster = self.state.lock().unwrap();
         for task in cluster.tasks.values_mut() {
             if let Some(mut process) = task.process.take() {
-                let _ = process.kill();
-                let _ = process.wait();
+                process.stop();
             }
         }
     }
@@ -421,6 +451,16 @@ fn record(payload: Value) -> Bytes {
 
 fn error(status: StatusCode, message: &str) -> Response {
     (status, message.to_string()).into_response()
+}
+
+/// What the master holds, for tests in other processes (a real master's `/state`, reduced).
+async fn state_json(AxumState((state, _)): AxumState<(Shared, usize)>) -> axum::Json<Value> {
+    let view = state.lock().unwrap().view.clone();
+    axum::Json(json!({
+        "calls": view.calls.iter().map(|c| json!({"type": c.kind, "status": c.status})).collect::<Vec<_>>(),
+        "tasks": view.tasks.iter().map(|t| json!({"id": t.id, "agent": t.agent, "state": t.state})).collect::<Vec<_>>(),
+        "connected": view.connected,
+    }))
 }
 
 async fn scheduler_call(
@@ -867,15 +907,39 @@ impl Cluster {
         let process = match &self.config.runner {
             Runner::Hold => None,
             Runner::Process { executor, logs } => {
-                let log = std::fs::File::create(logs.join(format!("{id}.log"))).unwrap();
-                Some(
-                    Command::new(executor)
-                        .args(&arguments)
-                        .stdout(Stdio::null())
-                        .stderr(log)
-                        .spawn()
-                        .unwrap_or_else(|e| panic!("{}: {e}", executor.display())),
-                )
+                let mut command = Command::new(executor);
+                command.args(&arguments);
+                Some(spawn(command, logs, id, None))
+            }
+            Runner::Docker { logs } => {
+                let container = format!("mesos-{id}");
+                let mut command = Command::new("docker");
+                command.args(["run", "--rm", "--name", &container, "--net", "host"]);
+                command.arg(format!("--cpu-shares={}", (cpus * 1024.0) as u64));
+                command.arg(format!("--memory={}m", mem as u64));
+                for volume in task["container"]["volumes"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                {
+                    if let (Some(host), Some(path)) = (
+                        volume["host_path"].as_str(),
+                        volume["container_path"].as_str(),
+                    ) {
+                        let mode = volume["mode"].as_str().unwrap_or("RW").to_lowercase();
+                        command.arg("-v").arg(format!("{host}:{path}:{mode}"));
+                    }
+                }
+                let parameters = task["container"]["docker"]["parameters"].as_array();
+                for parameter in parameters.into_iter().flatten() {
+                    if let (Some(key), Some(value)) =
+                        (parameter["key"].as_str(), parameter["value"].as_str())
+                    {
+                        command.arg(format!("--{key}={value}"));
+                    }
+                }
+                command.arg(&image).args(&arguments);
+                Some(spawn(command, logs, id, Some(container)))
             }
         };
         self.tasks.insert(
@@ -992,8 +1056,7 @@ impl Cluster {
             return;
         };
         if let Some(mut process) = t.process.take() {
-            let _ = process.kill();
-            let _ = process.wait();
+            process.stop();
         }
         self.set_state(task, "TASK_KILLED", None, "killed by the framework");
     }
@@ -1040,7 +1103,7 @@ impl Cluster {
         let mut exited = Vec::new();
         for (id, task) in &mut self.tasks {
             if let Some(process) = &mut task.process {
-                if let Ok(Some(status)) = process.try_wait() {
+                if let Ok(Some(status)) = process.child.try_wait() {
                     task.process = None;
                     exited.push((id.clone(), status.success(), status.to_string()));
                 }
@@ -1210,6 +1273,22 @@ fn stream_response(receiver: mpsc::UnboundedReceiver<Bytes>, stream_id: &str) ->
         .header(header::CACHE_CONTROL, "no-cache")
         .body(Body::from_stream(stream))
         .unwrap()
+}
+
+/// Starts a task's process, its output into `logs`.
+fn spawn(
+    mut command: Command,
+    logs: &std::path::Path,
+    task: &str,
+    container: Option<String>,
+) -> Running {
+    let log = std::fs::File::create(logs.join(format!("{task}.log"))).unwrap();
+    let child = command
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap_or_else(|e| panic!("{command:?}: {e}"));
+    Running { child, container }
 }
 
 /// A port free on loopback now.

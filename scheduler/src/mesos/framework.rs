@@ -143,6 +143,7 @@ impl Framework {
     async fn run(mut self, mut stop: watch::Receiver<bool>) -> Result<(), MesosError> {
         let mut backoff = Duration::from_millis(500);
         let mut stopping_since: Option<Instant> = None;
+        let started = Instant::now();
         loop {
             let stopping = *stop.borrow();
             if stopping {
@@ -166,6 +167,13 @@ impl Framework {
                     backoff = Duration::from_millis(500);
                     self.subscribed(&subscription, &mut events, &mut stop)
                         .await?
+                }
+                // Never subscribed, past the timeout: the masters are wrong or down.
+                Err(e)
+                    if self.framework_id.is_none()
+                        && started.elapsed() >= self.settings.subscribe_timeout =>
+                {
+                    return Err(e)
                 }
                 Err(e) if e.is_transient() => Ended::Lost(e.to_string()),
                 Err(e) => return Err(e),

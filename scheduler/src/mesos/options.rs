@@ -87,6 +87,10 @@ pub struct MesosOptions {
     /// back to Mesos (offers are taken again when a job comes); 0 keeps them.
     #[arg(long, default_value_t = 600)]
     pub mesos_idle_seconds: u64,
+    /// Seconds to keep trying the masters before the first subscription; then the framework
+    /// stops with an error naming them. Once subscribed, it tries again however long it takes.
+    #[arg(long, default_value_t = 30)]
+    pub mesos_subscribe_timeout: u64,
     /// Client certificate (PEM) presented to the master; default: /certs/mesos.crt when it
     /// exists, as lcmap-spark mounted it.
     #[arg(long)]
@@ -164,6 +168,8 @@ pub struct Settings {
     pub max_agent_failures: u32,
     /// `None`: executors are kept however long no job comes.
     pub idle: Option<std::time::Duration>,
+    /// How long the masters are tried before the first subscription.
+    pub subscribe_timeout: std::time::Duration,
     /// Where executors register: the scheduler's advertised host and port.
     pub scheduler_host: String,
     pub scheduler_port: u16,
@@ -310,6 +316,7 @@ impl MesosOptions {
             max_agent_failures: self.mesos_max_agent_failures.max(1),
             idle: (self.mesos_idle_seconds > 0)
                 .then(|| std::time::Duration::from_secs(self.mesos_idle_seconds)),
+            subscribe_timeout: std::time::Duration::from_secs(self.mesos_subscribe_timeout),
             scheduler_host: scheduler_host.to_string(),
             scheduler_port,
         })
