@@ -352,6 +352,11 @@ impl FakeMesos {
         }
     }
 
+    /// While electing, every master answers 503 "No leader elected".
+    pub fn electing(&self, on: bool) {
+        self.state.lock().unwrap().electing = on;
+    }
+
     /// Stops (or restarts) the heartbeats, keeping the streams open.
     pub fn heartbeats(&self, on: bool) {
         self.state.lock().unwrap().heartbeats = on;
