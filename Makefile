@@ -25,7 +25,9 @@ test: venv
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps
-	$(CARGO) build --workspace --bins
+	# The binaries with the tests, in one build: --bins alone unifies the dependencies' features
+	# without the dev-dependencies, which would build the whole stack a second time for the tests.
+	$(CARGO) build --workspace --all-targets
 	$(CARGO) test --workspace --all-targets
 	$(CARGO) test --workspace --doc
 	.venv/bin/pip install -q --no-deps --no-build-isolation ./python
