@@ -183,7 +183,15 @@ pub async fn serve(
         );
     }
     let framework = match mesos {
-        Some(settings) => {
+        Some(mut settings) => {
+            // Mesos' own UI links each framework to its web UI, as it did Spark's driver UI.
+            settings.webui_url = ui.as_ref().map(|ui| {
+                format!(
+                    "http://{}:{}/",
+                    settings.scheduler_host,
+                    ui.address().port()
+                )
+            });
             eprintln!(
                 "ardent-scheduler placing executors through Mesos ({})",
                 settings

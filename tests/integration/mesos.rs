@@ -686,6 +686,12 @@ async fn a_query_runs_on_executors_placed_through_mesos_and_survives_an_agent_lo
     .await
     .unwrap();
     assert!(view.running().iter().all(|t| t.agent != "a3"));
+    let info = &view.calls_of("SUBSCRIBE")[0].body["subscribe"]["framework_info"];
+    assert_eq!(
+        info["webui_url"],
+        format!("http://127.0.0.1:{ui_port}/"),
+        "Mesos' UI links to the scheduler's"
+    );
 
     let url = format!("df://127.0.0.1:{}", scheduler.port);
     let client = Command::new(ardent_bin())

@@ -249,6 +249,7 @@ impl Framework {
                     failover_timeout: Some(s.failover_timeout),
                     checkpoint: Some(false),
                     hostname: Some(s.scheduler_host.clone()),
+                    webui_url: s.webui_url.clone(),
                     capabilities: vec![super::proto::framework_info::Capability {
                         r#type: Some(
                             super::proto::framework_info::capability::Type::MultiRole as i32,

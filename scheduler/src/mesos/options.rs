@@ -170,6 +170,8 @@ pub struct Settings {
     pub idle: Option<std::time::Duration>,
     /// How long the masters are tried before the first subscription.
     pub subscribe_timeout: std::time::Duration,
+    /// The scheduler's web UI, which Mesos' UI links the framework to.
+    pub webui_url: Option<String>,
     /// Where executors register: the scheduler's advertised host and port.
     pub scheduler_host: String,
     pub scheduler_port: u16,
@@ -317,6 +319,7 @@ impl MesosOptions {
             idle: (self.mesos_idle_seconds > 0)
                 .then(|| std::time::Duration::from_secs(self.mesos_idle_seconds)),
             subscribe_timeout: std::time::Duration::from_secs(self.mesos_subscribe_timeout),
+            webui_url: None,
             scheduler_host: scheduler_host.to_string(),
             scheduler_port,
         })
