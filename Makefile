@@ -15,10 +15,12 @@ build: deps
 	$(CARGO) build --workspace --bins
 
 ## Formatting, clippy (warnings are errors) and rustdoc (no broken links); then unit, doc and integration tests (real GeoTIFF stacks, the CLI, clusters and an S3 server on
-## loopback, pyccd parity, the web UI driven in headless Chromium); the Python client's tests (pytest, ADBC against a real scheduler
+## loopback, pyccd parity, the web UI driven in headless Chromium, the Mesos framework against a
+## fake master whose agents run real executors); the Python client's tests (pytest, ADBC against a real scheduler
 ## with Flight SQL and two executors, the example notebook run headless); the images' tests when a
 ## Docker engine answers (images from the debug binaries, one container, the compose cluster with
-## an executor killed and one cut off, the derived image, the Kubernetes manifests validated);
+## an executor killed and one cut off, the derived image, the Kubernetes manifests validated,
+## executor containers placed through the fake Mesos master);
 ## criterion benches run once each in test mode, and the benchmark harness in quick mode (debug
 ## build, small inputs, answers cross-checked), so they keep working.
 test: venv
