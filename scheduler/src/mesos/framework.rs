@@ -67,11 +67,6 @@ impl FrameworkHandle {
             })
         })
     }
-
-    /// Whether the framework has ended.
-    pub fn is_finished(&self) -> bool {
-        self.task.is_finished()
-    }
 }
 
 /// Stops a framework that another task waits on.

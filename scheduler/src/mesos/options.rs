@@ -121,10 +121,6 @@ fn constraints(text: &str) -> Result<Constraints, String> {
 pub struct Secret(String);
 
 impl Secret {
-    pub fn new(secret: impl Into<String>) -> Secret {
-        Secret(secret.into())
-    }
-
     pub fn expose(&self) -> &str {
         &self.0
     }
