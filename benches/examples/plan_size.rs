@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use ardent_engine::ard::{ArdName, Band, Sensor, TileId};
+use ardent_engine::ard::{ArdName, Band, Collection, Sensor, TileId};
 use ardent_engine::catalog::{date32, Acquisition, Stack, TileStack};
 use ardent_engine::distributed::{ArdentLogicalCodec, ArdentPhysicalCodec};
 use ardent_engine::grid::Grid;
@@ -36,7 +36,8 @@ fn catalogue() -> Stack {
             let files: BTreeMap<Band, String> = Band::ALL
                 .iter()
                 .map(|&band| {
-                    let name = ArdName::file_name(sensor, tile, acquired, produced, band);
+                    let name =
+                        ArdName::file_name(Collection::C1, sensor, tile, acquired, produced, band);
                     (band, format!("{root}/{name}"))
                 })
                 .collect();
@@ -49,6 +50,7 @@ fn catalogue() -> Stack {
         .collect();
     Stack {
         location: Location::Local { root: root.into() },
+        collection: Collection::C1,
         tiles: vec![TileStack {
             tile: tile.to_string(),
             grid: Grid::ard(tile, 5000, 5000),

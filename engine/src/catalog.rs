@@ -1,9 +1,10 @@
 //! The catalog of a stack: which files hold which band of which acquisition of which tile, and the
 //! check that every file of a tile shares one grid.
 //!
-//! Files are found from ARD names, or from a manifest (`manifest.csv` in the location, or the
-//! `manifest` option) for stacks named otherwise, with the columns `path,date,band,tile` and an
-//! optional `sensor`.
+//! Files are found from ARD names of either collection, or from a manifest (`manifest.csv` in the
+//! location, or the `manifest` option) for stacks named otherwise, with the columns
+//! `path,date,band,tile` and optional `sensor` and `collection` (`c1`, the default, or `c2`: how
+//! the files' values are coded). A stack holds one collection.
 
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
@@ -12,7 +13,7 @@ use chrono::NaiveDate;
 use futures::{StreamExt, TryStreamExt};
 use tokio::sync::Semaphore;
 
-use crate::ard::{ArdName, Band};
+use crate::ard::{ArdName, Band, Collection};
 use crate::error::CatalogError;
 use crate::gdal_io::{self, RasterFile, SampleType};
 use crate::grid::Grid;
@@ -58,6 +59,8 @@ pub struct TileStack {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Stack {
     pub location: Location,
+    /// How the files' values are coded; tables show both collections in Collection 1's units.
+    pub collection: Collection,
     pub tiles: Vec<TileStack>,
     /// The bands every acquisition has, in column order.
     pub bands: Vec<Band>,
@@ -91,6 +94,7 @@ impl Selection {
 /// One catalogued file before grouping.
 struct Entry {
     path: String,
+    collection: Collection,
     tile: String,
     date: i32,
     sensor: String,
@@ -124,15 +128,17 @@ impl Stack {
         if entries.is_empty() {
             return Err(CatalogError::NoRasterFiles(location.to_string()));
         }
+        let collection = one_collection(&entries)?;
         let (tiles, bands) = group(entries)?;
         let mut checked = Vec::with_capacity(tiles.len());
         for (tile, acquisitions) in tiles {
-            checked.push(check_grid(tile, acquisitions, selection).await?);
+            checked.push(check_grid(tile, acquisitions, selection, collection).await?);
         }
         let tiles = checked;
         check_tiles_agree(&tiles)?;
         Ok(Stack {
             location: location.clone(),
+            collection,
             tiles,
             bands,
         })
@@ -166,6 +172,7 @@ fn entries_from_ard_names(
         };
         entries.push(Entry {
             path: location.gdal_path(relative),
+            collection: name.collection,
             tile: name.tile.to_string(),
             date: date32(name.acquired),
             sensor: name.sensor.code().to_string(),
@@ -217,6 +224,7 @@ fn parse_manifest(location: &Location, name: &str, text: &str) -> Result<Vec<Ent
         required("tile")?,
     );
     let sensor_at = column("sensor");
+    let collection_at = column("collection");
     lines
         .map(|(number, line)| {
             let fields: Vec<&str> = line.split(',').map(str::trim).collect();
@@ -234,7 +242,14 @@ fn parse_manifest(location: &Location, name: &str, text: &str) -> Result<Vec<Ent
                 ))
             })?;
             let path = at(path_at)?;
+            let collection = match collection_at {
+                Some(i) => at(i)?
+                    .parse()
+                    .map_err(|e: crate::ard::NameError| context(e.to_string()))?,
+                None => Collection::C1,
+            };
             Ok(Entry {
+                collection,
                 path: if path.starts_with('/') {
                     path.to_string()
                 } else {
@@ -249,6 +264,20 @@ fn parse_manifest(location: &Location, name: &str, text: &str) -> Result<Vec<Ent
             })
         })
         .collect()
+}
+
+/// The one collection of all entries; an error naming a file of each if they mix.
+fn one_collection(entries: &[Entry]) -> Result<Collection, CatalogError> {
+    let first = &entries[0];
+    match entries.iter().find(|e| e.collection != first.collection) {
+        None => Ok(first.collection),
+        Some(other) => Err(CatalogError::MixedCollections {
+            first: first.path.clone(),
+            first_collection: first.collection.name()[1..].to_string(),
+            second: other.path.clone(),
+            second_collection: other.collection.name()[1..].to_string(),
+        }),
+    }
 }
 
 type Grouped = (BTreeMap<String, Vec<Acquisition>>, Vec<Band>);
@@ -294,6 +323,7 @@ async fn check_grid(
     tile: String,
     acquisitions: Vec<Acquisition>,
     selection: &Selection,
+    collection: Collection,
 ) -> Result<TileStack, CatalogError> {
     let files = files_to_check(&acquisitions, selection);
     let grids: Vec<Grid> = futures::stream::iter(files.iter().cloned())
@@ -302,7 +332,7 @@ async fn check_grid(
                 .acquire()
                 .await
                 .map_err(|e| CatalogError::Task(e.to_string()))?;
-            tokio::task::spawn_blocking(move || file_grid(band, &path))
+            tokio::task::spawn_blocking(move || file_grid(band, &path, collection))
                 .await
                 .map_err(|e| CatalogError::Task(e.to_string()))?
         })
@@ -360,7 +390,7 @@ fn files_to_check(acquisitions: &[Acquisition], selection: &Selection) -> Vec<(B
     }
 }
 
-fn file_grid(band: Band, path: &str) -> Result<Grid, CatalogError> {
+fn file_grid(band: Band, path: &str, collection: Collection) -> Result<Grid, CatalogError> {
     let file = RasterFile::open(path)?;
     if file.band_count() != 1 {
         return Err(CatalogError::BandCount {
@@ -368,7 +398,7 @@ fn file_grid(band: Band, path: &str) -> Result<Grid, CatalogError> {
             count: file.band_count(),
         });
     }
-    let expected = if band.is_qa() {
+    let expected = if band.is_qa() || collection.stores_digital_numbers() {
         SampleType::UInt16
     } else {
         SampleType::Int16

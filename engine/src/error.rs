@@ -44,7 +44,8 @@ pub enum CatalogError {
     NotText(String),
     #[error(
         "no raster files found in '{0}': expected Landsat ARD GeoTIFFs \
-         (e.g. LC08_CU_003008_20130411_20181202_C01_V01_SRB2.tif) or a manifest.csv"
+         (e.g. LC08_CU_003008_20130411_20181202_C01_V01_SRB2.tif or \
+         LC09_CU_003004_20230909_20230914_02_SR_B2.TIF) or a manifest.csv"
     )]
     NoRasterFiles(String),
     /// A file name that looks like ARD but is not a valid one.
@@ -88,6 +89,16 @@ pub enum CatalogError {
         found: String,
         band: String,
         expected: String,
+    },
+    #[error(
+        "the stack mixes ARD collections: '{first}' is Collection {first_collection}, '{second}' \
+         Collection {second_collection}; their values are coded differently, so make one table per collection"
+    )]
+    MixedCollections {
+        first: String,
+        first_collection: String,
+        second: String,
+        second_collection: String,
     },
     #[error("tiles {0} and {1} are on different grids (CRS or pixel size)")]
     TilesDisagree(String, String),
@@ -216,6 +227,32 @@ pub enum MapError {
     Statement(String),
     #[error(transparent)]
     Output(#[from] crate::output::OutputError),
+}
+
+/// Why LCMAP products could not be made; nothing half-written is left under the output folder.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProductsError {
+    #[error("no product years given")]
+    NoYears,
+    #[error("the segments have no column '{0}' (expected a ccdc result or its change_models)")]
+    MissingColumn(String),
+    #[error("the segments hold no CCDC segment at all")]
+    NoSegments,
+    #[error("product year {year} is outside the years the segments cover ({first} to {last})")]
+    YearOutside { year: i32, first: i32, last: i32 },
+    #[error("cannot create '{}': {source}", path.display())]
+    Io {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Query(#[from] DataFusionError),
+    #[error(transparent)]
+    Map(#[from] MapError),
+    #[error(transparent)]
+    Raster(#[from] RasterError),
 }
 
 /// Why a synthetic stack could not be generated; nothing is left under `--out`.

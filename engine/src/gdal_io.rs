@@ -303,6 +303,17 @@ impl Sample for u16 {}
 impl Sample for f32 {}
 impl Sample for u8 {}
 
+/// How a written GeoTIFF is laid out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TiffLayout {
+    /// Tiled and DEFLATE-compressed (GDAL's default 256 x 256 tiles), no overviews.
+    Tiled,
+    /// A cloud optimized GeoTIFF, as USGS ships Collection 2 ARD and LCMAP its products: 256 x 256
+    /// tiles, DEFLATE, and overviews (nearest neighbour, so they hold real values) halving the
+    /// size until it fits one tile.
+    Cog,
+}
+
 /// Writes a single-band, tiled, DEFLATE-compressed GeoTIFF on `grid`.
 ///
 /// The file is written under a temporary name beside `path` and renamed into place at the end, so a
@@ -312,6 +323,17 @@ pub fn write_geotiff<T: Sample>(
     grid: &Grid,
     data: &[T],
     nodata: Option<f64>,
+) -> Result<()> {
+    write_raster(path, grid, data, nodata, TiffLayout::Tiled)
+}
+
+/// Writes a GeoTIFF laid out as `layout`; otherwise as [`write_geotiff`].
+pub fn write_raster<T: Sample>(
+    path: &Path,
+    grid: &Grid,
+    data: &[T],
+    nodata: Option<f64>,
+    layout: TiffLayout,
 ) -> Result<()> {
     init();
     let shown = path.display().to_string();
@@ -327,7 +349,7 @@ pub fn write_geotiff<T: Sample>(
         ));
     }
     crate::output::write_atomically(path, |partial| {
-        write_geotiff_to(partial, grid, data, nodata)
+        write_geotiff_to(partial, grid, data, nodata, layout)
     })
     .map_err(|e| RasterError::new(&shown, format!("cannot write: {}", e.reason)))
 }
@@ -337,18 +359,29 @@ fn write_geotiff_to<T: Sample>(
     grid: &Grid,
     data: &[T],
     nodata: Option<f64>,
+    layout: TiffLayout,
 ) -> Result<(), String> {
-    let driver = DriverManager::get_driver_by_name("GTiff").map_err(|e| e.to_string())?;
-    let mut options = RasterCreationOptions::new();
-    for (k, v) in [
-        ("TILED", "YES"),
-        ("COMPRESS", "DEFLATE"),
-        ("PREDICTOR", "2"),
-    ] {
-        options.set_name_value(k, v).map_err(|e| e.to_string())?;
-    }
+    let creation_options = |pairs: &[(&str, &str)]| {
+        let mut options = RasterCreationOptions::new();
+        for (k, v) in pairs {
+            options.set_name_value(k, v).map_err(|e| e.to_string())?;
+        }
+        Ok::<_, String>(options)
+    };
+    let compression = [("COMPRESS", "DEFLATE"), ("PREDICTOR", "2")];
+    // The COG driver writes by copying a complete dataset (it orders tiles and overviews), so
+    // a COG is assembled in memory first.
+    let (driver, target, options) = match layout {
+        TiffLayout::Tiled => {
+            let mut pairs = vec![("TILED", "YES")];
+            pairs.extend(compression);
+            ("GTiff", path, creation_options(&pairs)?)
+        }
+        TiffLayout::Cog => ("MEM", Path::new(""), RasterCreationOptions::new()),
+    };
+    let driver = DriverManager::get_driver_by_name(driver).map_err(|e| e.to_string())?;
     let mut dataset = driver
-        .create_with_band_type_with_options::<T, _>(path, grid.width, grid.height, 1, &options)
+        .create_with_band_type_with_options::<T, _>(target, grid.width, grid.height, 1, &options)
         .map_err(|e| e.to_string())?;
     dataset
         .set_geo_transform(&grid.transform)
@@ -361,6 +394,15 @@ fn write_geotiff_to<T: Sample>(
     let mut buffer = gdal::raster::Buffer::new((grid.width, grid.height), data.to_vec());
     band.write((0, 0), (grid.width, grid.height), &mut buffer)
         .map_err(|e| e.to_string())?;
+    if layout == TiffLayout::Cog {
+        let mut pairs = vec![("BLOCKSIZE", "256"), ("OVERVIEW_RESAMPLING", "NEAREST")];
+        pairs.extend(compression);
+        let cog = DriverManager::get_driver_by_name("COG").map_err(|e| e.to_string())?;
+        let copy = dataset
+            .create_copy(&cog, path, &creation_options(&pairs)?)
+            .map_err(|e| e.to_string())?;
+        return copy.close().map_err(|e| e.to_string());
+    }
     dataset.flush_cache().map_err(|e| e.to_string())?;
     dataset.close().map_err(|e| e.to_string())
 }
@@ -369,6 +411,7 @@ fn write_geotiff_to<T: Sample>(
 mod tests {
     use super::*;
     use crate::grid::ARD_CRS_WKT;
+    use gdal::Metadata;
 
     #[test]
     fn writes_and_reads_windows_back() {
@@ -393,6 +436,37 @@ mod tests {
         assert_eq!(buf[0], data[255 * 300 + 250]);
         assert_eq!(buf[buf.len() - 1], data[259 * 300 + 299]);
         // No partial file is left behind.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn writes_cloud_optimized_geotiffs() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.TIF");
+        let grid = Grid::ard("h003v008".parse().unwrap(), 600, 520);
+        let data: Vec<u16> = (0..600 * 520).map(|i| (i % 60000) as u16).collect();
+        write_raster(&path, &grid, &data, Some(0.0), TiffLayout::Cog).unwrap();
+        let dataset = Dataset::open(&path).unwrap();
+        let layout = dataset.metadata_item("LAYOUT", "IMAGE_STRUCTURE");
+        assert_eq!(layout.as_deref(), Some("COG"));
+        let band = dataset.rasterband(1).unwrap();
+        assert_eq!(band.block_size(), (256, 256));
+        assert!(
+            band.overview_count().unwrap() >= 1,
+            "a 600 px COG has overviews"
+        );
+        assert_eq!(band.no_data_value(), Some(0.0));
+        let file = RasterFile::open(path.to_str().unwrap()).unwrap();
+        assert!(grid.layout_difference(&file.grid().unwrap()).is_none());
+        let mut buf = vec![0u16; 10];
+        let window = Window {
+            col: 590,
+            row: 519,
+            width: 10,
+            height: 1,
+        };
+        file.read_window(window, &mut buf).unwrap();
+        assert_eq!(buf[9], data[519 * 600 + 599]);
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 

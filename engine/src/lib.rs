@@ -21,6 +21,7 @@ pub mod grid;
 pub mod location;
 pub mod map;
 pub mod output;
+pub mod products;
 pub mod progress;
 pub mod provider;
 pub mod session;

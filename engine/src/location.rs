@@ -11,7 +11,7 @@ use object_store::aws::AmazonS3Builder;
 use object_store::{ObjectStore, ObjectStoreExt};
 use url::Url;
 
-use crate::error::CatalogError;
+use crate::error::{CatalogError, OptionError};
 use crate::gdal_io;
 
 /// Connection settings for an S3-compatible store, as given in table options.
@@ -31,6 +31,9 @@ pub struct S3Options {
     pub access_key_id: Option<String>,
     pub secret_access_key: Option<String>,
     pub session_token: Option<String>,
+    /// Send `x-amz-request-payer: requester` with every request, as requester-pays buckets
+    /// (USGS's `usgs-landsat-ard`) demand; the reader's account is billed for the transfer.
+    pub request_payer: bool,
 }
 
 impl fmt::Debug for S3Options {
@@ -42,6 +45,7 @@ impl fmt::Debug for S3Options {
             .field("access_key_id", &redacted(&self.access_key_id))
             .field("secret_access_key", &redacted(&self.secret_access_key))
             .field("session_token", &redacted(&self.session_token))
+            .field("request_payer", &self.request_payer)
             .finish()
     }
 }
@@ -53,26 +57,42 @@ fn env(name: &str) -> Option<String> {
 
 impl S3Options {
     /// The table option keys, following DataFusion's `aws.*` names.
-    pub const KEYS: [&'static str; 5] = [
+    pub const KEYS: [&'static str; 6] = [
         "aws.endpoint",
         "aws.region",
         "aws.access_key_id",
         "aws.secret_access_key",
         "aws.session_token",
+        "aws.request_payer",
     ];
 
-    /// Sets the field for one of [`S3Options::KEYS`]; false for another key.
-    pub fn set(&mut self, key: &str, value: &str) -> bool {
+    /// Sets the field for one of [`S3Options::KEYS`]: `Ok(false)` for another key, an error for
+    /// a bad value.
+    pub fn set(&mut self, key: &str, value: &str) -> Result<bool, OptionError> {
+        if key == "aws.request_payer" {
+            self.request_payer = match value.to_ascii_lowercase().as_str() {
+                "true" | "requester" => true,
+                "false" => false,
+                _ => {
+                    return Err(OptionError::InvalidValue {
+                        option: key.to_string(),
+                        value: value.to_string(),
+                        expected: "'true' (or 'requester') or 'false'",
+                    })
+                }
+            };
+            return Ok(true);
+        }
         let field = match key {
             "aws.endpoint" => &mut self.endpoint,
             "aws.region" => &mut self.region,
             "aws.access_key_id" => &mut self.access_key_id,
             "aws.secret_access_key" => &mut self.secret_access_key,
             "aws.session_token" => &mut self.session_token,
-            _ => return false,
+            _ => return Ok(false),
         };
         *field = Some(value.to_string());
-        true
+        Ok(true)
     }
 
     /// The endpoint and region resolved from this process's environment where unset; the
@@ -221,6 +241,9 @@ impl Location {
         }
         if options.access_key_id.is_none() {
             settings.push(("AWS_NO_SIGN_REQUEST", "YES".into()));
+        }
+        if options.request_payer {
+            settings.push(("AWS_REQUEST_PAYER", "requester".into()));
         }
         Ok(gdal_io::set_path_options(
             &format!("/vsis3/{bucket}"),
@@ -384,6 +407,7 @@ fn s3_store(
     let options = options.with_credentials();
     let mut builder = AmazonS3Builder::new()
         .with_bucket_name(bucket)
+        .with_request_payer(options.request_payer)
         .with_region(options.region.clone().unwrap_or_else(|| "us-east-1".into()));
     if let Some(endpoint) = &options.endpoint {
         builder = builder

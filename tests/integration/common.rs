@@ -291,6 +291,34 @@ impl Moto {
     }
 }
 
+impl Moto {
+    /// Calls moto's recorder API (`start-recording` or `download-recording`): the recording is
+    /// one JSON object per request, with its headers.
+    pub fn recorder(&self, action: &str) -> String {
+        let method = if action == "download-recording" {
+            "GET"
+        } else {
+            "POST"
+        };
+        let call = Command::new(python())
+            .args([
+                "-c",
+                "import sys, urllib.request as u; r = u.Request(sys.argv[1], method=sys.argv[2]); \
+                 print(u.urlopen(r).read().decode())",
+                &format!("{}/moto-api/recorder/{action}", self.endpoint),
+                method,
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            call.status.success(),
+            "{}",
+            String::from_utf8_lossy(&call.stderr)
+        );
+        String::from_utf8_lossy(&call.stdout).into_owned()
+    }
+}
+
 impl Drop for Moto {
     fn drop(&mut self) {
         let _ = self.child.kill();

@@ -37,6 +37,60 @@ async fn s3_stack_reads_like_the_local_one() {
     );
 }
 
+#[tokio::test]
+async fn requester_pays_reaches_the_store_as_the_request_header() {
+    let moto = Moto::start();
+    moto.upload(stack(), "ard", "payer/h003v008");
+    moto.recorder("start-recording");
+    let ctx = session(1);
+    let options = format!(
+        "'aws.endpoint' '{}', 'aws.access_key_id' 'testing', 'aws.secret_access_key' 'testing', \
+         'aws.region' 'us-east-1', 'aws.request_payer' 'true'",
+        moto.endpoint
+    );
+    query(&ctx, &format!("CREATE EXTERNAL TABLE paid STORED AS RASTER LOCATION 's3://ard/payer/h003v008' OPTIONS ('layout' 'observations', {options})")).await;
+    let n = scalar(
+        &ctx,
+        "SELECT count(red) FROM paid WHERE row = 0 AND col = 0",
+    )
+    .await;
+    assert_ne!(n, "0");
+    let recording = moto.recorder("download-recording");
+    let requests: Vec<serde_json::Value> = recording
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    // Listing (object_store) and pixel reads (GDAL) alike say who pays.
+    let payer = |r: &serde_json::Value| {
+        r["headers"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .any(|(k, v)| k.eq_ignore_ascii_case("x-amz-request-payer") && v == "requester")
+    };
+    let listing = requests
+        .iter()
+        .filter(|r| r["url"].as_str().unwrap().contains("list-type"))
+        .count();
+    let tiffs = requests
+        .iter()
+        .filter(|r| r["url"].as_str().unwrap().contains(".tif"))
+        .count();
+    assert!(listing > 0 && tiffs > 0, "{recording}");
+    assert!(requests.iter().all(payer), "{recording}");
+
+    let err = ctx
+        .sql("SELECT * FROM raster_observations('s3://ard/payer/h003v008', 'aws.request_payer', 'maybe')")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("'aws.request_payer'") && err.contains("'maybe'"),
+        "{err}"
+    );
+}
+
 /// A TCP relay to `upstream` that holds every connection until released, and says when the first
 /// one arrives: an object store that is as slow as the test wants.
 struct Gate {

@@ -20,11 +20,14 @@ mod wrappers;
 use datafusion::logical_expr::ScalarUDF;
 use datafusion::prelude::SessionContext;
 
-pub use wrappers::{CcdcUdf, CompositeUdf, NormalizedDifferenceUdf, QaUdf};
+pub use wrappers::{
+    CcdcUdf, ChangeProduct, ChangeProductUdf, CompositeUdf, NormalizedDifferenceUdf, QaUdf,
+    QA_SCHEME_KEY,
+};
 
 /// Every scalar UDF that ardent provides, ready to register in a session or a function registry.
 pub fn all_udfs() -> Vec<ScalarUDF> {
-    vec![
+    let mut udfs = vec![
         ScalarUDF::new_from_impl(NormalizedDifferenceUdf::normalized_difference()),
         ScalarUDF::new_from_impl(NormalizedDifferenceUdf::ndvi()),
         ScalarUDF::new_from_impl(NormalizedDifferenceUdf::nbr()),
@@ -32,7 +35,13 @@ pub fn all_udfs() -> Vec<ScalarUDF> {
         ScalarUDF::new_from_impl(QaUdf::clear()),
         ScalarUDF::new_from_impl(CompositeUdf::new()),
         ScalarUDF::new_from_impl(CcdcUdf::new()),
-    ]
+    ];
+    udfs.extend(
+        ChangeProduct::ALL
+            .into_iter()
+            .map(|p| ScalarUDF::new_from_impl(ChangeProductUdf::new(p))),
+    );
+    udfs
 }
 
 /// Registers [`all_udfs`] in `ctx`.

@@ -35,6 +35,9 @@ enum Command {
     Sql(commands::sql::Args),
     /// Write a per-pixel column of a query result as a GeoTIFF map and PNG preview.
     Map(commands::map::Args),
+    /// Write LCMAP's change products (SCTIME, SCMAG, SCLAST, SCSTAB, SCMQA) of a tile for
+    /// some years, as cloud optimized GeoTIFFs.
+    Products(commands::products::Args),
     /// Start, stop or show a scheduler and executors on this host.
     Cluster(commands::cluster::Args),
     /// Run CCDC change detection on one pixel's CSV and print pyccd-shaped JSON.
@@ -60,6 +63,11 @@ fn main() -> ExitCode {
         Command::Map(args) => on_runtime(commands::driver::on_master(master, |m| async move {
             commands::map::run(m.as_deref(), args).await
         })),
+        Command::Products(args) => {
+            on_runtime(commands::driver::on_master(master, |m| async move {
+                commands::products::run(m.as_deref(), args).await
+            }))
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -165,6 +165,7 @@ pub enum LocationMessage {
         prefix: String,
         endpoint: Option<String>,
         region: Option<String>,
+        request_payer: bool,
     },
 }
 
@@ -198,6 +199,8 @@ pub struct TileMessage {
 #[serde(deny_unknown_fields)]
 pub struct StackMessage {
     pub location: LocationMessage,
+    /// `c1` or `c2`.
+    pub collection: String,
     pub bands: Vec<String>,
     pub tiles: Vec<TileMessage>,
 }
@@ -285,6 +288,7 @@ impl From<&Location> for LocationMessage {
                 prefix: prefix.clone(),
                 endpoint: options.endpoint.clone(),
                 region: options.region.clone(),
+                request_payer: options.request_payer,
             },
         }
     }
@@ -301,12 +305,14 @@ impl From<LocationMessage> for Location {
                 prefix,
                 endpoint,
                 region,
+                request_payer,
             } => Location::S3 {
                 bucket,
                 prefix,
                 options: S3Options {
                     endpoint,
                     region,
+                    request_payer,
                     ..S3Options::default()
                 },
             },
@@ -349,6 +355,7 @@ impl From<&Stack> for StackMessage {
             .collect();
         StackMessage {
             location: LocationMessage::from(&stack.location),
+            collection: stack.collection.name().to_string(),
             bands: stack.bands.iter().map(|b| b.name().to_string()).collect(),
             tiles,
         }
@@ -399,8 +406,13 @@ impl TryFrom<StackMessage> for Stack {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
+        let collection = message
+            .collection
+            .parse()
+            .map_err(|e| plan_datafusion_err!("decoding an ardent plan node: {e}"))?;
         Ok(Stack {
             location: message.location.into(),
+            collection,
             tiles,
             bands,
         })

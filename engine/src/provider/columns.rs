@@ -4,9 +4,11 @@ use std::sync::Arc;
 
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 
-use crate::ard::Band;
+use crate::ard::{Band, Collection};
 
 use super::Layout;
+
+pub use ardent_udfs::QA_SCHEME_KEY;
 
 /// A column of a raster table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -91,9 +93,22 @@ pub fn table_columns(layout: Layout, bands: &[Band]) -> Vec<Column> {
     columns
 }
 
-/// The Arrow schema of `columns`.
-pub fn schema_of(columns: &[Column], layout: Layout) -> SchemaRef {
+/// The Arrow schema of `columns` over a stack of `collection`. The `qa` field names its QA scheme
+/// in its metadata ([`QA_SCHEME_KEY`]), so functions decoding it (`ccdc`) default to the right
+/// one.
+pub fn schema_of(columns: &[Column], layout: Layout, collection: Collection) -> SchemaRef {
     Arc::new(Schema::new(
-        columns.iter().map(|c| c.field(layout)).collect::<Vec<_>>(),
+        columns
+            .iter()
+            .map(|c| {
+                let field = c.field(layout);
+                if *c == Column::Band(Band::Qa) {
+                    let scheme = collection.qa_scheme().name().to_string();
+                    field.with_metadata([(QA_SCHEME_KEY.to_string(), scheme)].into())
+                } else {
+                    field
+                }
+            })
+            .collect::<Vec<_>>(),
     ))
 }

@@ -176,7 +176,7 @@ impl RasterScanExec {
 
     /// The scan reading, in each partition, the chips the child's same partition names.
     fn with_chips(plan: Arc<ScanPlan>, chips: Arc<dyn ExecutionPlan>) -> Self {
-        let schema = schema_of(&plan.columns, plan.layout);
+        let schema = schema_of(&plan.columns, plan.layout, plan.stack.collection);
         let properties = PlanProperties::new(
             EquivalenceProperties::new(Arc::clone(&schema)),
             Partitioning::UnknownPartitioning(

@@ -72,7 +72,7 @@ impl RasterTable {
             }
         };
         let columns = table_columns(options.layout, &bands);
-        let schema = schema_of(&columns, options.layout);
+        let schema = schema_of(&columns, options.layout, stack.collection);
         Ok(Self {
             stack,
             options,
@@ -173,6 +173,7 @@ impl RasterTable {
         ScanPlan {
             stack: Arc::new(Stack {
                 location: self.stack.location.clone(),
+                collection: self.stack.collection,
                 tiles,
                 bands: read_bands,
             }),

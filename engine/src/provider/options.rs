@@ -172,7 +172,7 @@ impl RasterOptions {
             "start" => self.start = date()?,
             "end" => self.end = date()?,
             "manifest" => self.manifest = Some(value.to_string()),
-            _ if self.s3.set(key, value) => {}
+            _ if self.s3.set(key, value)? => {}
             _ => {
                 return Err(OptionError::Unknown {
                     key: key.to_string(),

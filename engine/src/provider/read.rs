@@ -9,8 +9,8 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
-    ArrayRef, ArrowPrimitiveType, Date32Array, Int32Array, Int64Array, ListArray, PrimitiveArray,
-    RecordBatch, RecordBatchOptions, StringArray,
+    ArrayRef, ArrowPrimitiveType, AsArray, Date32Array, Int32Array, Int64Array, ListArray,
+    PrimitiveArray, RecordBatch, RecordBatchOptions, StringArray,
 };
 use datafusion::arrow::buffer::{OffsetBuffer, ScalarBuffer};
 use datafusion::arrow::datatypes::{Field, Int16Type, SchemaRef, UInt16Type};
@@ -158,8 +158,16 @@ impl PartitionReader {
                     list(column, list_offsets.clone(), Arc::new(values))?
                 }
                 Column::Band(band) => {
+                    let collection = plan.stack.collection;
                     let values = if band.is_qa() {
                         self.read_band::<UInt16Type>(task.tile, selected.clone(), band, strip)?
+                    } else if collection.stores_digital_numbers() {
+                        let stored =
+                            self.read_band::<UInt16Type>(task.tile, selected.clone(), band, strip)?;
+                        let decoded: PrimitiveArray<Int16Type> = stored
+                            .as_primitive::<UInt16Type>()
+                            .unary(|v| collection.decode(band, v));
+                        Arc::new(decoded)
                     } else {
                         self.read_band::<Int16Type>(task.tile, selected.clone(), band, strip)?
                     };

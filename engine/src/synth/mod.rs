@@ -1,6 +1,8 @@
 //! `ardent synth`: a synthetic Landsat ARD stack laid out, named and coded like USGS ARD
 //! Collection 1 (one DEFLATE-compressed, tiled GeoTIFF per band per acquisition on the CONUS
-//! Albers grid), with a ground-truth table of the changes it contains.
+//! Albers grid) or Collection 2 (UInt16 digital numbers with fill 0, `QA_PIXEL` bits, cloud
+//! optimized GeoTIFFs), with a ground-truth table of the changes it contains. The same seed gives
+//! the same landscape and observations in both collections.
 //!
 //! ```no_run
 //! use ardent_engine::synth::{generate, SynthConfig};
@@ -25,10 +27,10 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::ard::{ArdName, Band, Sensor, TileId};
+use crate::ard::{ArdName, Band, Collection, Sensor, TileId};
 use crate::catalog::{date32, from_date32};
 use crate::error::{io_error as io, SynthError};
-use crate::gdal_io::write_geotiff;
+use crate::gdal_io::{write_raster, TiffLayout};
 use crate::grid::{Grid, ARD_TILE_PIXELS};
 use landscape::Landscape;
 
@@ -36,6 +38,8 @@ use landscape::Landscape;
 #[derive(Clone, Debug, Serialize)]
 pub struct SynthConfig {
     pub out: PathBuf,
+    /// How files are named and values coded.
+    pub collection: Collection,
     pub tile: TileId,
     /// Pixels per side, from the tile's upper-left corner.
     pub size: usize,
@@ -54,6 +58,7 @@ impl Default for SynthConfig {
     fn default() -> Self {
         Self {
             out: PathBuf::from("ard-stack"),
+            collection: Collection::C1,
             tile: TileId { h: 3, v: 8 },
             size: 100,
             start: NaiveDate::from_ymd_opt(2013, 1, 1).expect("date"),
@@ -108,9 +113,11 @@ pub struct SynthSummary {
     pub mean_cloud_cover: f64,
 }
 
-/// The acquisitions of every sensor flying between `start` and `end`: each sensor revisits every
-/// `revisit` days, and sensors flying together are offset by half a cycle, as Landsat's are.
+/// The acquisitions of every sensor of `collection` flying between `start` and `end`: each sensor
+/// revisits every `revisit` days, and sensors flying together are offset by half a cycle, as
+/// Landsat's are.
 pub fn acquisition_schedule(
+    collection: Collection,
     start: NaiveDate,
     end: NaiveDate,
     revisit: u32,
@@ -118,6 +125,9 @@ pub fn acquisition_schedule(
     let epoch = NaiveDate::from_ymd_opt(1982, 8, 22).expect("date");
     let mut schedule = Vec::new();
     for (k, sensor) in Sensor::ALL.into_iter().enumerate() {
+        if !collection.has(sensor) {
+            continue;
+        }
         let (first, last) = sensor.mission();
         let (from, to) = (start.max(first), end.min(last));
         let phase = (k as u32 % 2) * revisit / 2;
@@ -185,7 +195,8 @@ fn write_stack(
     dir: &Path,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<SynthSummary, SynthError> {
-    let schedule = acquisition_schedule(config.start, config.end, config.revisit);
+    let collection = config.collection;
+    let schedule = acquisition_schedule(collection, config.start, config.end, config.revisit);
     if schedule.is_empty() {
         return Err(SynthError::NoSensor {
             start: config.start,
@@ -224,6 +235,7 @@ fn write_stack(
                 .max(NaiveDate::from_ymd_opt(2018, 12, 2).expect("date"));
             let path = |band| {
                 dir.join(ArdName::file_name(
+                    collection,
                     sensor,
                     config.tile,
                     date,
@@ -232,14 +244,37 @@ fn write_stack(
                 ))
             };
             for (band, values) in Band::ALL.iter().zip(&scene.bands) {
-                write_geotiff(
-                    &path(*band),
-                    &grid,
-                    values,
-                    Some(f64::from(ardent_udfs::kernels::FILL)),
-                )?;
+                let path = path(*band);
+                match collection {
+                    Collection::C1 => write_raster(
+                        &path,
+                        &grid,
+                        values,
+                        Some(f64::from(ardent_udfs::kernels::FILL)),
+                        TiffLayout::Tiled,
+                    )?,
+                    Collection::C2 => {
+                        let stored: Vec<u16> = values
+                            .iter()
+                            .map(|&v| collection.encode(*band, v))
+                            .collect();
+                        write_raster(&path, &grid, &stored, Some(0.0), TiffLayout::Cog)?
+                    }
+                }
             }
-            write_geotiff(&path(Band::Qa), &grid, &scene.qa, Some(1.0))?;
+            match collection {
+                Collection::C1 => write_raster(
+                    &path(Band::Qa),
+                    &grid,
+                    &scene.qa,
+                    Some(1.0),
+                    TiffLayout::Tiled,
+                )?,
+                Collection::C2 => {
+                    let qa: Vec<u16> = scene.qa.iter().map(|&q| qa_pixel_of(q)).collect();
+                    write_raster(&path(Band::Qa), &grid, &qa, Some(1.0), TiffLayout::Cog)?
+                }
+            }
             progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
             Ok(scene.cloud_cover)
         })
@@ -257,6 +292,35 @@ fn write_stack(
         truth: dir.join("truth.csv"),
         mean_cloud_cover: cloud_covers.iter().sum::<f64>() / total as f64,
     })
+}
+
+/// The Collection 2 `QA_PIXEL` value of a Collection 1 `pixel_qa` value, flag by flag: fill (bit
+/// 0 in both), cloud (C1 bit 5, C2 bit 3 with high cloud confidence), shadow (3 to 4), snow (4 to
+/// 5), water (2 to 7) and clear (1 to 6). As USGS codes it, the clear bit marks every observation
+/// that is neither fill nor cloud, and every confidence that is not high is low (bits 8-15 `01`).
+/// Both schemes rank fill, cloud, shadow, snow, water, clear, so each observation keeps its class.
+fn qa_pixel_of(pixel_qa: u16) -> u16 {
+    const FILL: u16 = 1;
+    const LOW_CONFIDENCES: u16 = 0b0101_0101 << 8;
+    const HIGH_CLOUD_CONFIDENCE: u16 = 0b11 << 8;
+    if pixel_qa & FILL != 0 {
+        return FILL;
+    }
+    let bit = |c1: u16, c2: u16| {
+        if pixel_qa & (1 << c1) != 0 {
+            1 << c2
+        } else {
+            0
+        }
+    };
+    let flags = bit(3, 4) | bit(4, 5) | bit(2, 7);
+    if pixel_qa & (1 << 5) != 0 {
+        LOW_CONFIDENCES | HIGH_CLOUD_CONFIDENCE | 1 << 3 | flags
+    } else if pixel_qa & 0b1_1110 != 0 {
+        LOW_CONFIDENCES | 1 << 6 | flags
+    } else {
+        LOW_CONFIDENCES | flags
+    }
 }
 
 /// The ground truth: one row per pixel with its cover and, if it changes, the date and new cover.
@@ -290,7 +354,7 @@ mod tests {
     #[test]
     fn schedule_interleaves_sensors_within_missions() {
         let d = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
-        let s = acquisition_schedule(d(2013, 1, 1), d(2013, 12, 31), 16);
+        let s = acquisition_schedule(Collection::C1, d(2013, 1, 1), d(2013, 12, 31), 16);
         let l8: Vec<_> = s.iter().filter(|(_, x)| *x == Sensor::Lc08).collect();
         let l7: Vec<_> = s.iter().filter(|(_, x)| *x == Sensor::Le07).collect();
         assert!(l8.iter().all(|(date, _)| *date >= d(2013, 4, 11)));
@@ -302,6 +366,43 @@ mod tests {
             (l8[0].0 - l7.iter().rev().find(|(x, _)| *x < l8[0].0).unwrap().0).num_days(),
             8
         );
+    }
+
+    #[test]
+    fn landsat_9_flies_in_collection_2_only() {
+        let d = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+        let count = |c| {
+            acquisition_schedule(c, d(2022, 1, 1), d(2022, 12, 31), 16)
+                .iter()
+                .filter(|(_, s)| *s == Sensor::Lc09)
+                .count()
+        };
+        assert_eq!(count(Collection::C1), 0);
+        assert!((22..=23).contains(&count(Collection::C2)));
+    }
+
+    #[test]
+    fn qa_pixel_keeps_each_class() {
+        use ardent_udfs::kernels::qa::{classify, QaScheme};
+        // Fill, cloud, shadow, snow, water, clear as the synthetic scenes code them (C1).
+        for pixel_qa in [
+            1u16,
+            1 << 5 | 0b11 << 6,
+            1 << 3 | 1 << 6,
+            1 << 4 | 1 << 6,
+            1 << 2 | 1 << 6,
+            1 << 1 | 1 << 6 | 1 << 8,
+        ] {
+            assert_eq!(
+                classify(qa_pixel_of(pixel_qa), QaScheme::C2),
+                classify(pixel_qa, QaScheme::C1),
+                "{pixel_qa:#b}"
+            );
+        }
+        // USGS's own values: clear land with low confidences, water, high-confidence cloud.
+        assert_eq!(qa_pixel_of(1 << 1 | 1 << 6), 21824);
+        assert_eq!(qa_pixel_of(1 << 2 | 1 << 6), 21952);
+        assert_eq!(qa_pixel_of(1 << 5 | 0b11 << 6), 22280);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 pub mod ccdc;
 pub mod composite;
 pub mod indices;
+pub mod products;
 pub mod qa;
 
 /// The fill value of Landsat ARD surface reflectance and brightness temperature bands.

@@ -16,9 +16,11 @@ use datafusion::logical_expr::{
     Volatility,
 };
 
+use datafusion::arrow::compute::cast;
+
 use super::{
-    checked_return_field, coerce_band, constant_str, is_list, list_of, row_ranges, same_length,
-    scalar_str, DOC_SECTION,
+    checked_return_field, coerce_band, constant_str, field_qa_scheme, is_list, list_of, row_ranges,
+    same_length, scalar_str, DOC_SECTION,
 };
 use crate::kernels::ccdc::{
     detect, settings, CcdResult, ChangeModel, Series, BANDS, ORDINAL_OF_UNIX_EPOCH,
@@ -31,8 +33,10 @@ const NAME: &str = "ccdc";
 ///
 /// The arguments are per-pixel lists (the `pixels` layout, or `array_agg` over observations):
 /// dates, the seven bands and QA as integers. `params` is a constant JSON object of pyccd
-/// parameters by pyccd's names, plus `"QA"`: a QA scheme name (`"c1"`, the default, `"c2"`,
-/// `"c2_strict"` or `"cfmask"`), decoded as `qa_class` decodes it.
+/// parameters by pyccd's names, plus `"QA"`: a QA scheme name (`"c1"`, `"c2"`, `"c2_strict"` or
+/// `"cfmask"`), decoded as `qa_class` decodes it. Without it, the scheme is the one the `qa`
+/// argument's field names ([`super::QA_SCHEME_KEY`]: a raster table's `qa` column names its
+/// collection's), else `c1`.
 /// The lists may be in any order (the same in all nine): the kernel sorts each pixel's
 /// observations by date, as pyccd does, so `array_agg` needs no `ORDER BY`.
 /// Observations with a null date, band or QA value are left out. The result is a struct shaped
@@ -84,7 +88,8 @@ static DOC: LazyLock<Documentation> = LazyLock::new(|| {
     .with_argument(
         "params",
         "Optional constant JSON object of pyccd parameters by pyccd's names \
-         ('{\"MEOW_SIZE\": 16}'), plus \"QA\": 'c1' (default), 'c2', 'c2_strict' or 'cfmask'.",
+         ('{\"MEOW_SIZE\": 16}'), plus \"QA\": 'c1', 'c2', 'c2_strict' or 'cfmask'; by \
+         default the scheme of the qa column's collection ('c2' for Collection 2 stacks), else 'c1'.",
     )
     .build()
 });
@@ -156,6 +161,9 @@ impl ScalarUDFImpl for CcdcUdf {
             }
             types.push(match i {
                 0 => list_of(DataType::Date32),
+                // Integer lists stay as they are, so the column's QA scheme metadata reaches
+                // `invoke_with_args` (a cast would drop it); the kernel widens them itself.
+                8 if qa_list_as_is(arg) => arg.clone(),
                 8 => coerce_band(NAME, i + 1, arg, &DataType::Int64)?,
                 _ => coerce_band(NAME, i + 1, arg, &DataType::Float64)?,
             });
@@ -189,13 +197,15 @@ impl ScalarUDFImpl for CcdcUdf {
             Some(arg) => Some(constant_str(NAME, "params", arg)?),
             None => None,
         };
+        let column_scheme = args.arg_fields.get(8).and_then(|f| field_qa_scheme(f));
         let (scheme, params) =
-            settings(None, json).map_err(|e| exec_datafusion_err!("{NAME}: {e}"))?;
+            settings(column_scheme, json).map_err(|e| exec_datafusion_err!("{NAME}: {e}"))?;
         let n = args.number_rows;
-        let arrays: Vec<ArrayRef> = a[..9]
+        let mut arrays: Vec<ArrayRef> = a[..9]
             .iter()
             .map(|v| v.to_array(n))
             .collect::<Result<_>>()?;
+        arrays[8] = cast(&arrays[8], &list_of(DataType::Int64))?;
         let lists: Vec<&ListArray> = arrays.iter().map(|a| a.as_list::<i32>()).collect();
         let dates = lists[0].values().as_primitive::<Date32Type>();
         let bands: Vec<_> = lists[1..8]
@@ -248,6 +258,11 @@ impl ScalarUDFImpl for CcdcUdf {
         }
         Ok(ColumnarValue::Array(Arc::new(to_struct(&results)?)))
     }
+}
+
+/// Whether a QA argument can reach the kernel uncast: a list of integers.
+fn qa_list_as_is(arg: &DataType) -> bool {
+    matches!(arg, DataType::List(item) if item.data_type().is_integer())
 }
 
 /// Offsets of lists with these lengths.

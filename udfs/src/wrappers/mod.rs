@@ -7,11 +7,13 @@
 mod ccdc;
 mod composite;
 mod indices;
+mod products;
 mod qa;
 
 pub use ccdc::CcdcUdf;
 pub use composite::CompositeUdf;
 pub use indices::NormalizedDifferenceUdf;
+pub use products::{ChangeProduct, ChangeProductUdf};
 pub use qa::QaUdf;
 
 use std::ops::Range;
@@ -21,6 +23,15 @@ use datafusion::arrow::array::{Array, ArrayRef, ListArray};
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef};
 use datafusion::common::{exec_err, plan_err, Result, ScalarValue};
 use datafusion::logical_expr::{ColumnarValue, DocSection, ReturnFieldArgs, ScalarUDFImpl};
+
+/// Field metadata naming the QA scheme of a quality column (raster tables set it on `qa` by their
+/// stack's collection): the scheme functions decoding the column use when none is given.
+pub const QA_SCHEME_KEY: &str = "ardent.qa_scheme";
+
+/// The QA scheme a field's metadata names ([`QA_SCHEME_KEY`]), if any.
+pub(crate) fn field_qa_scheme(field: &Field) -> Option<crate::kernels::qa::QaScheme> {
+    field.metadata().get(QA_SCHEME_KEY)?.parse().ok()
+}
 
 /// The section `SHOW FUNCTIONS` and generated docs list ardent's UDFs under.
 pub(crate) const DOC_SECTION: DocSection = DocSection {

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use ardent_engine::catalog::{Selection, Stack};
+use ardent_engine::catalog::{Selection, Stack, TileStack};
 use ardent_engine::location::{Location, S3Options};
 use ardent_engine::map::MapImage;
 
@@ -40,29 +40,7 @@ pub struct Args {
 
 pub async fn run(master: Option<&str>, args: Args) -> anyhow::Result<()> {
     let script = args.script.text()?;
-    let location =
-        Location::parse(&args.stack, &S3Options::default()).map_err(anyhow::Error::msg)?;
-    // The grid is all a map needs: one file per tile is opened, none of the bands.
-    let grid_only = Selection {
-        bands: Some(Vec::new()),
-        ..Selection::default()
-    };
-    let stack = Stack::open(&location, None, &grid_only)
-        .await
-        .map_err(anyhow::Error::msg)?;
-    let tile = match (&args.tile, stack.tiles.as_slice()) {
-        (None, [only]) => only,
-        (None, _) => {
-            return Err(anyhow::anyhow!(
-                "the stack at '{}' has several tiles: choose one with --tile",
-                args.stack
-            ))
-        }
-        (Some(id), tiles) => tiles
-            .iter()
-            .find(|t| &t.tile == id)
-            .ok_or_else(|| anyhow::anyhow!("the stack at '{}' has no tile {id}", args.stack))?,
-    };
+    let tile = stack_tile(&args.stack, args.tile.as_deref()).await?;
     let (ctx, progress) = session(master).await?;
     let results = with_progress(&progress, args.quiet, run_script(&ctx, &script))
         .await
@@ -87,4 +65,27 @@ pub async fn run(master: Option<&str>, args: Args) -> anyhow::Result<()> {
         println!("wrote {}", png.display());
     }
     Ok(())
+}
+
+/// The tile of the stack at `stack` that `tile` names, or its only tile. Only its grid is read:
+/// one file per tile is opened, none of the bands.
+pub async fn stack_tile(stack: &str, tile: Option<&str>) -> anyhow::Result<TileStack> {
+    let location = Location::parse(stack, &S3Options::default()).map_err(anyhow::Error::msg)?;
+    let grid_only = Selection {
+        bands: Some(Vec::new()),
+        ..Selection::default()
+    };
+    let catalogued = Stack::open(&location, None, &grid_only)
+        .await
+        .map_err(anyhow::Error::msg)?;
+    let mut tiles = catalogued.tiles.into_iter();
+    match (tile, tiles.len()) {
+        (None, 1) => Ok(tiles.next().expect("one tile")),
+        (None, _) => Err(anyhow::anyhow!(
+            "the stack at '{stack}' has several tiles: choose one with --tile"
+        )),
+        (Some(id), _) => tiles
+            .find(|t| t.tile == id)
+            .ok_or_else(|| anyhow::anyhow!("the stack at '{stack}' has no tile {id}")),
+    }
 }

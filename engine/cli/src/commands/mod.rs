@@ -5,6 +5,7 @@ pub mod cluster;
 pub mod driver;
 pub mod map;
 pub mod passwd;
+pub mod products;
 pub mod sql;
 pub mod synth;
 

@@ -3,7 +3,7 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
-use ardent_engine::ard::TileId;
+use ardent_engine::ard::{Collection, TileId};
 use ardent_engine::synth::{generate, SynthConfig};
 use chrono::NaiveDate;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -13,6 +13,10 @@ pub struct Args {
     /// Output folder (must not exist or be empty).
     #[arg(long)]
     pub out: PathBuf,
+    /// ARD collection to imitate: c1 (Int16 GeoTIFFs named ..._C01_V01_SRB2.tif) or c2 (UInt16
+    /// digital numbers and QA_PIXEL bits in cloud optimized GeoTIFFs named ..._02_SR_B2.TIF).
+    #[arg(long, default_value = "c1", value_parser = clap::builder::ValueParser::new(str::parse::<Collection>))]
+    pub collection: Collection,
     /// ARD tile id; the stack covers its upper-left corner.
     #[arg(long, default_value = "h003v008")]
     pub tile: TileId,
@@ -42,6 +46,7 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<()> {
     let config = SynthConfig {
         out: args.out,
+        collection: args.collection,
         tile: args.tile,
         size: args.size,
         start: args.start,

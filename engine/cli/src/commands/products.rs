@@ -1,0 +1,144 @@
+//! `ardent products`: LCMAP's change products of a tile, one cloud optimized GeoTIFF per product
+//! and year, with PNG previews.
+
+use std::path::PathBuf;
+
+use ardent_engine::products::{write_change_products, ProductsRequest};
+
+use super::map::stack_tile;
+use super::{session, with_progress};
+use crate::plot::map_png;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The stack whose grid the products are on (a folder or s3:// URL).
+    #[arg(long)]
+    pub stack: String,
+    /// The tile, when the stack has several.
+    #[arg(long)]
+    pub tile: Option<String>,
+    /// Years to make products for (each at July 1, as LCMAP does): `2015`, `2013-2020` or
+    /// `2014,2016`.
+    #[arg(long, value_parser = parse_years)]
+    pub years: Years,
+    /// Stored CCDC results to use (a Parquet file or other table with row, col and the
+    /// --column), as written by `COPY (SELECT row, col, ccdc(...) AS ccdc ...) TO ...`. Without
+    /// it, CCDC runs on the stack first.
+    #[arg(long)]
+    pub segments: Option<String>,
+    /// The column of --segments holding a ccdc result or its change_models.
+    #[arg(long, default_value = "ccdc")]
+    pub column: String,
+    /// Output folder for the GeoTIFFs (LCMAP_CU_<hhhvvv>_<year>_<PRODUCT>.tif).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Also draw a PNG preview beside each GeoTIFF.
+    #[arg(long)]
+    pub png: bool,
+    /// No progress bar.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// Product years, ascending, without repeats.
+#[derive(Clone, Debug)]
+pub struct Years(Vec<i32>);
+
+fn parse_years(text: &str) -> Result<Years, String> {
+    let year = |t: &str| {
+        t.trim()
+            .parse::<i32>()
+            .ok()
+            .filter(|y| (1..=9999).contains(y))
+            .ok_or_else(|| format!("'{t}' is not a year"))
+    };
+    let mut years = Vec::new();
+    for part in text.split(',') {
+        match part.split_once('-') {
+            Some((a, b)) => {
+                let (a, b) = (year(a)?, year(b)?);
+                if a > b {
+                    return Err(format!("'{part}' runs backwards"));
+                }
+                years.extend(a..=b);
+            }
+            None => years.push(year(part)?),
+        }
+    }
+    years.sort_unstable();
+    years.dedup();
+    Ok(Years(years))
+}
+
+pub async fn run(master: Option<&str>, args: Args) -> anyhow::Result<()> {
+    let tile = stack_tile(&args.stack, args.tile.as_deref()).await?;
+    let quote = |s: &str| s.replace('\'', "''");
+    let (segments_sql, column) = match &args.segments {
+        Some(table) => (
+            format!(
+                "SELECT row, col, \"{}\" FROM '{}'",
+                args.column.replace('"', "\"\""),
+                quote(table)
+            ),
+            args.column.clone(),
+        ),
+        None => (
+            format!(
+                "SELECT row, col, ccdc(dates, blue, green, red, nir, swir1, swir2, thermal, qa) \
+                 AS ccdc FROM raster_pixels('{}') WHERE tile = '{}'",
+                quote(&args.stack),
+                quote(&tile.tile)
+            ),
+            "ccdc".to_string(),
+        ),
+    };
+    let request = ProductsRequest {
+        segments_sql,
+        column,
+        grid: tile.grid.clone(),
+        tile: tile.tile.clone(),
+        years: args.years.0.clone(),
+        out: args.out.clone(),
+    };
+    let (ctx, progress) = session(master).await?;
+    let mut previews = Vec::new();
+    let mut written = |raster: &ardent_engine::products::ProductRaster| {
+        println!(
+            "wrote {} ({})",
+            raster.path.display(),
+            summary(&raster.image.values)
+        );
+        if args.png {
+            previews.push(raster.clone());
+        }
+    };
+    with_progress(
+        &progress,
+        args.quiet,
+        write_change_products(&ctx, &request, &mut written),
+    )
+    .await
+    .map_err(anyhow::Error::msg)?;
+    for raster in previews {
+        let png = raster.path.with_extension("png");
+        let title = format!("{} {} (July 1)", raster.image.column, raster.year);
+        map_png(&raster.image, &png, &title).map_err(anyhow::Error::msg)?;
+        println!("wrote {}", png.display());
+    }
+    Ok(())
+}
+
+/// Pixels with a non-zero value, and the range.
+fn summary(values: &[f64]) -> String {
+    let set: Vec<f64> = values.iter().copied().filter(|v| *v != 0.0).collect();
+    let (lo, hi) = set
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
+            (lo.min(v), hi.max(v))
+        });
+    if set.is_empty() {
+        "every pixel 0".to_string()
+    } else {
+        format!("{} pixels non-zero, {lo} to {hi}", set.len())
+    }
+}

@@ -1,0 +1,173 @@
+//! LCMAP's change products as rasters: for each year, the five products of every pixel's CCDC
+//! segments at July 1 (the SQL functions `sctime`, `scmag`, `sclast`, `scstab`, `scmqa`), each
+//! written as a cloud optimized GeoTIFF on the stack's grid with LCMAP's data type, named as LCMAP
+//! named its tiles' products (`LCMAP_CU_003008_2015_SCTIME.tif`, without the production date and
+//! version of a USGS release).
+//!
+//! LCMAP's change products have no fill value; a pixel without segments gets 0 (SCSTAB, as
+//! lcmap-gaia does, the days since 1982-01-01).
+
+use std::path::{Path, PathBuf};
+
+use ardent_udfs::ChangeProduct;
+use datafusion::arrow::array::{Array, AsArray, RecordBatch};
+use datafusion::arrow::datatypes::{DataType, Date32Type};
+use datafusion::prelude::SessionContext;
+
+use crate::catalog::from_date32;
+use crate::error::ProductsError;
+use crate::gdal_io::{write_raster, Sample, TiffLayout};
+use crate::grid::Grid;
+use crate::map::MapImage;
+
+/// Where the segments come from and where the products go.
+#[derive(Clone, Debug)]
+pub struct ProductsRequest {
+    /// A query giving `row`, `col` and `column` for the pixels of one tile.
+    pub segments_sql: String,
+    /// The column holding a `ccdc` result or its `change_models`.
+    pub column: String,
+    /// The tile's grid and id (`h003v008`).
+    pub grid: Grid,
+    pub tile: String,
+    pub years: Vec<i32>,
+    pub out: PathBuf,
+}
+
+/// One product of one year, written.
+#[derive(Clone, Debug)]
+pub struct ProductRaster {
+    pub product: ChangeProduct,
+    pub year: i32,
+    pub path: PathBuf,
+    /// The values as written, for previews and summaries.
+    pub image: MapImage,
+}
+
+/// LCMAP's file name of a tile's product: `LCMAP_CU_003008_2015_SCTIME.tif`.
+pub fn product_file_name(tile: &str, year: i32, product: ChangeProduct) -> String {
+    let code: String = tile.chars().filter(char::is_ascii_digit).collect();
+    format!(
+        "LCMAP_CU_{code}_{year}_{}.tif",
+        product.name().to_ascii_uppercase()
+    )
+}
+
+/// The first and last year the segments of `request` cover (the earliest start and latest end).
+pub async fn segment_years(
+    ctx: &SessionContext,
+    request: &ProductsRequest,
+) -> Result<Option<(i32, i32)>, ProductsError> {
+    let frame = ctx
+        .sql(&format!(
+            "SELECT * FROM ({}) AS segments LIMIT 0",
+            request.segments_sql
+        ))
+        .await?;
+    let column = frame
+        .schema()
+        .field_with_unqualified_name(&request.column)
+        .map_err(|_| ProductsError::MissingColumn(request.column.clone()))?;
+    let models = match column.data_type() {
+        DataType::Struct(_) => format!("\"{}\"['change_models']", request.column),
+        _ => format!("\"{}\"", request.column),
+    };
+    let batches = ctx
+        .sql(&format!(
+            "SELECT min(m['start_day']) AS first, max(m['end_day']) AS last \
+             FROM (SELECT unnest({models}) AS m FROM ({}) AS segments)",
+            request.segments_sql
+        ))
+        .await?
+        .collect()
+        .await?;
+    let Some(batch) = batches.first().filter(|b| b.num_rows() == 1) else {
+        return Ok(None);
+    };
+    let day = |i: usize| {
+        let column = batch.column(i).as_primitive_opt::<Date32Type>()?;
+        column
+            .is_valid(0)
+            .then(|| chrono::Datelike::year(&from_date32(column.value(0))))
+    };
+    Ok(day(0).zip(day(1)))
+}
+
+/// Computes and writes the five change products of every year of `request`, calling `written`
+/// after each file. A year outside the years the segments cover is refused before anything is
+/// written; each file is written under a temporary name and moved into place when complete.
+pub async fn write_change_products(
+    ctx: &SessionContext,
+    request: &ProductsRequest,
+    written: &mut dyn FnMut(&ProductRaster),
+) -> Result<Vec<ProductRaster>, ProductsError> {
+    if request.years.is_empty() {
+        return Err(ProductsError::NoYears);
+    }
+    let (first, last) = segment_years(ctx, request)
+        .await?
+        .ok_or(ProductsError::NoSegments)?;
+    if let Some(&year) = request.years.iter().find(|y| !(first..=last).contains(*y)) {
+        return Err(ProductsError::YearOutside { year, first, last });
+    }
+    std::fs::create_dir_all(&request.out).map_err(|source| ProductsError::Io {
+        path: request.out.clone(),
+        source,
+    })?;
+    let mut rasters = Vec::new();
+    for &year in &request.years {
+        let products: Vec<String> = ChangeProduct::ALL
+            .iter()
+            .map(|p| format!("{0}(\"{1}\", {year}) AS {0}", p.name(), request.column))
+            .collect();
+        let batches = ctx
+            .sql(&format!(
+                "SELECT row, col, {} FROM ({}) AS segments",
+                products.join(", "),
+                request.segments_sql
+            ))
+            .await?
+            .collect()
+            .await?;
+        for product in ChangeProduct::ALL {
+            let raster = write_product(&batches, request, year, product)?;
+            written(&raster);
+            rasters.push(raster);
+        }
+    }
+    Ok(rasters)
+}
+
+fn write_product(
+    batches: &[RecordBatch],
+    request: &ProductsRequest,
+    year: i32,
+    product: ChangeProduct,
+) -> Result<ProductRaster, ProductsError> {
+    let mut image = MapImage::from_batches(batches, product.name(), &request.grid)?;
+    // No fill value: a pixel without segments is 0.
+    for v in &mut image.values {
+        if v.is_nan() {
+            *v = 0.0;
+        }
+    }
+    let path = request
+        .out
+        .join(product_file_name(&request.tile, year, product));
+    fn write<T: Sample>(path: &Path, grid: &Grid, values: Vec<T>) -> Result<(), ProductsError> {
+        Ok(write_raster(path, grid, &values, None, TiffLayout::Cog)?)
+    }
+    let values = image.values.iter();
+    match product.data_type() {
+        DataType::Float32 => write(&path, &request.grid, values.map(|&v| v as f32).collect())?,
+        DataType::UInt8 => write(&path, &request.grid, values.map(|&v| v as u8).collect())?,
+        _ => write(&path, &request.grid, values.map(|&v| v as u16).collect())?,
+    }
+    image.column = product.name().to_ascii_uppercase();
+    Ok(ProductRaster {
+        product,
+        year,
+        path,
+        image,
+    })
+}

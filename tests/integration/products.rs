@@ -1,0 +1,162 @@
+//! LCMAP's change products: the SQL functions over real CCDC results, and `ardent products`
+//! writing them as cloud optimized GeoTIFFs on the stack's grid.
+
+use ardent_engine::gdal_io::RasterFile;
+use ardent_engine::grid::Window;
+use datafusion::arrow::array::AsArray;
+use datafusion::arrow::datatypes::{Float32Type, Int32Type, UInt16Type, UInt8Type};
+
+use crate::common::*;
+
+const SIDE: usize = 12;
+
+#[tokio::test]
+async fn ardent_products_writes_the_sql_functions_values_as_rasters() {
+    let dir = tempfile::tempdir().unwrap();
+    let stack = dir.path().join("stack");
+    write_stack(&stack, SIDE, (2014, 1, 1), (2016, 12, 31));
+    let segments = dir.path().join("ccdc.parquet");
+    let copy = ardent(&[
+        "sql",
+        &format!(
+            "COPY (SELECT row, col, ccdc(dates, blue, green, red, nir, swir1, swir2, thermal, qa) \
+             AS ccdc FROM raster_pixels('{}')) TO '{}' STORED AS PARQUET",
+            stack.display(),
+            segments.display()
+        ),
+    ]);
+    assert!(copy.status.success(), "{}", stderr(&copy));
+
+    let products = |years: &str, out: &std::path::Path, more: &[&str]| {
+        let mut args = vec![
+            "products",
+            "--stack",
+            stack.to_str().unwrap(),
+            "--segments",
+            segments.to_str().unwrap(),
+            "--years",
+            years,
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend(more);
+        ardent(&args)
+    };
+    let out = dir.path().join("products");
+    let run = products("2015-2016", &out, &["--png"]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let mut names: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names.len(),
+        20,
+        "5 products x 2 years, GeoTIFF and PNG: {names:?}"
+    );
+    assert!(names.contains(&"LCMAP_CU_003008_2015_SCTIME.tif".to_string()));
+
+    // The rasters hold what the SQL functions give, pixel for pixel, in LCMAP's types.
+    let ctx = session(2);
+    let values = query(
+        &ctx,
+        &format!(
+            "SELECT row, col, sctime(ccdc, 2015) AS sctime, scmag(ccdc, 2015) AS scmag, \
+             sclast(ccdc, 2015) AS sclast, scstab(ccdc, 2015) AS scstab, \
+             scmqa(ccdc, 2015) AS scmqa FROM '{}'",
+            segments.display()
+        ),
+    )
+    .await;
+    let read = |product: &str| {
+        RasterFile::open(
+            out.join(format!("LCMAP_CU_003008_2015_{product}.tif"))
+                .to_str()
+                .unwrap(),
+        )
+        .unwrap()
+    };
+    let window = Window {
+        col: 0,
+        row: 0,
+        width: SIDE,
+        height: SIDE,
+    };
+    let u16s = |product| {
+        let mut buf = vec![0u16; SIDE * SIDE];
+        read(product).read_window(window, &mut buf).unwrap();
+        buf
+    };
+    let (sctime, sclast, scstab) = (u16s("SCTIME"), u16s("SCLAST"), u16s("SCSTAB"));
+    let mut scmag = vec![0f32; SIDE * SIDE];
+    read("SCMAG").read_window(window, &mut scmag).unwrap();
+    let mut scmqa = vec![0u8; SIDE * SIDE];
+    read("SCMQA").read_window(window, &mut scmqa).unwrap();
+    let mut breaks = 0;
+    for batch in &values {
+        let column = |name: &str| batch.column_by_name(name).unwrap();
+        let rows = column("row").as_primitive::<Int32Type>();
+        let cols = column("col").as_primitive::<Int32Type>();
+        for i in 0..batch.num_rows() {
+            let at = rows.value(i) as usize * SIDE + cols.value(i) as usize;
+            let time = column("sctime").as_primitive::<UInt16Type>().value(i);
+            assert_eq!(sctime[at], time);
+            assert_eq!(
+                scmag[at],
+                column("scmag").as_primitive::<Float32Type>().value(i)
+            );
+            assert_eq!(
+                sclast[at],
+                column("sclast").as_primitive::<UInt16Type>().value(i)
+            );
+            assert_eq!(
+                scstab[at],
+                column("scstab").as_primitive::<UInt16Type>().value(i)
+            );
+            assert_eq!(
+                scmqa[at],
+                column("scmqa").as_primitive::<UInt8Type>().value(i)
+            );
+            breaks += usize::from(time > 0);
+        }
+    }
+    assert!(
+        breaks > 0,
+        "the stack's injected changes of 2015 show in SCTIME"
+    );
+    assert!(scmqa.iter().all(|q| [4, 6, 8, 14, 24, 44, 54].contains(q)));
+
+    // A year the segments do not cover: one clear error, nothing written.
+    let elsewhere = dir.path().join("nothing");
+    assert_clean_failure(
+        &products("1990", &elsewhere, &[]),
+        &["1990", "2014 to 2016"],
+    );
+    assert!(!elsewhere.exists());
+    assert_clean_failure(
+        &products("2016-2015", &elsewhere, &[]),
+        &["'2016-2015' runs backwards"],
+    );
+}
+
+#[tokio::test]
+async fn change_product_functions_refuse_what_is_not_segments() {
+    let ctx = session(1);
+    let err = ctx
+        .sql("SELECT sctime(1, 2015)")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("ccdc result or its change_models"), "{err}");
+    let err = ctx
+        .sql(&format!(
+            "SELECT scmag(ccdc(dates, blue, green, red, nir, swir1, swir2, thermal, qa), 'x') \
+             FROM raster_pixels('{}')",
+            stack().display()
+        ))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("'when' must be a year or a date"), "{err}");
+}
