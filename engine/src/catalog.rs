@@ -101,10 +101,25 @@ struct Entry {
     band: Band,
 }
 
+impl Entry {
+    /// The entry of a file with an ARD name.
+    fn named(path: String, name: &ArdName, band: Band) -> Entry {
+        Entry {
+            path,
+            collection: name.collection,
+            tile: name.tile.to_string(),
+            date: date32(name.acquired),
+            sensor: name.sensor.code().to_string(),
+            band,
+        }
+    }
+}
+
 impl Stack {
-    /// Lists the stack at `location` and checks the files `selection` keeps. `manifest` names a
-    /// manifest file under the location; without it, `manifest.csv` is used if present, else ARD
-    /// file names.
+    /// Lists the stack at `location` and checks the files `selection` keeps. A location naming a
+    /// `.json` file is a STAC ItemCollection or Item whose assets list the files. Otherwise
+    /// `manifest` names a manifest file under the location; without it, `manifest.csv` is used if
+    /// present, else ARD file names.
     ///
     /// Listing and manifest reads are async; only the GDAL header checks block, each on a
     /// blocking thread, at most 8 at a time in the process.
@@ -113,6 +128,15 @@ impl Stack {
         manifest: Option<&str>,
         selection: &Selection,
     ) -> Result<Stack, CatalogError> {
+        if let Some((folder, file)) = location.json_file() {
+            folder.configure_gdal()?;
+            let entries = crate::stac::assets(&folder, &file)
+                .await?
+                .into_iter()
+                .map(|a| Entry::named(a.path, &a.name, a.band))
+                .collect();
+            return Stack::from_entries(folder, entries, selection).await;
+        }
         location.configure_gdal()?;
         let listed = location.list().await?;
         let manifest = manifest.or_else(|| {
@@ -125,6 +149,15 @@ impl Stack {
             Some(name) => entries_from_manifest(location, name).await?,
             None => entries_from_ard_names(location, &listed)?,
         };
+        Stack::from_entries(location.clone(), entries, selection).await
+    }
+
+    /// Groups catalogued files into a stack and checks the grids of those `selection` keeps.
+    async fn from_entries(
+        location: Location,
+        entries: Vec<Entry>,
+        selection: &Selection,
+    ) -> Result<Stack, CatalogError> {
         if entries.is_empty() {
             return Err(CatalogError::NoRasterFiles(location.to_string()));
         }
@@ -137,7 +170,7 @@ impl Stack {
         let tiles = checked;
         check_tiles_agree(&tiles)?;
         Ok(Stack {
-            location: location.clone(),
+            location,
             collection,
             tiles,
             bands,
@@ -170,14 +203,7 @@ fn entries_from_ard_names(
             );
             continue;
         };
-        entries.push(Entry {
-            path: location.gdal_path(relative),
-            collection: name.collection,
-            tile: name.tile.to_string(),
-            date: date32(name.acquired),
-            sensor: name.sensor.code().to_string(),
-            band,
-        });
+        entries.push(Entry::named(location.gdal_path(relative), &name, band));
     }
     Ok(entries)
 }

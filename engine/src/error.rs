@@ -51,6 +51,8 @@ pub enum CatalogError {
     /// A file name that looks like ARD but is not a valid one.
     #[error(transparent)]
     ArdName(#[from] crate::ard::NameError),
+    #[error("STAC file '{file}': {message}")]
+    Stac { file: String, message: String },
     #[error("manifest '{manifest}'{}: {message}", line.map(|l| format!(" line {l}")).unwrap_or_default())]
     Manifest {
         manifest: String,

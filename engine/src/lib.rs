@@ -25,6 +25,7 @@ pub mod products;
 pub mod progress;
 pub mod provider;
 pub mod session;
+mod stac;
 pub mod statements;
 pub mod synth;
 pub mod users;

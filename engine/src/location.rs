@@ -210,6 +210,47 @@ impl Location {
         }
     }
 
+    /// The S3 settings of the location (defaults for a local one).
+    pub fn s3_options(&self) -> S3Options {
+        match self {
+            Location::Local { .. } => S3Options::default(),
+            Location::S3 { options, .. } => options.clone(),
+        }
+    }
+
+    /// The folder and file name of a location naming a `.json` file (a STAC ItemCollection or
+    /// Item) rather than a folder.
+    pub fn json_file(&self) -> Option<(Location, String)> {
+        let split = |path: &str| {
+            let (dir, file) = path.rsplit_once('/').unwrap_or(("", path));
+            file.to_ascii_lowercase()
+                .ends_with(".json")
+                .then(|| (dir.to_string(), file.to_string()))
+        };
+        match self {
+            Location::Local { root } => {
+                let (dir, file) = split(&root.to_string_lossy())?;
+                let dir = if dir.is_empty() { ".".to_string() } else { dir };
+                Some((Location::Local { root: dir.into() }, file))
+            }
+            Location::S3 {
+                bucket,
+                prefix,
+                options,
+            } => {
+                let (dir, file) = split(prefix)?;
+                Some((
+                    Location::S3 {
+                        bucket: bucket.clone(),
+                        prefix: dir,
+                        options: options.clone(),
+                    },
+                    file,
+                ))
+            }
+        }
+    }
+
     /// Makes the files readable by GDAL in this process (object-store credentials and endpoint).
     pub fn configure_gdal(&self) -> Result<(), CatalogError> {
         let Location::S3 {

@@ -132,3 +132,97 @@ fn the_cli_writes_a_collection_2_stack() {
     let bad = ardent(&["synth", "--collection", "c3", "--out", "x"]);
     assert_clean_failure(&bad, &["'c3'", "'c1' or 'c2'"]);
 }
+
+/// A STAC ItemCollection over the files of a Collection 2 stack, one item per acquisition as
+/// LandsatLook's `landsat-c2ard-sr` publishes them (plus thermal), with hrefs relative to the
+/// file but for one absolute, and a thumbnail asset that is no band.
+fn item_collection(stack: &Path, drop_qa_of_first: bool) -> serde_json::Value {
+    let mut items: std::collections::BTreeMap<String, serde_json::Map<String, serde_json::Value>> =
+        Default::default();
+    let mut names: Vec<String> = std::fs::read_dir(stack)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".TIF"))
+        .collect();
+    names.sort();
+    for (i, name) in names.iter().enumerate() {
+        let (id, layer) = name.trim_end_matches(".TIF").split_once("_02_").unwrap();
+        let key = match layer {
+            "QA_PIXEL" => "qa_pixel".to_string(),
+            other => other.to_ascii_lowercase(),
+        };
+        let href = if i == 0 {
+            stack.join(name).display().to_string()
+        } else {
+            format!("./{name}")
+        };
+        let assets = items.entry(format!("{id}_02_SR")).or_default();
+        assets.insert(
+            key,
+            serde_json::json!({ "href": href, "type": "image/tiff" }),
+        );
+        assets.insert(
+            "thumbnail".into(),
+            serde_json::json!({ "href": format!("./{id}_thumb.jpeg") }),
+        );
+    }
+    if drop_qa_of_first {
+        items.values_mut().next().unwrap().remove("qa_pixel");
+    }
+    let features: Vec<serde_json::Value> = items
+        .into_iter()
+        .map(|(id, assets)| {
+            serde_json::json!({ "type": "Feature", "stac_version": "1.0.0", "id": id, "assets": assets })
+        })
+        .collect();
+    serde_json::json!({ "type": "FeatureCollection", "features": features })
+}
+
+#[tokio::test]
+async fn a_stac_item_collection_gives_the_same_table_as_the_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, c2) = twin_stacks(dir.path(), 6);
+    let c2 = Path::new(&c2);
+    let items = c2.join("items.json");
+    std::fs::write(&items, item_collection(c2, false).to_string()).unwrap();
+    let ctx = session(2);
+    let table = |location: &str| {
+        format!(
+            "SELECT px, py, date, blue, thermal, qa FROM raster_observations('{location}') \
+             ORDER BY px, py, date"
+        )
+    };
+    let from_folder = pretty(&query(&ctx, &table(&c2.display().to_string())).await);
+    assert_eq!(
+        pretty(&query(&ctx, &table(&items.display().to_string())).await),
+        from_folder
+    );
+
+    // An item without an asset the others have: one error naming it.
+    let broken = c2.join("broken.json");
+    let collection = item_collection(c2, true);
+    let first_id = collection["features"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    std::fs::write(&broken, collection.to_string()).unwrap();
+    let err = ctx
+        .sql(&table(&broken.display().to_string()))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("broken.json") && err.contains(&first_id) && err.contains("'qa'"),
+        "{err}"
+    );
+    std::fs::write(&broken, "{\"type\": \"Catalog\"}").unwrap();
+    let err = ctx
+        .sql(&table(&broken.display().to_string()))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("expected a STAC ItemCollection or Item"),
+        "{err}"
+    );
+}
