@@ -254,6 +254,8 @@ impl Moto {
                 "-p",
                 &port.to_string(),
             ])
+            // The recorder's file (see `recorder`) goes to the temp dir, not the working tree.
+            .env("MOTO_RECORDER_FILEPATH", recording_path(port))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -323,7 +325,19 @@ impl Drop for Moto {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if let Some(port) = self
+            .endpoint
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+        {
+            let _ = std::fs::remove_file(recording_path(port));
+        }
     }
+}
+
+fn recording_path(port: u16) -> PathBuf {
+    std::env::temp_dir().join(format!("ardent-moto-recording-{port}"))
 }
 
 const UPLOAD: &str = r#"
