@@ -29,7 +29,7 @@ pub struct Args {
     /// The column of --segments holding a ccdc result or its change_models.
     #[arg(long, default_value = "ccdc")]
     pub column: String,
-    /// Output folder for the GeoTIFFs (LCMAP_CU_<hhhvvv>_<year>_<PRODUCT>.tif).
+    /// Output folder for the GeoTIFFs (`LCMAP_CU_003008_2015_SCTIME.tif`: tile, year, product).
     #[arg(long)]
     pub out: PathBuf,
     /// Also draw a PNG preview beside each GeoTIFF.
