@@ -50,6 +50,8 @@ pub(crate) async fn assets(folder: &Location, file: &str) -> Result<Vec<StacAsse
         }
     };
     let mut found = Vec::new();
+    // The stores hrefs point into, each configured for GDAL once, not once per asset.
+    let mut configured: BTreeSet<String> = BTreeSet::new();
     // Which items hold each acquisition's bands, to name them when one lacks a band.
     let mut acquisitions: BTreeMap<(String, String), (BTreeSet<Band>, Vec<String>)> =
         BTreeMap::new();
@@ -70,7 +72,7 @@ pub(crate) async fn assets(folder: &Location, file: &str) -> Result<Vec<StacAsse
             let Some(band) = name.band else {
                 continue;
             };
-            let path = resolve(folder, href)?;
+            let path = resolve(folder, href, &mut configured)?;
             let acquisition = (name.tile.to_string(), name.acquired.to_string());
             let (bands, ids) = acquisitions.entry(acquisition).or_default();
             bands.insert(band);
@@ -97,7 +99,11 @@ pub(crate) async fn assets(folder: &Location, file: &str) -> Result<Vec<StacAsse
 
 /// GDAL's path of an href: relative to `folder`, an `s3://` URL (read with the folder's S3
 /// settings), an `http(s)://` URL, or a local path.
-fn resolve(folder: &Location, href: &str) -> Result<String, CatalogError> {
+fn resolve(
+    folder: &Location,
+    href: &str,
+    configured: &mut BTreeSet<String>,
+) -> Result<String, CatalogError> {
     if let Some(relative) = href
         .strip_prefix("./")
         .or_else(|| (!href.contains("://") && !href.starts_with('/')).then_some(href))
@@ -109,6 +115,8 @@ fn resolve(folder: &Location, href: &str) -> Result<String, CatalogError> {
     }
     let (dir, file) = href.rsplit_once('/').unwrap_or(("", href));
     let location = Location::parse(dir, &folder.s3_options())?;
-    location.configure_gdal()?;
+    if configured.insert(dir.to_string()) {
+        location.configure_gdal()?;
+    }
     Ok(location.gdal_path(file))
 }
