@@ -38,7 +38,7 @@ test: venv
 	target/debug/ardent-bench --quick --out target/bench/quick
 
 ## The main job: a synthetic stack, yearly clear-sky NDVI medians in SQL, Parquet, a GeoTIFF map and PNG.
-demo: deps
+demo: venv
 	$(CARGO) build --release --bin ardent
 	ARDENT=target/release/ardent OUT=$(OUT) SIZE=$(SIZE) demo/run.sh
 

@@ -1,5 +1,7 @@
 //! CCDC speed: the kernel per pixel on pyccd's real test pixels and on a synthetic pixel of
-//! 1,000 observations, and CCDC end to end through SQL over a 100 x 100 px chip of a GeoTIFF stack.
+//! 1,000 observations, and CCDC end to end through SQL over a 100 x 100 px chip of a GeoTIFF stack;
+//! the annual update against a full recompute over that chip with one year added; and LCMAP's
+//! change and cover products per pixel against CCDC's cost.
 //!
 //! The synthetic pixel is also written to `target/ccdc-bench/` so that `benches/pyccd_time.py`
 //! (run by `make bench` right after) times pyccd on exactly the same inputs and prints the ratios.
@@ -94,44 +96,164 @@ fn pixels(c: &mut Criterion) {
     group.finish();
 }
 
-/// `ccdc` over every pixel of a 100 x 100 px stack (2013-2020, both sensors), through SQL; a
-/// 10 x 10 px one when run as a test (`cargo test --benches`, debug build), to keep it working.
+/// A synthetic stack of `size` x `size` px over 2013-2020 (both sensors) as table `pix` of a
+/// local session: 100 x 100 px when benchmarking, 10 x 10 px when run as a test (`cargo test
+/// --benches`, debug build), to keep the benches working.
+struct Chip {
+    size: usize,
+    runtime: tokio::runtime::Runtime,
+    ctx: datafusion::prelude::SessionContext,
+    _dir: tempfile::TempDir,
+}
+
+impl Chip {
+    fn new() -> Chip {
+        let benchmarking = std::env::args().any(|a| a == "--bench");
+        let size: usize = if benchmarking { 100 } else { 10 };
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("stack");
+        let config = SynthConfig {
+            out: out.clone(),
+            size,
+            start: NaiveDate::from_ymd_opt(2013, 1, 1).unwrap(),
+            end: NaiveDate::from_ymd_opt(2020, 12, 31).unwrap(),
+            ..SynthConfig::default()
+        };
+        generate(&config, &|_, _| {}).expect("synthetic stack");
+        let chip = Chip {
+            size,
+            runtime: tokio::runtime::Runtime::new().unwrap(),
+            ctx: ardent_engine::session::local_session(None),
+            _dir: dir,
+        };
+        chip.run(&format!(
+            "CREATE EXTERNAL TABLE pix STORED AS RASTER LOCATION '{}' OPTIONS ('layout' 'pixels');
+             CREATE EXTERNAL TABLE obs STORED AS RASTER LOCATION '{0}' OPTIONS ('layout' 'observations')",
+            out.display()
+        ));
+        chip
+    }
+
+    fn run(&self, sql: &str) {
+        self.runtime
+            .block_on(ardent_engine::session::run_script(&self.ctx, sql))
+            .unwrap();
+    }
+
+    fn group<'a>(
+        &self,
+        c: &'a mut Criterion,
+        name: &str,
+    ) -> criterion::BenchmarkGroup<'a, criterion::measurement::WallTime> {
+        let mut group = c.benchmark_group(name);
+        group.sample_size(10);
+        group.throughput(Throughput::Elements((self.size * self.size) as u64));
+        group
+    }
+}
+
+const BANDS: &str = "blue, green, red, nir, swir1, swir2, thermal, qa";
+
+/// `ccdc` over every pixel of the chip, through SQL.
 fn chip_sql(c: &mut Criterion) {
-    let benchmarking = std::env::args().any(|a| a == "--bench");
-    let size: usize = if benchmarking { 100 } else { 10 };
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("stack");
-    let config = SynthConfig {
-        out: out.clone(),
-        size,
-        start: NaiveDate::from_ymd_opt(2013, 1, 1).unwrap(),
-        end: NaiveDate::from_ymd_opt(2020, 12, 31).unwrap(),
-        ..SynthConfig::default()
-    };
-    generate(&config, &|_, _| {}).expect("synthetic stack");
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let ctx = ardent_engine::session::local_session(None);
-    let create = format!(
-        "CREATE EXTERNAL TABLE pix STORED AS RASTER LOCATION '{}' OPTIONS ('layout' 'pixels')",
-        out.display()
+    let chip = Chip::new();
+    let sql = format!(
+        "SELECT count(*) AS pixels, sum(cardinality(c['change_models'])) AS segments FROM (
+           SELECT ccdc(dates, {BANDS}) AS c FROM pix)"
     );
-    runtime
-        .block_on(ardent_engine::session::run_script(&ctx, &create))
-        .unwrap();
-    let sql = "SELECT count(*) AS pixels, sum(cardinality(c['change_models'])) AS segments FROM (
-                 SELECT ccdc(dates, blue, green, red, nir, swir1, swir2, thermal, qa) AS c FROM pix)";
-    let mut group = c.benchmark_group("ccdc_chip_sql");
-    group.sample_size(10);
-    group.throughput(Throughput::Elements((size * size) as u64));
+    let size = chip.size;
+    let mut group = chip.group(c, "ccdc_chip_sql");
     group.bench_function(format!("{size}x{size}_px_2013_2020"), |b| {
-        b.iter(|| {
-            runtime
-                .block_on(ardent_engine::session::run_script(&ctx, sql))
-                .unwrap()
-        })
+        b.iter(|| chip.run(&sql))
     });
     group.finish();
 }
 
-criterion_group!(benches, pixels, chip_sql);
+/// The annual update: the chip's segments stored from 2013-2019, then 2020 added. Side by side
+/// over the same 2013-2020 pixels: `ccdc` from scratch, and `ccdc_update` of the stored table.
+fn annual_update(c: &mut Criterion) {
+    let chip = Chip::new();
+    // STAT_ORD: 2019-12-31, the stored run's end.
+    let params = r#"'{"STAT_ORD": 737424}'"#;
+    let lists: Vec<String> = std::iter::once("date")
+        .chain(BANDS.split(", "))
+        .map(|b| format!("array_agg({b})"))
+        .collect();
+    chip.run(&format!(
+        "CREATE TABLE stored AS SELECT row, col, ccdc({}, {params}) AS c FROM obs \
+         WHERE date <= DATE '2019-12-31' GROUP BY row, col",
+        lists.join(", ")
+    ));
+    let full = format!(
+        "SELECT sum(cardinality(c['change_models'])) FROM (SELECT ccdc(dates, {BANDS}, {params}) AS c FROM pix)"
+    );
+    let prefixed: Vec<String> = BANDS.split(", ").map(|b| format!("p.{b}")).collect();
+    let update = format!(
+        "SELECT sum(cardinality(c['change_models'])) FROM (
+           SELECT ccdc_update(s.c, p.dates, {}, {params}) AS c
+           FROM pix p JOIN stored s ON p.row = s.row AND p.col = s.col)",
+        prefixed.join(", ")
+    );
+    let mut group = chip.group(c, "ccdc_annual_update");
+    group.bench_function("full_recompute_2013_2020", |b| b.iter(|| chip.run(&full)));
+    group.bench_function("update_2020_of_2013_2019", |b| b.iter(|| chip.run(&update)));
+    group.finish();
+}
+
+/// A land-cover model of the shape LCMAP trained (9 classes, trees of depth 8; `rounds` rounds
+/// of one tree per class) over the 63 segment features, as XGBoost saves it. Its splits are
+/// arbitrary: inference costs the same whatever the thresholds, since every tree is full.
+fn lcmap_shaped_model(rounds: usize) -> String {
+    let mut state: u64 = 7;
+    let mut next = move || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (state >> 33) as f64 / (1u64 << 31) as f64
+    };
+    const INTERNAL: usize = 255;
+    let tree = |next: &mut dyn FnMut() -> f64| {
+        let nodes = 2 * INTERNAL + 1;
+        let child = |i: usize, k: usize| if i < INTERNAL { (2 * i + k) as i64 } else { -1 };
+        serde_json::json!({
+            "left_children": (0..nodes).map(|i| child(i, 1)).collect::<Vec<_>>(),
+            "right_children": (0..nodes).map(|i| child(i, 2)).collect::<Vec<_>>(),
+            "split_indices": (0..nodes).map(|_| (next() * 63.0) as u32).collect::<Vec<_>>(),
+            "split_conditions": (0..nodes).map(|_| next() * 2000.0 - 500.0).collect::<Vec<_>>(),
+            "default_left": vec![1; nodes],
+            "split_type": vec![0; nodes],
+        })
+    };
+    let trees: Vec<_> = (0..rounds * 9).map(|_| tree(&mut next)).collect();
+    serde_json::json!({"learner": {
+        "learner_model_param": {"base_score": "5E-1", "num_class": "9", "num_feature": "63"},
+        "objective": {"name": "multi:softprob"},
+        "gradient_booster": {"name": "gbtree", "model": {
+            "tree_info": (0..rounds * 9).map(|t| t % 9).collect::<Vec<_>>(), "trees": trees}}}})
+    .to_string()
+}
+
+/// LCMAP's products of one year per pixel, from stored segments, beside CCDC itself: the five
+/// change products, and the five cover products with a 100-round model of LCMAP's shape.
+fn products_per_pixel(c: &mut Criterion) {
+    let chip = Chip::new();
+    chip.run(&format!(
+        "CREATE TABLE stored AS SELECT row, col, ccdc(dates, {BANDS}) AS c FROM pix"
+    ));
+    let model = chip._dir.path().join("model.json");
+    std::fs::write(&model, lcmap_shaped_model(100)).unwrap();
+    let change = "SELECT sum(sctime(c, 2016)), sum(scmag(c, 2016)), sum(sclast(c, 2016)), \
+                  sum(scstab(c, 2016)), sum(scmqa(c, 2016)) FROM stored";
+    let cover = format!(
+        "SELECT sum(l['lcpri']), sum(l['lcsec']), sum(l['lcpconf']), sum(l['lcsconf']), \
+         sum(l['lcachg']) FROM (SELECT landcover(c, 2016, '{}') AS l FROM stored)",
+        model.display()
+    );
+    let mut group = chip.group(c, "products_per_pixel");
+    group.bench_function("change_products_2016", |b| b.iter(|| chip.run(change)));
+    group.bench_function("cover_products_2016", |b| b.iter(|| chip.run(&cover)));
+    group.finish();
+}
+
+criterion_group!(benches, pixels, chip_sql, annual_update, products_per_pixel);
 criterion_main!(benches);

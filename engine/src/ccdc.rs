@@ -3,9 +3,9 @@
 
 use std::path::Path;
 
-use ardent_udfs::kernels::ccdc::{CcdResult, Series, BANDS};
+use ardent_udfs::kernels::ccdc::{BandModel, CcdResult, ChangeModel, Series, BANDS};
 
-use crate::error::PixelCsvError;
+use crate::error::{PixelCsvError, PyccdJsonError};
 use serde_json::{json, Map, Value};
 
 /// The columns of a pixel CSV, in order.
@@ -113,5 +113,92 @@ pub fn to_pyccd_json(result: &CcdResult) -> Value {
         "cloud_prob": result.cloud_prob,
         "snow_prob": result.snow_prob,
         "water_prob": result.water_prob,
+    })
+}
+
+/// Reads a result written by [`to_pyccd_json`] or by pyccd itself (`json.dump` of what
+/// `ccd.detect` returned), as the previous result of an update.
+pub fn read_pyccd_json(path: &Path) -> Result<CcdResult, PyccdJsonError> {
+    let error = |message: String| PyccdJsonError {
+        path: path.to_path_buf(),
+        message,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| error(e.to_string()))?;
+    let value: Value = serde_json::from_str(&text).map_err(|e| error(e.to_string()))?;
+    from_pyccd_json(&value).map_err(error)
+}
+
+/// The result in a pyccd-shaped JSON value; the error names the missing or mistyped key.
+pub fn from_pyccd_json(value: &Value) -> Result<CcdResult, String> {
+    fn number(v: &Value, key: &str) -> Result<f64, String> {
+        v[key]
+            .as_f64()
+            .ok_or_else(|| format!("'{key}' is missing or not a number"))
+    }
+    // pyccd's numpy integers and booleans reach JSON as floats (`json.dump(default=float)`).
+    fn integer(v: &Value) -> Option<i64> {
+        v.as_i64()
+            .or_else(|| v.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64))
+    }
+    fn day(v: &Value, key: &str) -> Result<i64, String> {
+        integer(&v[key]).ok_or_else(|| format!("'{key}' is missing or not an integer"))
+    }
+    let band = |m: &Value, name: &str| -> Result<BandModel, String> {
+        let b = &m[name];
+        let coefficients: Vec<f64> = b["coefficients"]
+            .as_array()
+            .ok_or_else(|| format!("'{name}.coefficients' is missing"))?
+            .iter()
+            .map(|c| {
+                c.as_f64()
+                    .ok_or_else(|| format!("'{name}.coefficients' holds a non-number"))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(BandModel {
+            magnitude: number(b, "magnitude").map_err(|e| format!("{name}: {e}"))?,
+            rmse: number(b, "rmse").map_err(|e| format!("{name}: {e}"))?,
+            coefficients: coefficients.try_into().map_err(|c: Vec<f64>| {
+                format!("'{name}.coefficients' has {} values, not 7", c.len())
+            })?,
+            intercept: number(b, "intercept").map_err(|e| format!("{name}: {e}"))?,
+        })
+    };
+    let models = value["change_models"]
+        .as_array()
+        .ok_or("'change_models' is missing")?
+        .iter()
+        .map(|m| {
+            let bands: Vec<BandModel> = BANDS
+                .iter()
+                .map(|name| band(m, name))
+                .collect::<Result<_, _>>()?;
+            Ok(ChangeModel {
+                start_day: day(m, "start_day")?,
+                end_day: day(m, "end_day")?,
+                break_day: day(m, "break_day")?,
+                observation_count: day(m, "observation_count")? as usize,
+                change_probability: number(m, "change_probability")?,
+                curve_qa: day(m, "curve_qa")?,
+                bands: bands.try_into().expect("seven bands"),
+            })
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    let processing_mask = value["processing_mask"]
+        .as_array()
+        .ok_or("'processing_mask' is missing")?
+        .iter()
+        .map(|m| match m {
+            Value::Bool(b) => Ok(*b),
+            v => integer(v)
+                .map(|i| i != 0)
+                .ok_or_else(|| format!("'processing_mask' holds {v}")),
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(CcdResult {
+        change_models: models,
+        processing_mask,
+        cloud_prob: number(value, "cloud_prob")?,
+        snow_prob: number(value, "snow_prob")?,
+        water_prob: number(value, "water_prob")?,
     })
 }

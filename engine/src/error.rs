@@ -197,6 +197,14 @@ impl PixelCsvError {
     }
 }
 
+/// Why a file is not a pyccd-shaped CCDC result (`ccd.detect`'s output as JSON).
+#[derive(Debug, thiserror::Error)]
+#[error("'{}' is not a pyccd result: {message}", path.display())]
+pub struct PyccdJsonError {
+    pub path: std::path::PathBuf,
+    pub message: String,
+}
+
 fn file_prefix(path: &Option<std::path::PathBuf>) -> String {
     path.as_ref()
         .map(|p| format!("'{}': ", p.display()))
@@ -243,6 +251,11 @@ pub enum ProductsError {
     NoSegments,
     #[error("product year {year} is outside the years the segments cover ({first} to {last})")]
     YearOutside { year: i32, first: i32, last: i32 },
+    #[error("land-cover model '{}': {reason}", path.display())]
+    Model {
+        path: std::path::PathBuf,
+        reason: String,
+    },
     #[error("cannot create '{}': {source}", path.display())]
     Io {
         path: std::path::PathBuf,
@@ -255,6 +268,26 @@ pub enum ProductsError {
     Map(#[from] MapError),
     #[error(transparent)]
     Raster(#[from] RasterError),
+}
+
+/// Why land-cover training data could not be made; nothing is left at the output path.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LandcoverError {
+    #[error("label raster '{path}' is not on the stack's grid: {difference}")]
+    LabelGrid { path: String, difference: String },
+    #[error("label raster '{0}' has no pixel with an NLCD class LCMAP maps (11-95)")]
+    NoLabels(String),
+    #[error("no labelled pixel has a CCDC segment covering {date}; choose a training date inside the segments")]
+    NoTrainingRows { date: chrono::NaiveDate },
+    #[error(transparent)]
+    Query(#[from] DataFusionError),
+    #[error(transparent)]
+    Arrow(#[from] datafusion::arrow::error::ArrowError),
+    #[error(transparent)]
+    Raster(#[from] RasterError),
+    #[error(transparent)]
+    Output(#[from] crate::output::OutputError),
 }
 
 /// Why a synthetic stack could not be generated; nothing is left under `--out`.

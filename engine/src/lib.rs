@@ -18,6 +18,7 @@ pub mod functions;
 #[allow(unsafe_code)] // GDAL and process limits: the engine's only FFI
 pub mod gdal_io;
 pub mod grid;
+pub mod landcover;
 pub mod location;
 pub mod map;
 pub mod output;

@@ -1,15 +1,18 @@
-//! LCMAP's change products as rasters: for each year, the five products of every pixel's CCDC
-//! segments at July 1 (the SQL functions `sctime`, `scmag`, `sclast`, `scstab`, `scmqa`), each
-//! written as a cloud optimized GeoTIFF on the stack's grid with LCMAP's data type, named as LCMAP
-//! named its tiles' products (`LCMAP_CU_003008_2015_SCTIME.tif`, without the production date and
-//! version of a USGS release).
+//! LCMAP's products as rasters: for each year, the five change products of every pixel's CCDC
+//! segments at July 1 (the SQL functions `sctime`, `scmag`, `sclast`, `scstab`, `scmqa`) and,
+//! given a land-cover model, the five cover products (`landcover`'s `lcpri`, `lcsec`,
+//! `lcpconf`, `lcsconf`, `lcachg`), each written as a cloud optimized GeoTIFF on the stack's
+//! grid with LCMAP's data type, named as LCMAP named its tiles' products
+//! (`LCMAP_CU_003008_2015_SCTIME.tif`, without the production date and version of a USGS
+//! release).
 //!
 //! LCMAP's change products have no fill value; a pixel without segments gets 0 (SCSTAB, as
-//! lcmap-gaia does, the days since 1982-01-01).
+//! lcmap-gaia does, the days since 1982-01-01). The cover products' fill is 0.
 
 use std::path::{Path, PathBuf};
 
-use ardent_udfs::ChangeProduct;
+use ardent_udfs::kernels::booster::Booster;
+use ardent_udfs::{ChangeProduct, CoverProduct};
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::arrow::datatypes::{DataType, Date32Type};
 use datafusion::prelude::SessionContext;
@@ -32,12 +35,48 @@ pub struct ProductsRequest {
     pub tile: String,
     pub years: Vec<i32>,
     pub out: PathBuf,
+    /// A land-cover model (XGBoost JSON, `python -m ardent.landcover train`): with it, the
+    /// cover products too.
+    pub model: Option<PathBuf>,
+}
+
+/// One of LCMAP's ten products.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Product {
+    Change(ChangeProduct),
+    Cover(CoverProduct),
+}
+
+impl Product {
+    /// The SQL name: the change product's function, the cover product's field of `landcover`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Product::Change(p) => p.name(),
+            Product::Cover(p) => p.name(),
+        }
+    }
+
+    /// LCMAP's data type.
+    pub fn data_type(self) -> DataType {
+        match self {
+            Product::Change(p) => p.data_type(),
+            Product::Cover(_) => DataType::UInt8,
+        }
+    }
+
+    /// The products made with or without a land-cover model.
+    pub fn all(with_cover: bool) -> Vec<Product> {
+        let change = ChangeProduct::ALL.map(Product::Change);
+        let cover = CoverProduct::ALL.map(Product::Cover);
+        let cover = if with_cover { &cover[..] } else { &[] };
+        change.iter().chain(cover).copied().collect()
+    }
 }
 
 /// One product of one year, written.
 #[derive(Clone, Debug)]
 pub struct ProductRaster {
-    pub product: ChangeProduct,
+    pub product: Product,
     pub year: i32,
     pub path: PathBuf,
     /// The values as written, for previews and summaries.
@@ -45,7 +84,7 @@ pub struct ProductRaster {
 }
 
 /// LCMAP's file name of a tile's product: `LCMAP_CU_003008_2015_SCTIME.tif`.
-pub fn product_file_name(tile: &str, year: i32, product: ChangeProduct) -> String {
+pub fn product_file_name(tile: &str, year: i32, product: Product) -> String {
     let code: String = tile.chars().filter(char::is_ascii_digit).collect();
     format!(
         "LCMAP_CU_{code}_{year}_{}.tif",
@@ -93,9 +132,10 @@ pub async fn segment_years(
     Ok(day(0).zip(day(1)))
 }
 
-/// Computes and writes the five change products of every year of `request`, calling `written`
-/// after each file. A year outside the years the segments cover is refused before anything is
-/// written; each file is written under a temporary name and moved into place when complete.
+/// Computes and writes the products of every year of `request` (five, or ten with a model),
+/// calling `written` after each file. A year outside the years the segments cover, or a model
+/// file that is not a model, is refused before anything is written; each file is written under
+/// a temporary name and moved into place when complete.
 pub async fn write_change_products(
     ctx: &SessionContext,
     request: &ProductsRequest,
@@ -110,26 +150,54 @@ pub async fn write_change_products(
     if let Some(&year) = request.years.iter().find(|y| !(first..=last).contains(*y)) {
         return Err(ProductsError::YearOutside { year, first, last });
     }
+    // A model file that is not a model is refused here, before any product is computed.
+    let model = match &request.model {
+        Some(path) => {
+            let refused = |reason: String| ProductsError::Model {
+                path: path.clone(),
+                reason,
+            };
+            let text = std::fs::read_to_string(path).map_err(|e| refused(e.to_string()))?;
+            Booster::from_json(&text).map_err(|e| refused(e.to_string()))?;
+            Some(path.display().to_string())
+        }
+        None => None,
+    };
     std::fs::create_dir_all(&request.out).map_err(|source| ProductsError::Io {
         path: request.out.clone(),
         source,
     })?;
+    let all = Product::all(model.is_some());
     let mut rasters = Vec::new();
     for &year in &request.years {
-        let products: Vec<String> = ChangeProduct::ALL
+        let columns: Vec<String> = all
             .iter()
-            .map(|p| format!("{0}(\"{1}\", {year}) AS {0}", p.name(), request.column))
+            .map(|p| match p {
+                Product::Change(c) => {
+                    format!("{0}(\"{1}\", {year}) AS {0}", c.name(), request.column)
+                }
+                Product::Cover(c) => format!("cover['{0}'] AS {0}", c.name()),
+            })
             .collect();
+        // `landcover` once per pixel, its five fields taken from the struct.
+        let cover = match &model {
+            Some(model) => format!(
+                ", landcover(\"{}\", {year}, '{}') AS cover",
+                request.column,
+                model.replace('\'', "''")
+            ),
+            None => String::new(),
+        };
         let batches = ctx
             .sql(&format!(
-                "SELECT row, col, {} FROM ({}) AS segments",
-                products.join(", "),
+                "SELECT row, col, {} FROM (SELECT *{cover} FROM ({}) AS segments) AS segments",
+                columns.join(", "),
                 request.segments_sql
             ))
             .await?
             .collect()
             .await?;
-        for product in ChangeProduct::ALL {
+        for &product in &all {
             let raster = write_product(&batches, request, year, product)?;
             written(&raster);
             rasters.push(raster);
@@ -142,7 +210,7 @@ fn write_product(
     batches: &[RecordBatch],
     request: &ProductsRequest,
     year: i32,
-    product: ChangeProduct,
+    product: Product,
 ) -> Result<ProductRaster, ProductsError> {
     let mut image = MapImage::from_batches(batches, product.name(), &request.grid)?;
     // No fill value: a pixel without segments is 0.

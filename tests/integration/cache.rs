@@ -393,14 +393,7 @@ async fn cache_errors_are_named_and_leave_nothing() {
         .unwrap();
     std::io::Write::write_all(&mut file, b"\0").unwrap();
     drop(file);
-    let e = ctx
-        .sql("SELECT sum(red) FROM reds")
-        .await
-        .unwrap()
-        .collect()
-        .await
-        .unwrap_err()
-        .to_string();
+    let e = execution_error(&ctx, "SELECT sum(red) FROM reds").await;
     let name = changed.file_name().unwrap().to_string_lossy().into_owned();
     assert!(
         e.contains("cache 'reds' is stale") && e.contains(&name),

@@ -3,8 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use ardent_engine::ccdc::{to_pyccd_json, PixelCsv};
-use ardent_udfs::kernels::ccdc::{detect, Params};
+use ardent_engine::ccdc::{read_pyccd_json, to_pyccd_json, PixelCsv};
+use ardent_udfs::kernels::ccdc::{detect, update, Params};
 use ardent_udfs::kernels::qa::QaScheme;
 use serde_json::Value;
 
@@ -89,7 +89,8 @@ pub fn pixels_with_results(dir: &Path) -> Vec<(PathBuf, PathBuf)> {
     pairs
 }
 
-/// ardent's result for a pixel CSV, its QA coding named in the file name.
+/// ardent's result for a pixel CSV, its QA coding named in the file name: the update of the
+/// earlier result in NAME.prev.json beside it, if there is one.
 pub fn ardent_result(csv: &Path, params: &Params) -> Value {
     let name = csv.file_name().unwrap().to_string_lossy();
     let coding = if name.contains(".cfmask.") {
@@ -98,7 +99,17 @@ pub fn ardent_result(csv: &Path, params: &Params) -> Value {
         QaScheme::C1
     };
     let pixel = PixelCsv::read(csv).unwrap();
-    to_pyccd_json(&detect(&pixel.series(), coding, params).unwrap())
+    let previous = csv.with_extension("prev.json");
+    let result = match previous.exists() {
+        true => update(
+            &read_pyccd_json(&previous).unwrap(),
+            &pixel.series(),
+            coding,
+            params,
+        ),
+        false => detect(&pixel.series(), coding, params),
+    };
+    to_pyccd_json(&result.unwrap())
 }
 
 /// pyccd's parameters as recorded beside its result.
@@ -321,30 +332,25 @@ async fn the_udf_names_bad_input() {
     assert!(err.to_string().contains("unequal length"), "{err}");
 }
 
-/// pyccd itself, run on 200 generated pixels covering breaks, stable land, heavy cloud, snow,
-/// fill, short and long series and duplicate dates: ardent must give its answer on at least 99%.
-#[test]
-fn generated_pixels_match_live_pyccd() {
-    let dir = tempfile::tempdir().unwrap();
+/// Writes `count` generated pixels and pyccd's results on them into `dir` (tests/pyccd/generate.py).
+fn generate_pixels(dir: &Path, count: usize, seed: u64) {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("pyccd/generate.py");
     let o = std::process::Command::new(python())
         .args(["-W", "ignore"])
         .arg(&script)
-        .arg(dir.path())
-        .args(["--count", "200", "--seed", "7"])
+        .arg(dir)
+        .args(["--count", &count.to_string(), "--seed", &seed.to_string()])
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
-    let pairs = pixels_with_results(dir.path());
-    assert_eq!(pairs.len(), 200);
+}
+
+/// The pixels (pairs of CSV and pyccd result) where ardent's answer differs from pyccd's, with
+/// the differences and the inputs.
+fn differing_pixels(pairs: &[(PathBuf, PathBuf)]) -> Vec<String> {
     let mut differing = Vec::new();
-    let mut curve_qa = std::collections::BTreeSet::new();
-    let mut most_segments = 0;
-    for (csv, json) in &pairs {
+    for (csv, json) in pairs {
         let pyccd: Value = serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap();
-        let models = pyccd["change_models"].as_array().unwrap();
-        most_segments = most_segments.max(models.len());
-        curve_qa.extend(models.iter().map(|m| m["curve_qa"].as_i64().unwrap()));
         let diff = differences(&ardent_result(csv, &recorded_params(&pyccd)), &pyccd);
         if !diff.is_empty() {
             differing.push(format!(
@@ -355,8 +361,28 @@ fn generated_pixels_match_live_pyccd() {
             ));
         }
     }
+    differing
+}
+
+/// pyccd itself, run on 200 generated pixels covering breaks, stable land, heavy cloud, snow,
+/// fill, short and long series and duplicate dates: ardent must give its answer on every one.
+#[test]
+fn generated_pixels_match_live_pyccd() {
+    let dir = tempfile::tempdir().unwrap();
+    generate_pixels(dir.path(), 200, 7);
+    let pairs = pixels_with_results(dir.path());
+    assert_eq!(pairs.len(), 200);
+    let mut curve_qa = std::collections::BTreeSet::new();
+    let mut most_segments = 0;
+    for (_, json) in &pairs {
+        let pyccd: Value = serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap();
+        let models = pyccd["change_models"].as_array().unwrap();
+        most_segments = most_segments.max(models.len());
+        curve_qa.extend(models.iter().map(|m| m["curve_qa"].as_i64().unwrap()));
+    }
     // No allowance: every one of the 200 pixels gives pyccd's answer, within the tolerances of
     // `differences` for fitted values.
+    let differing = differing_pixels(&pairs);
     assert!(
         differing.is_empty(),
         "{} of 200 pixels differ from pyccd:\n{}",
@@ -372,6 +398,54 @@ fn generated_pixels_match_live_pyccd() {
         );
     }
     assert!(most_segments >= 3);
+}
+
+/// The annual update: the real pixels and 60 generated ones, cut 3/4 of the way through and
+/// extended, updated by pyccd's `prev_results` live (tests/pyccd/update.py) and by ardent.
+#[test]
+fn annual_update_matches_live_pyccd() {
+    let dir = tempfile::tempdir().unwrap();
+    let generated = dir.path().join("generated");
+    generate_pixels(&generated, 60, 11);
+    let updated = dir.path().join("updated");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("pyccd/update.py");
+    let o = std::process::Command::new(python())
+        .args(["-W", "ignore"])
+        .arg(&script)
+        .arg(&updated)
+        .arg(&generated)
+        .arg(reference_pixels())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let pairs = pixels_with_results(&updated);
+    assert_eq!(
+        pairs.len(),
+        60 + pixels_with_results(&reference_pixels()).len()
+    );
+    let differing = differing_pixels(&pairs);
+    assert!(
+        differing.is_empty(),
+        "{} of {} updates differ from pyccd:\n{}",
+        differing.len(),
+        pairs.len(),
+        differing.join("\n")
+    );
+    // Updates that keep segments before a confirmed break, and updates that find new breaks.
+    let (mut resumed, mut grew) = (0, 0);
+    for (csv, json) in &pairs {
+        let previous = read_pyccd_json(&csv.with_extension("prev.json")).unwrap();
+        let after = read_pyccd_json(json).unwrap();
+        let breaks = |r: &ardent_udfs::kernels::ccdc::CcdResult| {
+            r.change_models
+                .iter()
+                .filter(|m| m.change_probability == 1.0)
+                .count()
+        };
+        resumed += usize::from(breaks(&previous) > 0);
+        grew += usize::from(breaks(&after) > breaks(&previous));
+    }
+    assert!(resumed >= 10 && grew >= 3, "resumed {resumed}, grew {grew}");
 }
 
 /// `ccdc` orders each pixel's observations by date itself, as pyccd's `detect` does: lists
@@ -442,4 +516,121 @@ async fn unordered_observations_give_the_ordered_answer() {
     );
     assert_eq!(unordered, from_pixels);
     assert_eq!(rows(&query(&ctx, &grouped("")).await), 2 * SIZE);
+}
+
+/// `ccdc_update` in SQL: a segment table stored from the observations up to 2016, updated over
+/// the stack with 2017 added. Segments up to each pixel's last confirmed break come through as
+/// they were stored; a pixel without a confirmed break (or without a stored result) is detected
+/// afresh, so its update is exactly `ccdc` over the whole series.
+#[tokio::test]
+async fn ccdc_update_continues_a_stored_segment_table() {
+    use datafusion::arrow::array::{Array, AsArray};
+    use datafusion::arrow::datatypes::Float64Type;
+
+    let dir = tempfile::tempdir().unwrap();
+    let stack = dir.path().join("stack");
+    write_stack(&stack, 24, (2013, 1, 1), (2017, 12, 31));
+    let ctx = session(2);
+    // STAT_ORD at the stored run's end (2016-12-31) freezes the one-time statistics.
+    let params = r#"'{"STAT_ORD": 736329}'"#;
+    let bands = "blue, green, red, nir, swir1, swir2, thermal, qa";
+    let aggregated: Vec<String> = std::iter::once("date")
+        .chain(bands.split(", "))
+        .map(|b| format!("array_agg({b})"))
+        .collect();
+    let old = dir.path().join("old.parquet");
+    query(
+        &ctx,
+        &format!(
+            "COPY (SELECT row, col, ccdc({}, {params}) AS ccdc \
+             FROM raster_observations('{}') WHERE date <= DATE '2016-12-31' GROUP BY row, col) \
+             TO '{}' STORED AS PARQUET",
+            aggregated.join(", "),
+            stack.display(),
+            old.display()
+        ),
+    )
+    .await;
+    // Pixel (0, 0) has no stored result: the LEFT JOIN gives a null previous.
+    let batches = query(
+        &ctx,
+        &format!(
+            "SELECT o.ccdc AS old, ccdc_update(o.ccdc, p.dates, {bands}, {params}) AS updated, \
+             ccdc(p.dates, {bands}, {params}) AS fresh \
+             FROM raster_pixels('{}') p LEFT JOIN (SELECT * FROM '{}' WHERE row + col > 0) o \
+             ON p.row = o.row AND p.col = o.col",
+            stack.display(),
+            old.display()
+        ),
+    )
+    .await;
+    let (mut resumed, mut afresh) = (0, 0);
+    for batch in &batches {
+        let column = |name: &str| batch.column_by_name(name).unwrap().as_struct().clone();
+        let (old, updated, fresh) = (column("old"), column("updated"), column("fresh"));
+        let models = |s: &datafusion::arrow::array::StructArray| {
+            s.column_by_name("change_models")
+                .unwrap()
+                .as_list::<i32>()
+                .clone()
+        };
+        let (old_models, updated_models) = (models(&old), models(&updated));
+        for row in 0..batch.num_rows() {
+            let kept = if old.is_valid(row) {
+                let segments = old_models.value(row);
+                let probability = segments
+                    .as_struct()
+                    .column_by_name("change_probability")
+                    .unwrap()
+                    .as_primitive::<Float64Type>()
+                    .clone();
+                probability
+                    .iter()
+                    .rposition(|p| p == Some(1.0))
+                    .map_or(0, |last| last + 1)
+            } else {
+                0
+            };
+            if kept > 0 {
+                let stored = old_models.value(row).slice(0, kept).to_data();
+                let now = updated_models.value(row).slice(0, kept).to_data();
+                assert_eq!(stored, now, "row {row}: stored segments changed");
+                resumed += 1;
+            } else {
+                assert_eq!(
+                    updated.slice(row, 1).to_data(),
+                    fresh.slice(row, 1).to_data(),
+                    "row {row}: detected afresh"
+                );
+                afresh += 1;
+            }
+        }
+    }
+    assert_eq!(resumed + afresh, 24 * 24);
+    assert!(
+        resumed > 0 && afresh > 0,
+        "{resumed} resumed, {afresh} afresh"
+    );
+
+    // What is not a previous result is refused, naming the argument.
+    let err = ctx
+        .sql(&format!(
+            "SELECT ccdc_update(1, dates, {bands}) FROM raster_pixels('{}')",
+            stack.display()
+        ))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("must be a previous ccdc result"), "{err}");
+    let err = execution_error(
+        &ctx,
+        &format!(
+            "SELECT ccdc_update(o.ccdc['change_models'], p.dates, {bands}) \
+             FROM raster_pixels('{}') p JOIN '{}' o ON p.row = o.row AND p.col = o.col",
+            stack.display(),
+            old.display()
+        ),
+    )
+    .await;
+    assert!(err.contains("with its processing_mask"), "{err}");
 }

@@ -156,6 +156,19 @@ pub async fn query(ctx: &SessionContext, sql: &str) -> Vec<RecordBatch> {
         .unwrap_or_else(|e| panic!("{sql}: {e}"))
 }
 
+/// The error of a query that plans but fails when run, as text.
+pub async fn execution_error(ctx: &SessionContext, sql: &str) -> String {
+    match ctx.sql(sql).await {
+        Ok(frame) => frame
+            .collect()
+            .await
+            .err()
+            .unwrap_or_else(|| panic!("{sql}: ran without error"))
+            .to_string(),
+        Err(e) => panic!("{sql}: failed at planning: {e}"),
+    }
+}
+
 /// Runs a query and returns the single value of its single row, as text.
 pub async fn scalar(ctx: &SessionContext, sql: &str) -> String {
     let batches = query(ctx, sql).await;

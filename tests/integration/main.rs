@@ -14,6 +14,7 @@ mod cluster;
 mod codec;
 mod collection2;
 mod common;
+mod landcover;
 mod map;
 mod mesos;
 mod object_store;

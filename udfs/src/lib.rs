@@ -21,8 +21,8 @@ use datafusion::logical_expr::ScalarUDF;
 use datafusion::prelude::SessionContext;
 
 pub use wrappers::{
-    CcdcUdf, ChangeProduct, ChangeProductUdf, CompositeUdf, NormalizedDifferenceUdf, QaUdf,
-    QA_SCHEME_KEY,
+    CcdcUdf, ChangeProduct, ChangeProductUdf, CompositeUdf, CoverProduct, FeaturesUdf,
+    LandcoverUdf, NormalizedDifferenceUdf, PredictUdf, QaUdf, QA_SCHEME_KEY,
 };
 
 /// Every scalar UDF that ardent provides, ready to register in a session or a function registry.
@@ -35,6 +35,10 @@ pub fn all_udfs() -> Vec<ScalarUDF> {
         ScalarUDF::new_from_impl(QaUdf::clear()),
         ScalarUDF::new_from_impl(CompositeUdf::new()),
         ScalarUDF::new_from_impl(CcdcUdf::new()),
+        ScalarUDF::new_from_impl(CcdcUdf::update()),
+        ScalarUDF::new_from_impl(FeaturesUdf::new()),
+        ScalarUDF::new_from_impl(PredictUdf::new()),
+        ScalarUDF::new_from_impl(LandcoverUdf::new()),
     ];
     udfs.extend(
         ChangeProduct::ALL

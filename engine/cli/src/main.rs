@@ -36,8 +36,12 @@ enum Command {
     /// Write a per-pixel column of a query result as a GeoTIFF map and PNG preview.
     Map(commands::map::Args),
     /// Write LCMAP's change products (SCTIME, SCMAG, SCLAST, SCSTAB, SCMQA) of a tile for
-    /// some years, as cloud optimized GeoTIFFs.
+    /// some years, and with --model its cover products (LCPRI, LCSEC, LCPCONF, LCSCONF,
+    /// LCACHG), as cloud optimized GeoTIFFs.
     Products(commands::products::Args),
+    /// Write the table a land-cover classifier trains on: labels from an NLCD raster and the
+    /// features of each labelled pixel's CCDC segment at a date.
+    Training(commands::training::Args),
     /// Start, stop or show a scheduler and executors on this host.
     Cluster(commands::cluster::Args),
     /// Run CCDC change detection on one pixel's CSV and print pyccd-shaped JSON.
@@ -66,6 +70,11 @@ fn main() -> ExitCode {
         Command::Products(args) => {
             on_runtime(commands::driver::on_master(master, |m| async move {
                 commands::products::run(m.as_deref(), args).await
+            }))
+        }
+        Command::Training(args) => {
+            on_runtime(commands::driver::on_master(master, |m| async move {
+                commands::training::run(m.as_deref(), args).await
             }))
         }
     };

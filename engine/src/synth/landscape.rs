@@ -27,6 +27,18 @@ impl Cover {
         }
     }
 
+    /// The NLCD class code of the cover (open water, grassland/herbaceous, deciduous forest,
+    /// developed low intensity, barren land), as a label raster codes it.
+    pub fn nlcd_code(self) -> u8 {
+        match self {
+            Cover::Water => 11,
+            Cover::Grass => 71,
+            Cover::Forest => 41,
+            Cover::Developed => 22,
+            Cover::Barren => 31,
+        }
+    }
+
     /// Mean surface reflectance x 10000 (blue, green, red, nir, swir1, swir2) and brightness
     /// temperature (K x 10).
     fn mean(self) -> [f64; 7] {

@@ -1,8 +1,10 @@
 //! `ardent synth`: a synthetic Landsat ARD stack laid out, named and coded like USGS ARD
 //! Collection 1 (one DEFLATE-compressed, tiled GeoTIFF per band per acquisition on the CONUS
 //! Albers grid) or Collection 2 (UInt16 digital numbers with fill 0, `QA_PIXEL` bits, cloud
-//! optimized GeoTIFFs), with a ground-truth table of the changes it contains. The same seed gives
-//! the same landscape and observations in both collections.
+//! optimized GeoTIFFs), with a ground-truth table of the changes it contains and a label raster
+//! of each pixel's land cover as NLCD codes it (`labels.tif`, the cover before any change: the
+//! labels a land-cover classifier trains on). The same seed gives the same landscape and
+//! observations in both collections.
 //!
 //! ```no_run
 //! use ardent_engine::synth::{generate, SynthConfig};
@@ -101,6 +103,9 @@ impl SynthConfig {
         Ok(())
     }
 }
+
+/// The label raster's file name in a synthetic stack.
+pub const LABELS_FILE: &str = "labels.tif";
 
 /// What was generated.
 #[derive(Clone, Debug)]
@@ -281,6 +286,14 @@ fn write_stack(
         .collect::<Result<Vec<f64>, SynthError>>()?;
 
     write_truth(&dir.join("truth.csv"), &land, &grid)?;
+    let labels: Vec<u8> = land.pixels.iter().map(|p| p.cover.nlcd_code()).collect();
+    write_raster(
+        &dir.join(LABELS_FILE),
+        &grid,
+        &labels,
+        Some(0.0),
+        TiffLayout::Tiled,
+    )?;
     let meta = serde_json::to_string_pretty(config).expect("a SynthConfig serializes to JSON");
     let meta_path = dir.join("synth.json");
     std::fs::write(&meta_path, meta).map_err(io("cannot write", &meta_path))?;

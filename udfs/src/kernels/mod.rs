@@ -1,7 +1,9 @@
 //! Per-pixel kernels in plain Rust: scalars and slices in, scalars out, no engine types.
 
+pub mod booster;
 pub mod ccdc;
 pub mod composite;
+pub mod cover;
 pub mod indices;
 pub mod products;
 pub mod qa;

@@ -29,6 +29,19 @@ pub struct Segment {
     pub magnitudes: [f64; 5],
 }
 
+impl From<&super::ccdc::ChangeModel> for Segment {
+    fn from(m: &super::ccdc::ChangeModel) -> Self {
+        Segment {
+            start_day: m.start_day,
+            end_day: m.end_day,
+            break_day: m.break_day,
+            change_probability: m.change_probability,
+            curve_qa: m.curve_qa,
+            magnitudes: std::array::from_fn(|b| m.bands[b + 1].magnitude),
+        }
+    }
+}
+
 /// The five change products of one pixel at one date.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct ChangeProducts {

@@ -1,4 +1,5 @@
-//! `ccdc(dates, blue, green, red, nir, swir1, swir2, thermal, qa [, params])`.
+//! `ccdc(dates, blue, green, red, nir, swir1, swir2, thermal, qa [, params])` and its annual
+//! update, `ccdc_update(previous, dates, ..., qa [, params])`.
 
 use std::sync::{Arc, LazyLock};
 
@@ -18,15 +19,14 @@ use datafusion::logical_expr::{
 
 use datafusion::arrow::compute::cast;
 
+use super::segments::{holds_segments, Segments};
 use super::{
     checked_return_field, coerce_band, constant_str, field_qa_scheme, is_list, list_of, row_ranges,
     same_length, scalar_str, DOC_SECTION,
 };
 use crate::kernels::ccdc::{
-    detect, settings, CcdResult, ChangeModel, Series, BANDS, ORDINAL_OF_UNIX_EPOCH,
+    detect, settings, update, CcdResult, ChangeModel, Series, BANDS, ORDINAL_OF_UNIX_EPOCH,
 };
-
-const NAME: &str = "ccdc";
 
 /// `ccdc(dates, blue, green, red, nir, swir1, swir2, thermal, qa [, params])`: CCDC change
 /// detection of each pixel's time series, as pyccd 2021.7.19's `ccd.detect` gives it.
@@ -44,16 +44,36 @@ const NAME: &str = "ccdc";
 /// `observation_count`, `change_probability`, `curve_qa` and per band `magnitude`, `rmse`,
 /// `coefficients`, `intercept`), `processing_mask` (in date order), `cloud_prob`, `snow_prob`,
 /// `water_prob`.
+///
+/// [`CcdcUdf::update`] is `ccdc_update(previous, dates, ..., qa [, params])`: the annual update
+/// of a stored result `previous` over the pixel's series grown by new acquisitions, as pyccd's
+/// `prev_results` gives it ([`crate::kernels::ccdc::update`]); a null `previous` detects afresh.
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub struct CcdcUdf {
     signature: Signature,
+    /// Whether this is `ccdc_update`, whose first argument is the previous result.
+    update: bool,
 }
 
 impl CcdcUdf {
     pub fn new() -> Self {
         Self {
             signature: Signature::user_defined(Volatility::Immutable),
+            update: false,
         }
+    }
+
+    /// `ccdc_update(previous, dates, ..., qa [, params])`.
+    pub fn update() -> Self {
+        Self {
+            update: true,
+            ..Self::new()
+        }
+    }
+
+    /// Where the series' arguments begin: after `previous` for an update.
+    fn first(&self) -> usize {
+        usize::from(self.update)
     }
 }
 
@@ -91,6 +111,22 @@ static DOC: LazyLock<Documentation> = LazyLock::new(|| {
          ('{\"MEOW_SIZE\": 16}'), plus \"QA\": 'c1', 'c2', 'c2_strict' or 'cfmask'; by \
          default the scheme of the qa column's collection ('c2' for Collection 2 stacks), else 'c1'.",
     )
+    .build()
+});
+
+static UPDATE_DOC: LazyLock<Documentation> = LazyLock::new(|| {
+    Documentation::builder(
+        DOC_SECTION,
+        "The annual update of CCDC: continues a previous ccdc result over the pixel's series          grown by new acquisitions, as lcmap-pyccd 2021.7.19's ccd.detect(..., prev_results)          does. Segments up to the last confirmed break are kept as they are and detection          restarts there, so the old years are not detected again. The old series must be an          identical prefix of the new one and the params those of the previous run; set          STAT_ORD (an ordinal day) at or before the old series' end to keep the one-time          statistics. A null previous result detects afresh.",
+        "ccdc_update(previous, dates, blue, green, red, nir, swir1, swir2, thermal, qa [, params])",
+    )
+    .with_sql_example(
+        "SELECT p.px, p.py, ccdc_update(s.ccdc, p.dates, p.blue, p.green, p.red, p.nir, \
+         p.swir1, p.swir2, p.thermal, p.qa) AS ccdc FROM raster_pixels('/data/h003v008') p \
+         LEFT JOIN segments s ON p.px = s.px AND p.py = s.py",
+    )
+    .with_argument("previous", "A stored ccdc result (the whole struct) of the pixel.")
+    .with_argument("dates, blue, ..., qa, params", "As for ccdc, over the grown series.")
     .build()
 });
 
@@ -136,7 +172,11 @@ fn result_fields() -> Fields {
 
 impl ScalarUDFImpl for CcdcUdf {
     fn name(&self) -> &str {
-        NAME
+        if self.update {
+            "ccdc_update"
+        } else {
+            "ccdc"
+        }
     }
 
     fn signature(&self) -> &Signature {
@@ -144,19 +184,31 @@ impl ScalarUDFImpl for CcdcUdf {
     }
 
     fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
-        if !(9..=10).contains(&arg_types.len()) {
+        let name = self.name();
+        let first = self.first();
+        if !(9 + first..=10 + first).contains(&arg_types.len()) {
+            let previous = if self.update { "previous, " } else { "" };
             return plan_err!(
-                "{NAME} takes dates, blue, green, red, nir, swir1, swir2, thermal, qa and optional \
-                 params, got {} arguments",
+                "{name} takes {previous}dates, blue, green, red, nir, swir1, swir2, thermal, qa \
+                 and optional params, got {} arguments",
                 arg_types.len()
             );
         }
         let mut types = Vec::with_capacity(arg_types.len());
-        for (i, arg) in arg_types.iter().take(9).enumerate() {
+        if self.update {
+            if !holds_segments(&arg_types[0]) {
+                return plan_err!(
+                    "{name}: the first argument must be a previous ccdc result, not {}",
+                    arg_types[0]
+                );
+            }
+            types.push(arg_types[0].clone());
+        }
+        for (i, arg) in arg_types[first..].iter().take(9).enumerate() {
             if !is_list(arg) {
                 return plan_err!(
-                    "{NAME}: argument {} must be a per-pixel list, not {arg}",
-                    i + 1
+                    "{name}: argument {} must be a per-pixel list, not {arg}",
+                    first + i + 1
                 );
             }
             types.push(match i {
@@ -164,11 +216,11 @@ impl ScalarUDFImpl for CcdcUdf {
                 // Integer lists stay as they are, so the column's QA scheme metadata reaches
                 // `invoke_with_args` (a cast would drop it); the kernel widens them itself.
                 8 if qa_list_as_is(arg) => arg.clone(),
-                8 => coerce_band(NAME, i + 1, arg, &DataType::Int64)?,
-                _ => coerce_band(NAME, i + 1, arg, &DataType::Float64)?,
+                8 => coerce_band(name, first + i + 1, arg, &DataType::Int64)?,
+                _ => coerce_band(name, first + i + 1, arg, &DataType::Float64)?,
             });
         }
-        if arg_types.len() == 10 {
+        if arg_types.len() == 10 + first {
             types.push(DataType::Utf8);
         }
         Ok(types)
@@ -179,28 +231,41 @@ impl ScalarUDFImpl for CcdcUdf {
     }
 
     fn return_field_from_args(&self, args: ReturnFieldArgs) -> Result<FieldRef> {
+        let params_at = 9 + self.first();
         checked_return_field(self, &args, |i, value| match (i, scalar_str(value)) {
-            (9, Some(json)) => settings(None, Some(json))
+            (i, Some(json)) if i == params_at => settings(None, Some(json))
                 .map(drop)
-                .map_err(|e| plan_datafusion_err!("{NAME}: {e}")),
+                .map_err(|e| plan_datafusion_err!("{}: {e}", self.name())),
             _ => Ok(()),
         })
     }
 
     fn documentation(&self) -> Option<&Documentation> {
-        Some(&DOC)
+        Some(if self.update { &UPDATE_DOC } else { &DOC })
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let a = &args.args;
+        let name = self.name();
+        let first = self.first();
+        let n = args.number_rows;
+        let previous = match self.update {
+            true => {
+                let previous = args.args[0].to_array(n)?;
+                Segments::new(name, &previous)?.results()?
+            }
+            false => vec![None; n],
+        };
+        let a = &args.args[first..];
         let json = match a.get(9) {
-            Some(arg) => Some(constant_str(NAME, "params", arg)?),
+            Some(arg) => Some(constant_str(name, "params", arg)?),
             None => None,
         };
-        let column_scheme = args.arg_fields.get(8).and_then(|f| field_qa_scheme(f));
+        let column_scheme = args
+            .arg_fields
+            .get(first + 8)
+            .and_then(|f| field_qa_scheme(f));
         let (scheme, params) =
-            settings(column_scheme, json).map_err(|e| exec_datafusion_err!("{NAME}: {e}"))?;
-        let n = args.number_rows;
+            settings(column_scheme, json).map_err(|e| exec_datafusion_err!("{name}: {e}"))?;
         let mut arrays: Vec<ArrayRef> = a[..9]
             .iter()
             .map(|v| v.to_array(n))
@@ -223,7 +288,7 @@ impl ScalarUDFImpl for CcdcUdf {
                 continue;
             };
             for r in &rows[1..] {
-                same_length(NAME, row, &rows[0], r)?;
+                same_length(name, row, &rows[0], r)?;
             }
             // Observations with any null value are left out.
             let keep: Vec<usize> = (0..rows[0].len())
@@ -252,8 +317,11 @@ impl ScalarUDFImpl for CcdcUdf {
                 bands: std::array::from_fn(|b| series_bands[b].as_slice()),
                 qa: &series_qa,
             };
-            let result = detect(&series, scheme, &params)
-                .map_err(|e| exec_datafusion_err!("{NAME}: row {row}: {e}"))?;
+            let result = match &previous[row] {
+                Some(previous) => update(previous, &series, scheme, &params),
+                None => detect(&series, scheme, &params),
+            }
+            .map_err(|e| exec_datafusion_err!("{name}: row {row}: {e}"))?;
             results.push(Some(result));
         }
         Ok(ColumnarValue::Array(Arc::new(to_struct(&results)?)))

@@ -7,12 +7,15 @@
 mod ccdc;
 mod composite;
 mod indices;
+mod landcover;
 mod products;
 mod qa;
+mod segments;
 
 pub use ccdc::CcdcUdf;
 pub use composite::CompositeUdf;
 pub use indices::NormalizedDifferenceUdf;
+pub use landcover::{CoverProduct, FeaturesUdf, LandcoverUdf, PredictUdf};
 pub use products::{ChangeProduct, ChangeProductUdf};
 pub use qa::QaUdf;
 

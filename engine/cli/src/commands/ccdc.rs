@@ -2,10 +2,10 @@
 
 use std::path::PathBuf;
 
-use ardent_engine::ccdc::{to_pyccd_json, PixelCsv};
+use ardent_engine::ccdc::{read_pyccd_json, to_pyccd_json, PixelCsv};
 
 use crate::plot::pixel_plot;
-use ardent_udfs::kernels::ccdc::{detect, settings};
+use ardent_udfs::kernels::ccdc::{detect, settings, update};
 use ardent_udfs::kernels::qa::QaScheme;
 
 #[derive(clap::Args, Debug)]
@@ -21,6 +21,10 @@ pub struct Args {
     /// pyccd parameters to override, as JSON (e.g. '{"MEOW_SIZE": 16}').
     #[arg(long)]
     pub params: Option<String>,
+    /// Continue this earlier result (pyccd-shaped JSON, as this command or pyccd writes it)
+    /// over the CSV's longer series, as pyccd's `prev_results` does: the annual update.
+    #[arg(long)]
+    pub prev: Option<PathBuf>,
     /// Also draw the observations, fitted segments and breaks, one panel per band, to this PNG.
     #[arg(long)]
     pub plot: Option<PathBuf>,
@@ -30,8 +34,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let pixel = PixelCsv::read(&args.csv).map_err(anyhow::Error::msg)?;
     let (scheme, params) =
         settings(Some(args.qa), args.params.as_deref()).map_err(anyhow::Error::msg)?;
-    let result = detect(&pixel.series(), scheme, &params)
-        .map_err(|e| anyhow::anyhow!("'{}': {e}", args.csv.display()))?;
+    let result = match &args.prev {
+        Some(prev) => update(&read_pyccd_json(prev)?, &pixel.series(), scheme, &params),
+        None => detect(&pixel.series(), scheme, &params),
+    }
+    .map_err(|e| anyhow::anyhow!("'{}': {e}", args.csv.display()))?;
     if let Some(png) = &args.plot {
         pixel_plot(&pixel, &result, params.avg_days_yr, png).map_err(anyhow::Error::msg)?;
     }

@@ -8,6 +8,7 @@ pub mod passwd;
 pub mod products;
 pub mod sql;
 pub mod synth;
+pub mod training;
 
 use std::io::IsTerminal;
 use std::sync::Arc;

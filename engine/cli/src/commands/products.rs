@@ -1,5 +1,5 @@
-//! `ardent products`: LCMAP's change products of a tile, one cloud optimized GeoTIFF per product
-//! and year, with PNG previews.
+//! `ardent products`: LCMAP's change products of a tile (and with a land-cover model its cover
+//! products), one cloud optimized GeoTIFF per product and year, with PNG previews.
 
 use std::path::PathBuf;
 
@@ -9,18 +9,15 @@ use super::map::stack_tile;
 use super::{session, with_progress};
 use crate::plot::map_png;
 
+/// Where a tile's CCDC segments come from: stored results, or CCDC run on the stack.
 #[derive(clap::Args, Debug)]
-pub struct Args {
+pub struct SegmentsSource {
     /// The stack whose grid the products are on (a folder or s3:// URL).
     #[arg(long)]
     pub stack: String,
     /// The tile, when the stack has several.
     #[arg(long)]
     pub tile: Option<String>,
-    /// Years to make products for (each at July 1, as LCMAP does): `2015`, `2013-2020` or
-    /// `2014,2016`.
-    #[arg(long, value_parser = parse_years)]
-    pub years: Years,
     /// Stored CCDC results to use (a Parquet file or other table with row, col and the
     /// --column), as written by `COPY (SELECT row, col, ccdc(...) AS ccdc ...) TO ...`. Without
     /// it, CCDC runs on the stack first.
@@ -29,6 +26,47 @@ pub struct Args {
     /// The column of --segments holding a ccdc result or its change_models.
     #[arg(long, default_value = "ccdc")]
     pub column: String,
+}
+
+impl SegmentsSource {
+    /// The query giving `row`, `col` and the segments column for `tile`, and that column.
+    pub fn sql(&self, tile: &str) -> (String, String) {
+        let quote = |s: &str| s.replace('\'', "''");
+        match &self.segments {
+            Some(table) => (
+                format!(
+                    "SELECT row, col, \"{}\" FROM '{}'",
+                    self.column.replace('"', "\"\""),
+                    quote(table)
+                ),
+                self.column.clone(),
+            ),
+            None => (
+                format!(
+                    "SELECT row, col, ccdc(dates, blue, green, red, nir, swir1, swir2, thermal, \
+                     qa) AS ccdc FROM raster_pixels('{}') WHERE tile = '{}'",
+                    quote(&self.stack),
+                    quote(tile)
+                ),
+                "ccdc".to_string(),
+            ),
+        }
+    }
+}
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[command(flatten)]
+    pub source: SegmentsSource,
+    /// Years to make products for (each at July 1, as LCMAP does): `2015`, `2013-2020` or
+    /// `2014,2016`.
+    #[arg(long, value_parser = parse_years)]
+    pub years: Years,
+    /// A land-cover model (XGBoost JSON, from `python -m ardent.landcover train`): also write
+    /// the five cover products (LCPRI, LCSEC, LCPCONF, LCSCONF, LCACHG). On a cluster, the
+    /// path must be readable by every executor.
+    #[arg(long)]
+    pub model: Option<PathBuf>,
     /// Output folder for the GeoTIFFs (`LCMAP_CU_003008_2015_SCTIME.tif`: tile, year, product).
     #[arg(long)]
     pub out: PathBuf,
@@ -71,27 +109,8 @@ fn parse_years(text: &str) -> Result<Years, String> {
 }
 
 pub async fn run(master: Option<&str>, args: Args) -> anyhow::Result<()> {
-    let tile = stack_tile(&args.stack, args.tile.as_deref()).await?;
-    let quote = |s: &str| s.replace('\'', "''");
-    let (segments_sql, column) = match &args.segments {
-        Some(table) => (
-            format!(
-                "SELECT row, col, \"{}\" FROM '{}'",
-                args.column.replace('"', "\"\""),
-                quote(table)
-            ),
-            args.column.clone(),
-        ),
-        None => (
-            format!(
-                "SELECT row, col, ccdc(dates, blue, green, red, nir, swir1, swir2, thermal, qa) \
-                 AS ccdc FROM raster_pixels('{}') WHERE tile = '{}'",
-                quote(&args.stack),
-                quote(&tile.tile)
-            ),
-            "ccdc".to_string(),
-        ),
-    };
+    let tile = stack_tile(&args.source.stack, args.source.tile.as_deref()).await?;
+    let (segments_sql, column) = args.source.sql(&tile.tile);
     let request = ProductsRequest {
         segments_sql,
         column,
@@ -99,6 +118,7 @@ pub async fn run(master: Option<&str>, args: Args) -> anyhow::Result<()> {
         tile: tile.tile.clone(),
         years: args.years.0.clone(),
         out: args.out.clone(),
+        model: args.model.clone(),
     };
     let (ctx, progress) = session(master).await?;
     let mut previews = Vec::new();

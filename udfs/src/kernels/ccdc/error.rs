@@ -28,4 +28,8 @@ pub enum CcdcError {
     /// The series ends before a look-forward window fits, where pyccd fails too.
     #[error("CCDC: no room to look forward (pyccd fails here too)")]
     NoLookForward,
+    /// A previous result to update does not fit the series: its last kept segment breaks on a
+    /// day the series lacks, or its processing mask is shorter than the old series.
+    #[error("CCDC update: the previous result does not fit this series: {0}")]
+    PreviousMismatch(String),
 }

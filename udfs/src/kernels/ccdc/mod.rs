@@ -57,6 +57,43 @@ pub struct Series<'a> {
 
 /// Runs CCDC on one pixel as `ccd.detect(dates, blues, ..., qas, params=params)` does.
 pub fn detect(series: &Series, scheme: QaScheme, params: &Params) -> Result<CcdResult, CcdcError> {
+    run(series, scheme, params, None)
+}
+
+/// Continues `previous`, CCDC's result over an earlier part of this pixel's series, over the
+/// whole series, as `ccd.detect(..., prev_results=previous, params=params)` does: the segments
+/// up to the last confirmed break are kept as they are (with the processing mask before it),
+/// and detection restarts at that break. The old series must be an identical prefix of
+/// `series`, and `params` the ones `previous` was made with; `STAT_ORD` at or before the old
+/// series' end keeps the one-time statistics (variogram, peek size) what they were.
+///
+/// ```
+/// use ardent_udfs::kernels::ccdc::{detect, update, Params, Series};
+/// use ardent_udfs::kernels::qa::QaScheme;
+/// let dates: Vec<i64> = (0..60).map(|k| 730_000 + 16 * k).collect();
+/// let band: Vec<f64> = dates.iter().map(|d| 500.0 + (*d as f64 / 58.0).sin() * 50.0).collect();
+/// let qa = vec![0; 60];
+/// let series = |n: usize| Series { dates: &dates[..n], bands: [&band[..n]; 7], qa: &qa[..n] };
+/// let params = Params::cfmask();
+/// let old = detect(&series(40), QaScheme::Cfmask, &params).unwrap();
+/// let updated = update(&old, &series(60), QaScheme::Cfmask, &params).unwrap();
+/// assert_eq!(updated.processing_mask.len(), 60);
+/// ```
+pub fn update(
+    previous: &CcdResult,
+    series: &Series,
+    scheme: QaScheme,
+    params: &Params,
+) -> Result<CcdResult, CcdcError> {
+    run(series, scheme, params, Some(previous))
+}
+
+fn run(
+    series: &Series,
+    scheme: QaScheme,
+    params: &Params,
+    previous: Option<&CcdResult>,
+) -> Result<CcdResult, CcdcError> {
     let n = series.dates.len();
     if n == 0 {
         return Err(CcdcError::NoObservations);
@@ -82,7 +119,7 @@ pub fn detect(series: &Series, scheme: QaScheme, params: &Params) -> Result<CcdR
         spectra,
         quality,
     };
-    let (change_models, processing_mask) = procedures::run(pixel, params)?;
+    let (change_models, processing_mask) = procedures::run(pixel, params, previous)?;
     Ok(CcdResult {
         change_models,
         processing_mask,

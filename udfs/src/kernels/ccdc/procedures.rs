@@ -9,7 +9,7 @@ use super::lasso::{self, Design, Fit, Row};
 use super::numeric::{median, sum_of_squares};
 use super::result::change_model;
 use super::variogram::adjusted_variogram;
-use super::{qa, tmask, CcdcError, ChangeModel, Params};
+use super::{qa, tmask, CcdResult, CcdcError, ChangeModel, Params};
 
 /// A series sorted by date, QA decoded.
 pub(super) struct Pixel {
@@ -25,8 +25,16 @@ enum Procedure {
     InsufficientClear,
 }
 
-/// pyccd's `fit_procedure`, over the observations up to `STAT_ORD`.
-fn choose_procedure(pixel: &Pixel, p: &Params) -> Procedure {
+/// pyccd's `fit_procedure`, over the observations up to `STAT_ORD`; an update keeps the
+/// procedure of the result it continues (`procedure_fromprev`), whatever the new data say.
+fn choose_procedure(pixel: &Pixel, p: &Params, previous: Option<&CcdResult>) -> Procedure {
+    if let Some(previous) = previous {
+        return match previous.change_models.first().map(|m| m.curve_qa) {
+            Some(qa) if qa == p.curve_qa.persist_snow => Procedure::PermanentSnow,
+            Some(qa) if qa == p.curve_qa.insuf_clear => Procedure::InsufficientClear,
+            _ => Procedure::Standard,
+        };
+    }
     let counts = qa::ClassCounts::of(
         pixel
             .dates
@@ -85,10 +93,15 @@ fn single_model(
 }
 
 /// pyccd's `detect` after its input checks: the procedure `fit_procedure` chooses, run over the
-/// pixel; the segments and the processing mask.
-pub(super) fn run(pixel: Pixel, p: &Params) -> Result<(Vec<ChangeModel>, Vec<bool>), CcdcError> {
-    Ok(match choose_procedure(&pixel, p) {
-        Procedure::Standard => StandardProcedure::new(pixel, p.clone()).run()?,
+/// pixel (continuing `previous` if given); the segments and the processing mask. The
+/// single-model procedures start afresh on an update, as pyccd's do.
+pub(super) fn run(
+    pixel: Pixel,
+    p: &Params,
+    previous: Option<&CcdResult>,
+) -> Result<(Vec<ChangeModel>, Vec<bool>), CcdcError> {
+    Ok(match choose_procedure(&pixel, p, previous) {
+        Procedure::Standard => StandardProcedure::new(pixel, p.clone()).run(previous)?,
         Procedure::PermanentSnow => {
             single_model(&pixel, p, p.curve_qa.persist_snow, qa::snow_filter)
         }
@@ -248,12 +261,19 @@ impl StandardProcedure {
         models
     }
 
-    fn run(mut self) -> Result<(Vec<ChangeModel>, Vec<bool>), CcdcError> {
+    fn run(
+        mut self,
+        previous: Option<&CcdResult>,
+    ) -> Result<(Vec<ChangeModel>, Vec<bool>), CcdcError> {
         let meow = self.p.meow_size;
+        // The one-time statistics come from the first filter's mask, before an update's.
         let stat: Vec<usize> = (0..self.mask.len())
             .filter(|&i| self.mask[i] && self.pixel.dates[i] <= self.p.stat_ord)
             .collect();
-        let mut results = Vec::new();
+        let (mut results, mut window, mut previous_end, mut start) = match previous {
+            Some(previous) => self.resume(previous)?,
+            None => (Vec::new(), Window::new(0, meow), 0, true),
+        };
         if self.kept.len() <= meow {
             return Ok((results, self.mask));
         }
@@ -269,9 +289,6 @@ impl StandardProcedure {
             return Ok((results, self.mask));
         }
 
-        let mut window = Window::new(0, meow);
-        let mut previous_end = 0;
-        let mut start = true;
         while window.stop + meow <= self.kept.len() {
             if !results.is_empty() {
                 start = false;
@@ -302,6 +319,61 @@ impl StandardProcedure {
             results.push(self.catch(Window::new(previous_end, end), self.p.curve_qa.end));
         }
         Ok((results, self.mask))
+    }
+
+    /// Where an update picks up (pyccd's `results_fromprev`, `prevmask` and `jumpstart`): the
+    /// previous segments up to the last one that ended in a confirmed break, the previous
+    /// processing mask before that break, and the model window, previous end and start flag
+    /// of the detection that restarts there.
+    #[allow(clippy::type_complexity)]
+    fn resume(
+        &mut self,
+        previous: &CcdResult,
+    ) -> Result<(Vec<ChangeModel>, Window, usize, bool), CcdcError> {
+        let meow = self.p.meow_size;
+        let mut kept = previous.change_models.clone();
+        kept.sort_by_key(|m| m.start_day);
+        // Segments after the last confirmed break (end fits) are detected again.
+        let confirmed = kept.iter().rposition(|m| m.change_probability != 0.0);
+        kept.truncate(confirmed.map_or(0, |last| last + 1));
+        let Some(last) = kept.last() else {
+            return Ok((kept, Window::new(0, meow), 0, true));
+        };
+        let stop = self
+            .pixel
+            .dates
+            .iter()
+            .position(|&d| d == last.break_day)
+            .ok_or_else(|| {
+                CcdcError::PreviousMismatch(format!(
+                    "its last break (ordinal day {}) is not a date of the series",
+                    last.break_day
+                ))
+            })?;
+        let old_mask = previous.processing_mask.get(..stop).ok_or_else(|| {
+            CcdcError::PreviousMismatch(format!(
+                "its processing mask has {} values, the series {stop} before its last break",
+                previous.processing_mask.len()
+            ))
+        })?;
+        self.mask[..stop].copy_from_slice(old_mask);
+        for i in 0..stop {
+            if self.mask[i] && self.rows[i] == [0.0; lasso::COLUMNS] {
+                self.rows[i] = lasso::matrix_row(self.pixel.dates[i] as f64, self.p.avg_days_yr);
+            }
+        }
+        self.refresh();
+        let begin = self
+            .kept
+            .iter()
+            .position(|&i| self.pixel.dates[i] == last.break_day)
+            .ok_or_else(|| {
+                CcdcError::PreviousMismatch(format!(
+                    "the observation of its last break (ordinal day {}) is not usable",
+                    last.break_day
+                ))
+            })?;
+        Ok((kept, Window::new(begin, begin + meow), begin, begin == 0))
     }
 
     /// pyccd's `initialize`: a stable window of at least a year, Tmask outliers removed.
