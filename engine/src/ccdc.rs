@@ -3,7 +3,9 @@
 
 use std::path::Path;
 
-use ardent_udfs::kernels::ccdc::{BandModel, CcdResult, ChangeModel, Series, BANDS};
+use ardent_udfs::kernels::ccdc::{
+    BandModel, CcdResult, ChangeModel, Continuation, Series, Step, BANDS,
+};
 
 use crate::error::{PixelCsvError, PyccdJsonError};
 use serde_json::{json, Map, Value};
@@ -79,7 +81,11 @@ impl PixelCsv {
     }
 }
 
-/// The result as `ccd.detect` returns it: pyccd's keys, ordinal days, masks as 0/1.
+/// The key of ardent's continuation in a pyccd-shaped result (pyccd ignores it).
+pub const CONTINUATION_KEY: &str = "ardent_continuation";
+
+/// The result as `ccd.detect` returns it: pyccd's keys, ordinal days, masks as 0/1; and the
+/// detection's continuation under [`CONTINUATION_KEY`] when it has one.
 pub fn to_pyccd_json(result: &CcdResult) -> Value {
     let models: Vec<Value> = result
         .change_models
@@ -106,14 +112,54 @@ pub fn to_pyccd_json(result: &CcdResult) -> Value {
             Value::Object(model)
         })
         .collect();
-    json!({
+    let mut value = json!({
         "algorithm": "ardent-ccdc:pyccd-2021.7.19",
         "processing_mask": result.processing_mask.iter().map(|&m| u8::from(m)).collect::<Vec<_>>(),
         "change_models": models,
         "cloud_prob": result.cloud_prob,
         "snow_prob": result.snow_prob,
         "water_prob": result.water_prob,
-    })
+    });
+    if let Some(c) = &result.continuation {
+        value[CONTINUATION_KEY] = json!({
+            "step": c.step.name(),
+            "window": [c.window.0, c.window.1],
+            "fit_window": c.fit_window.map(|w| [w.0, w.1]),
+            "previous_end": c.previous_end,
+            "start": c.start,
+            "segments": c.segments,
+        });
+    }
+    value
+}
+
+/// The continuation under [`CONTINUATION_KEY`], if any.
+fn continuation_from_json(value: &Value) -> Result<Option<Continuation>, String> {
+    let c = &value[CONTINUATION_KEY];
+    if c.is_null() {
+        return Ok(None);
+    }
+    let bad = |what: &str| format!("'{CONTINUATION_KEY}.{what}' is missing or malformed");
+    let position = |v: &Value, what: &str| -> Result<usize, String> {
+        v.as_u64().map(|p| p as usize).ok_or_else(|| bad(what))
+    };
+    let pair = |v: &Value, what: &str| -> Result<(usize, usize), String> {
+        Ok((position(&v[0], what)?, position(&v[1], what)?))
+    };
+    Ok(Some(Continuation {
+        step: c["step"]
+            .as_str()
+            .and_then(Step::from_name)
+            .ok_or_else(|| bad("step"))?,
+        window: pair(&c["window"], "window")?,
+        fit_window: match &c["fit_window"] {
+            Value::Null => None,
+            v => Some(pair(v, "fit_window")?),
+        },
+        previous_end: position(&c["previous_end"], "previous_end")?,
+        start: c["start"].as_bool().ok_or_else(|| bad("start"))?,
+        segments: position(&c["segments"], "segments")?,
+    }))
 }
 
 /// Reads a result written by [`to_pyccd_json`] or by pyccd itself (`json.dump` of what
@@ -200,5 +246,6 @@ pub fn from_pyccd_json(value: &Value) -> Result<CcdResult, String> {
         cloud_prob: number(value, "cloud_prob")?,
         snow_prob: number(value, "snow_prob")?,
         water_prob: number(value, "water_prob")?,
+        continuation: continuation_from_json(value)?,
     })
 }

@@ -5,7 +5,7 @@ use std::sync::{Arc, LazyLock};
 
 use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, BooleanArray, Date32Array, Float64Array, Int32Array, ListArray,
-    StructArray,
+    StringArray, StructArray,
 };
 use datafusion::arrow::buffer::{NullBuffer, OffsetBuffer};
 use datafusion::arrow::datatypes::{
@@ -25,7 +25,8 @@ use super::{
     same_length, scalar_str, DOC_SECTION,
 };
 use crate::kernels::ccdc::{
-    detect, settings, update, CcdResult, ChangeModel, Series, BANDS, ORDINAL_OF_UNIX_EPOCH,
+    detect, settings, update, CcdResult, ChangeModel, Continuation, Series, BANDS,
+    ORDINAL_OF_UNIX_EPOCH,
 };
 
 /// `ccdc(dates, blue, green, red, nir, swir1, swir2, thermal, qa [, params])`: CCDC change
@@ -160,6 +161,21 @@ fn model_fields() -> Fields {
     Fields::from(fields)
 }
 
+/// ardent's continuation of a detection ([`crate::kernels::ccdc::Continuation`]): positions
+/// among the observations the processing mask keeps.
+pub(super) fn continuation_fields() -> Fields {
+    Fields::from(vec![
+        field("step", DataType::Utf8),
+        field("window_start", DataType::Int32),
+        field("window_stop", DataType::Int32),
+        field("fit_start", DataType::Int32),
+        field("fit_stop", DataType::Int32),
+        field("previous_end", DataType::Int32),
+        field("start", DataType::Boolean),
+        field("segments", DataType::Int32),
+    ])
+}
+
 fn result_fields() -> Fields {
     Fields::from(vec![
         field("change_models", list_of(DataType::Struct(model_fields()))),
@@ -167,6 +183,7 @@ fn result_fields() -> Fields {
         field("cloud_prob", DataType::Float64),
         field("snow_prob", DataType::Float64),
         field("water_prob", DataType::Float64),
+        field("continuation", DataType::Struct(continuation_fields())),
     ])
 }
 
@@ -447,7 +464,44 @@ fn to_struct(results: &[Option<CcdResult>]) -> Result<StructArray> {
             probability(&|r| r.cloud_prob),
             probability(&|r| r.snow_prob),
             probability(&|r| r.water_prob),
+            continuation_array(results)?,
         ],
         Some(rows_valid),
     )?)
+}
+
+fn continuation_array(results: &[Option<CcdResult>]) -> Result<ArrayRef> {
+    let all: Vec<Option<Continuation>> = results
+        .iter()
+        .map(|r| r.as_ref().and_then(|r| r.continuation))
+        .collect();
+    let int = |f: &dyn Fn(&Continuation) -> Option<usize>| -> ArrayRef {
+        Arc::new(Int32Array::from(
+            all.iter()
+                .map(|c| c.as_ref().and_then(f).map(|v| v as i32))
+                .collect::<Vec<_>>(),
+        ))
+    };
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(StringArray::from(
+            all.iter()
+                .map(|c| c.map(|c| c.step.name()))
+                .collect::<Vec<_>>(),
+        )),
+        int(&|c| Some(c.window.0)),
+        int(&|c| Some(c.window.1)),
+        int(&|c| c.fit_window.map(|w| w.0)),
+        int(&|c| c.fit_window.map(|w| w.1)),
+        int(&|c| Some(c.previous_end)),
+        Arc::new(BooleanArray::from(
+            all.iter().map(|c| c.map(|c| c.start)).collect::<Vec<_>>(),
+        )),
+        int(&|c| Some(c.segments)),
+    ];
+    let present = NullBuffer::from(all.iter().map(Option::is_some).collect::<Vec<_>>());
+    Ok(Arc::new(StructArray::try_new(
+        continuation_fields(),
+        columns,
+        Some(present),
+    )?))
 }

@@ -10,7 +10,9 @@ use datafusion::arrow::datatypes::{DataType, Date32Type, Float64Type, Int32Type,
 use datafusion::common::{exec_datafusion_err, plan_err, Result};
 
 use super::row_ranges;
-use crate::kernels::ccdc::{BandModel, CcdResult, ChangeModel, BANDS, ORDINAL_OF_UNIX_EPOCH};
+use crate::kernels::ccdc::{
+    BandModel, CcdResult, ChangeModel, Continuation, Step, BANDS, ORDINAL_OF_UNIX_EPOCH,
+};
 use crate::kernels::products::july_first;
 
 /// The type a query date argument (`when`: a year, meaning July 1 as LCMAP's products do, or a
@@ -207,9 +209,11 @@ impl<'a> Segments<'a> {
                 )
             })?;
         let flags: &BooleanArray = masks.values().as_boolean();
+        let continuations = self.continuations()?;
         self.rows()
             .zip(row_ranges(masks))
-            .map(|(models, mask)| {
+            .zip(continuations)
+            .map(|((models, mask), continuation)| {
                 Ok(match (models?, mask) {
                     (Some(change_models), Some(mask)) => Some(CcdResult {
                         change_models,
@@ -217,9 +221,84 @@ impl<'a> Segments<'a> {
                         cloud_prob: 0.0,
                         snow_prob: 0.0,
                         water_prob: 0.0,
+                        continuation,
                     }),
                     _ => None,
                 })
+            })
+            .collect()
+    }
+
+    /// Each row's continuation, `None` where there is none or the results have no such field
+    /// (stored before ardent kept it, or typed by hand): those updates restart at the last
+    /// break, as pyccd's do.
+    fn continuations(&self) -> Result<Vec<Option<Continuation>>> {
+        let rows = self.list.len();
+        let Some(c) = self
+            .result
+            .and_then(|r| r.column_by_name("continuation"))
+            .and_then(|c| c.as_struct_opt())
+        else {
+            return Ok(vec![None; rows]);
+        };
+        let bad = || {
+            exec_datafusion_err!(
+                "{}: the previous result's continuation is malformed",
+                self.function
+            )
+        };
+        let int = |name: &str| {
+            c.column_by_name(name)
+                .and_then(|a| a.as_primitive_opt::<Int32Type>())
+                .ok_or_else(bad)
+        };
+        let steps = c
+            .column_by_name("step")
+            .and_then(|a| a.as_string_opt::<i32>())
+            .ok_or_else(bad)?;
+        let starts = c
+            .column_by_name("start")
+            .and_then(|a| a.as_boolean_opt())
+            .ok_or_else(bad)?;
+        let [window_start, window_stop, fit_start, fit_stop, previous_end, segments] = [
+            "window_start",
+            "window_stop",
+            "fit_start",
+            "fit_stop",
+            "previous_end",
+            "segments",
+        ]
+        .map(int);
+        let (window_start, window_stop, fit_start, fit_stop, previous_end, segments) = (
+            window_start?,
+            window_stop?,
+            fit_start?,
+            fit_stop?,
+            previous_end?,
+            segments?,
+        );
+        let position = |a: &Int32Array, row: usize| {
+            a.is_valid(row)
+                .then(|| usize::try_from(a.value(row)).ok())
+                .flatten()
+        };
+        (0..rows)
+            .map(|row| {
+                if c.is_null(row) {
+                    return Ok(None);
+                }
+                let step = Step::from_name(steps.value(row)).ok_or_else(bad)?;
+                let fit_window = position(fit_start, row).zip(position(fit_stop, row));
+                Ok(Some(Continuation {
+                    step,
+                    window: position(window_start, row)
+                        .zip(position(window_stop, row))
+                        .ok_or_else(bad)?,
+                    fit_window,
+                    previous_end: position(previous_end, row).ok_or_else(bad)?,
+                    start: starts.value(row),
+                    segments: position(segments, row).ok_or_else(bad)?,
+                }))
             })
             .collect()
     }

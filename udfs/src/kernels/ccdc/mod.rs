@@ -33,7 +33,7 @@ mod variogram;
 
 pub use error::CcdcError;
 pub use params::{settings, CurveQa, Params};
-pub use result::{BandModel, CcdResult, ChangeModel};
+pub use result::{BandModel, CcdResult, ChangeModel, Continuation, Step};
 
 use crate::kernels::qa::QaScheme;
 
@@ -119,13 +119,14 @@ fn run(
         spectra,
         quality,
     };
-    let (change_models, processing_mask) = procedures::run(pixel, params, previous)?;
+    let (change_models, processing_mask, continuation) = procedures::run(pixel, params, previous)?;
     Ok(CcdResult {
         change_models,
         processing_mask,
         cloud_prob,
         snow_prob,
         water_prob,
+        continuation,
     })
 }
 

@@ -8,6 +8,7 @@ use super::change::{
 use super::lasso::{self, Design, Fit, Row};
 use super::numeric::{median, sum_of_squares};
 use super::result::change_model;
+use super::result::{Continuation, Step};
 use super::variogram::adjusted_variogram;
 use super::{qa, tmask, CcdResult, CcdcError, ChangeModel, Params};
 
@@ -92,22 +93,26 @@ fn single_model(
     (vec![model], mask)
 }
 
+/// What a procedure found: the segments, the processing mask, and where the standard procedure
+/// ran out of observations.
+pub(super) type Found = (Vec<ChangeModel>, Vec<bool>, Option<Continuation>);
+
 /// pyccd's `detect` after its input checks: the procedure `fit_procedure` chooses, run over the
-/// pixel (continuing `previous` if given); the segments and the processing mask. The
-/// single-model procedures start afresh on an update, as pyccd's do.
+/// pixel (continuing `previous` if given). The single-model procedures start afresh on an
+/// update, as pyccd's do.
 pub(super) fn run(
     pixel: Pixel,
     p: &Params,
     previous: Option<&CcdResult>,
-) -> Result<(Vec<ChangeModel>, Vec<bool>), CcdcError> {
+) -> Result<Found, CcdcError> {
+    let single = |curve_qa, filter| {
+        let (models, mask) = single_model(&pixel, p, curve_qa, filter);
+        (models, mask, None)
+    };
     Ok(match choose_procedure(&pixel, p, previous) {
         Procedure::Standard => StandardProcedure::new(pixel, p.clone()).run(previous)?,
-        Procedure::PermanentSnow => {
-            single_model(&pixel, p, p.curve_qa.persist_snow, qa::snow_filter)
-        }
-        Procedure::InsufficientClear => {
-            single_model(&pixel, p, p.curve_qa.insuf_clear, qa::standard_filter)
-        }
+        Procedure::PermanentSnow => single(p.curve_qa.persist_snow, qa::snow_filter),
+        Procedure::InsufficientClear => single(p.curve_qa.insuf_clear, qa::standard_filter),
     })
 }
 
@@ -162,6 +167,41 @@ impl Window {
     }
 }
 
+/// Where the standard procedure's loop is: the step it is at and the state it carries.
+#[derive(Clone, Copy, Debug)]
+struct Cursor {
+    step: Step,
+    window: Window,
+    /// Where `lookforward` resumes with its models fitted over this window (a continuation).
+    fit_window: Option<Window>,
+    previous_end: usize,
+    start: bool,
+}
+
+impl Cursor {
+    /// Detection from the first observation, or from a previous break at `begin`.
+    fn at(begin: usize, meow: usize) -> Cursor {
+        Cursor {
+            step: Step::NextSegment,
+            window: Window::new(begin, begin + meow),
+            fit_window: None,
+            previous_end: begin,
+            start: begin == 0,
+        }
+    }
+
+    fn continuation(&self, segments: usize) -> Continuation {
+        Continuation {
+            step: self.step,
+            window: (self.window.start, self.window.stop),
+            fit_window: self.fit_window.map(|w| (w.start, w.stop)),
+            previous_end: self.previous_end,
+            start: self.start,
+            segments,
+        }
+    }
+}
+
 /// The standard procedure's state: the series (thermal in scaled Celsius), the processing mask
 /// and the observations it keeps, and the parameters as adjusted for this series.
 struct StandardProcedure {
@@ -176,6 +216,10 @@ struct StandardProcedure {
     /// drops).
     rows: Vec<Row>,
     variogram: [f64; 7],
+    /// Where the detection first ran out of observations.
+    continuation: Option<Continuation>,
+    /// Whether the processing mask changed after that, which makes it unusable.
+    mask_changed_after: bool,
 }
 
 impl StandardProcedure {
@@ -207,6 +251,8 @@ impl StandardProcedure {
             period: Vec::new(),
             rows,
             variogram: [0.0; 7],
+            continuation: None,
+            mask_changed_after: false,
         };
         s.refresh();
         s
@@ -240,6 +286,28 @@ impl StandardProcedure {
             self.mask[self.kept[k]] = false;
         }
         self.refresh();
+        if self.continuation.take().is_some() {
+            self.mask_changed_after = true;
+        }
+    }
+
+    /// Notes the first step that needed observations past the series' end.
+    fn ran_out(&mut self, at: &Cursor, segments: usize) {
+        if self.continuation.is_none() && !self.mask_changed_after {
+            self.continuation = Some(at.continuation(segments));
+        }
+    }
+
+    /// Replaces the processing mask's first values with `prefix` (a stored result's), with the
+    /// design rows of observations the first filter had dropped.
+    fn set_mask_prefix(&mut self, prefix: &[bool]) {
+        self.mask[..prefix.len()].copy_from_slice(prefix);
+        for i in 0..prefix.len() {
+            if self.mask[i] && self.rows[i] == [0.0; lasso::COLUMNS] {
+                self.rows[i] = lasso::matrix_row(self.pixel.dates[i] as f64, self.p.avg_days_yr);
+            }
+        }
+        self.refresh();
     }
 
     /// Fits `bands` over `w` with `coefficients` coefficients.
@@ -261,21 +329,18 @@ impl StandardProcedure {
         models
     }
 
-    fn run(
-        mut self,
-        previous: Option<&CcdResult>,
-    ) -> Result<(Vec<ChangeModel>, Vec<bool>), CcdcError> {
+    fn run(mut self, previous: Option<&CcdResult>) -> Result<Found, CcdcError> {
         let meow = self.p.meow_size;
         // The one-time statistics come from the first filter's mask, before an update's.
         let stat: Vec<usize> = (0..self.mask.len())
             .filter(|&i| self.mask[i] && self.pixel.dates[i] <= self.p.stat_ord)
             .collect();
-        let (mut results, mut window, mut previous_end, mut start) = match previous {
+        let (mut results, mut at) = match previous {
             Some(previous) => self.resume(previous)?,
-            None => (Vec::new(), Window::new(0, meow), 0, true),
+            None => (Vec::new(), Cursor::at(0, meow)),
         };
         if self.kept.len() <= meow {
-            return Ok((results, self.mask));
+            return Ok((results, self.mask, None));
         }
         let stat_dates: Vec<i64> = stat.iter().map(|&i| self.pixel.dates[i]).collect();
         let peek = adjust_peek(&stat_dates, self.p.peek_size);
@@ -286,50 +351,128 @@ impl StandardProcedure {
             std::array::from_fn(|b| stat.iter().map(|&i| self.pixel.spectra[b][i]).collect());
         self.variogram = adjusted_variogram(&stat_dates, &stat_spectra);
         if self.variogram.iter().any(|v| v.is_nan()) {
-            return Ok((results, self.mask));
+            return Ok((results, self.mask, None));
+        }
+        if let Some(previous) = previous {
+            if let Some((kept, cursor)) = self.continue_from(previous) {
+                results = kept;
+                at = cursor;
+            }
         }
 
-        while window.stop + meow <= self.kept.len() {
-            if !results.is_empty() {
-                start = false;
+        loop {
+            let n = self.kept.len();
+            match at.step {
+                Step::NextSegment => {
+                    if at.window.stop + meow > n {
+                        self.ran_out(&at, results.len());
+                        break;
+                    }
+                    if !results.is_empty() {
+                        at.start = false;
+                    }
+                    at.step = Step::Initialize;
+                }
+                Step::Initialize => {
+                    let (w, models) = self.initialize(at.window);
+                    at.window = w;
+                    let Some(models) = models else {
+                        self.ran_out(&at, results.len());
+                        break;
+                    };
+                    if at.window.start > at.previous_end {
+                        at.window = self.lookback(at.window, &models, at.previous_end)?;
+                    }
+                    if at.window.start - at.previous_end > peek && at.start {
+                        results.push(self.catch(
+                            Window::new(at.previous_end, at.window.start),
+                            self.p.curve_qa.start,
+                        ));
+                        at.start = false;
+                    }
+                    at.step = Step::Extend;
+                }
+                Step::Extend => {
+                    if at.window.stop + peek > n {
+                        self.ran_out(&at, results.len());
+                        break;
+                    }
+                    at.step = Step::LookForward;
+                }
+                Step::LookForward => {
+                    let (model, w, ran_out) = self.lookforward(at.window, at.fit_window)?;
+                    if let Some(fit_window) = ran_out {
+                        let end = Cursor {
+                            window: w,
+                            fit_window: Some(fit_window),
+                            ..at
+                        };
+                        self.ran_out(&end, results.len());
+                    }
+                    results.push(model);
+                    at = Cursor {
+                        start: at.start,
+                        ..Cursor::at(w.stop, meow)
+                    };
+                }
             }
-            let (w, models) = self.initialize(window);
-            window = w;
-            let Some(models) = models else { break };
-            if window.start > previous_end {
-                window = self.lookback(window, &models, previous_end)?;
-            }
-            if window.start - previous_end > peek && start {
-                results.push(self.catch(
-                    Window::new(previous_end, window.start),
-                    self.p.curve_qa.start,
-                ));
-                start = false;
-            }
-            if window.stop + peek > self.kept.len() {
-                break;
-            }
-            let (model, w) = self.lookforward(window)?;
-            results.push(model);
-            previous_end = w.stop;
-            window = Window::new(w.stop, w.stop + meow);
         }
-        if previous_end + peek < self.kept.len() {
+        if at.previous_end + peek < self.kept.len() {
             let end = self.kept.len();
-            results.push(self.catch(Window::new(previous_end, end), self.p.curve_qa.end));
+            results.push(self.catch(Window::new(at.previous_end, end), self.p.curve_qa.end));
         }
-        Ok((results, self.mask))
+        Ok((results, self.mask, self.continuation))
+    }
+
+    /// Where an update continues when `previous` carries a continuation: the old run's state at
+    /// its first step past its series' end, with its processing mask over the old series and
+    /// the first filter's over the new observations. pyccd's restart at the last break reaches
+    /// that same state (the same observations, masks and statistics lead to the same steps), so
+    /// the answers are the same. `None` where that does not hold or cannot be checked: no
+    /// continuation, no new observations, new observations within `STAT_ORD` (the statistics
+    /// would differ), repeated dates in the old series (their order among themselves, which the
+    /// sort does not fix, may differ from the old run's), or positions that do not fit.
+    fn continue_from(&mut self, previous: &CcdResult) -> Option<(Vec<ChangeModel>, Cursor)> {
+        let c = previous.continuation?;
+        let old = &previous.processing_mask;
+        let first_new = *self.pixel.dates.get(old.len())?;
+        let repeated = self.pixel.dates[..old.len()]
+            .windows(2)
+            .any(|w| w[0] == w[1]);
+        if first_new <= self.p.stat_ord || repeated || c.segments > previous.change_models.len() {
+            return None;
+        }
+        let old_kept = old.iter().filter(|k| **k).count();
+        let window = Window::new(c.window.0, c.window.1);
+        let fit_window = c.fit_window.map(|(a, b)| Window::new(a, b));
+        let fits = fit_window.is_none_or(|f| f.start < f.stop && f.stop <= window.stop);
+        if c.previous_end > window.start || window.start > window.stop || window.start > old_kept {
+            return None;
+        }
+        let looking_forward = c.step == Step::LookForward;
+        if !fits || looking_forward != fit_window.is_some() {
+            return None;
+        }
+        self.set_mask_prefix(old);
+        // The look-forward must take at least one more step, or it reports the window it had.
+        if looking_forward && window.stop + self.p.peek_size > self.kept.len() {
+            return None;
+        }
+        let cursor = Cursor {
+            step: c.step,
+            window,
+            fit_window,
+            previous_end: c.previous_end,
+            start: c.start,
+        };
+        Some((previous.change_models[..c.segments].to_vec(), cursor))
     }
 
     /// Where an update picks up (pyccd's `results_fromprev`, `prevmask` and `jumpstart`): the
     /// previous segments up to the last one that ended in a confirmed break, the previous
     /// processing mask before that break, and the model window, previous end and start flag
     /// of the detection that restarts there.
-    #[allow(clippy::type_complexity)]
-    fn resume(
-        &mut self,
-        previous: &CcdResult,
-    ) -> Result<(Vec<ChangeModel>, Window, usize, bool), CcdcError> {
+    fn resume(&mut self, previous: &CcdResult) -> Result<(Vec<ChangeModel>, Cursor), CcdcError> {
         let meow = self.p.meow_size;
         let mut kept = previous.change_models.clone();
         kept.sort_by_key(|m| m.start_day);
@@ -337,7 +480,7 @@ impl StandardProcedure {
         let confirmed = kept.iter().rposition(|m| m.change_probability != 0.0);
         kept.truncate(confirmed.map_or(0, |last| last + 1));
         let Some(last) = kept.last() else {
-            return Ok((kept, Window::new(0, meow), 0, true));
+            return Ok((kept, Cursor::at(0, meow)));
         };
         let stop = self
             .pixel
@@ -356,13 +499,7 @@ impl StandardProcedure {
                 previous.processing_mask.len()
             ))
         })?;
-        self.mask[..stop].copy_from_slice(old_mask);
-        for i in 0..stop {
-            if self.mask[i] && self.rows[i] == [0.0; lasso::COLUMNS] {
-                self.rows[i] = lasso::matrix_row(self.pixel.dates[i] as f64, self.p.avg_days_yr);
-            }
-        }
-        self.refresh();
+        self.set_mask_prefix(old_mask);
         let begin = self
             .kept
             .iter()
@@ -373,7 +510,7 @@ impl StandardProcedure {
                     last.break_day
                 ))
             })?;
-        Ok((kept, Window::new(begin, begin + meow), begin, begin == 0))
+        Ok((kept, Cursor::at(begin, meow)))
     }
 
     /// pyccd's `initialize`: a stable window of at least a year, Tmask outliers removed.
@@ -488,12 +625,20 @@ impl StandardProcedure {
             .collect()
     }
 
-    /// pyccd's `lookforward`: extends the window until a change is confirmed or the data end.
-    fn lookforward(&mut self, mut w: Window) -> Result<(ChangeModel, Window), CcdcError> {
+    /// pyccd's `lookforward`: extends the window until a change is confirmed or the data end;
+    /// the segment, its window, and the window last fitted if the data ended first. Given
+    /// `fitted` (a continuation's), it picks up with the models fitted over that window.
+    fn lookforward(
+        &mut self,
+        mut w: Window,
+        fitted: Option<Window>,
+    ) -> Result<(ChangeModel, Window, Option<Window>), CcdcError> {
         let p = self.p.clone();
         let peek = p.peek_size;
-        let mut fit_window = w;
-        let mut models: Option<Models> = None;
+        let mut fit_window = fitted.unwrap_or(w);
+        // Fitted with the coefficients the window's length gave them when they were fitted.
+        let mut models: Option<Models> =
+            fitted.map(|f| self.fit(f, determine_num_coefs(f.len(), &p), &p.detection_bands));
         let mut change = 0.0;
         let mut fit_span = span(&self.period, fit_window);
         let mut last = None;
@@ -562,7 +707,7 @@ impl StandardProcedure {
             change,
             num_coefs as i64,
         );
-        Ok((model, w))
+        Ok((model, w, (change == 0.0).then_some(fit_window)))
     }
 
     /// pyccd's `lookback`: extends the window backwards towards the previous break.

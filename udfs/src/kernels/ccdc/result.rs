@@ -33,7 +33,7 @@ pub struct ChangeModel {
     pub bands: [BandModel; 7],
 }
 
-/// What `ccd.detect` returns.
+/// What `ccd.detect` returns, and where the detection stopped for want of observations.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CcdResult {
     pub change_models: Vec<ChangeModel>,
@@ -42,6 +42,65 @@ pub struct CcdResult {
     pub cloud_prob: f64,
     pub snow_prob: f64,
     pub water_prob: f64,
+    /// ardent's, not pyccd's: where the standard procedure first needed an observation past the
+    /// series' end, so that an update over the grown series continues from there (the same
+    /// answers as restarting at the last break, without redoing the work since). `None` for
+    /// the other procedures, results read from pyccd, and detections that changed the processing
+    /// mask after that point.
+    pub continuation: Option<Continuation>,
+}
+
+/// The steps of the standard procedure's loop, as pyccd's `standard_procedure` runs them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// The test whether a model window still fits before the series' end.
+    NextSegment,
+    /// `initialize`, searching for a stable window.
+    Initialize,
+    /// The test whether a peek window fits after the model window, before `lookforward`.
+    Extend,
+    /// `lookforward`, extending the model window.
+    LookForward,
+}
+
+impl Step {
+    pub const ALL: [Step; 4] = [
+        Step::NextSegment,
+        Step::Initialize,
+        Step::Extend,
+        Step::LookForward,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Step::NextSegment => "next_segment",
+            Step::Initialize => "initialize",
+            Step::Extend => "extend",
+            Step::LookForward => "lookforward",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Step> {
+        Step::ALL.into_iter().find(|s| s.name() == name)
+    }
+}
+
+/// The state of the standard procedure at the first step that needed an observation past the
+/// series' end. Positions count the observations the processing mask keeps, windows are
+/// `start..stop`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Continuation {
+    pub step: Step,
+    /// The model window.
+    pub window: (usize, usize),
+    /// The window `lookforward` last fitted its models over (that step only).
+    pub fit_window: Option<(usize, usize)>,
+    /// Where the previous segment ended.
+    pub previous_end: usize,
+    /// Whether a segment at the start of the series may still be caught.
+    pub start: bool,
+    /// How many of the segments were found before it.
+    pub segments: usize,
 }
 
 /// pyccd's `results_to_changemodel`; `days` are start, end and break.
