@@ -160,3 +160,36 @@ async fn change_product_functions_refuse_what_is_not_segments() {
         .to_string();
     assert!(err.contains("'when' must be a year or a date"), "{err}");
 }
+
+/// The change products of a real pixel: pyccd's own five segments for pyccd's test pixel
+/// test_3657_3610 (breaks 1993-06-17, 2003-07-23, 2010-03-28, 2013-05-23, an end fit to
+/// 2014-10-09), pinned at July 1 of years that fall in a gap, inside a segment with a break
+/// later in the year, inside the end fit, and after the last segment.
+#[test]
+fn change_products_of_a_real_pixel_are_pinned() {
+    use ardent_udfs::kernels::products::{change_products, july_first, Segment};
+    let json =
+        crate::ccdc::reference_pixels().join("test_3657_3610_observations.cfmask.pyccd.json");
+    let result = ardent_engine::ccdc::read_pyccd_json(&json).unwrap();
+    let segments: Vec<Segment> = result.change_models.iter().map(Segment::from).collect();
+    let at = |year| change_products(&segments, july_first(year).unwrap());
+    let p = at(1993);
+    // In the gap after the first segment (ended 1993-06-01), 14 days after its break.
+    assert_eq!((p.sctime, p.sclast, p.scstab, p.scmqa), (168, 14, 30, 0));
+    assert!((p.scmag - 2600.39).abs() < 0.01, "{}", p.scmag);
+    let p = at(2003);
+    // Inside the second segment (from 1994-04-01); its break, 2003-07-23, is day 204.
+    assert_eq!(
+        (p.sctime, p.sclast, p.scstab, p.scmqa),
+        (204, 3666, 3378, 8)
+    );
+    let p = at(2013);
+    // Inside the end fit, which began at the 2013-05-23 break.
+    assert_eq!((p.sctime, p.sclast, p.scstab, p.scmqa), (143, 39, 39, 24));
+    let p = at(2016);
+    // After the last segment: no break this year, 631 days since it ended.
+    assert_eq!(
+        (p.sctime, p.scmag, p.sclast, p.scstab, p.scmqa),
+        (0, 0.0, 1135, 631, 0)
+    );
+}

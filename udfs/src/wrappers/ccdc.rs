@@ -44,7 +44,8 @@ use crate::kernels::ccdc::{
 /// like pyccd's: `change_models` (a list of segments with `start_day`, `end_day`, `break_day`,
 /// `observation_count`, `change_probability`, `curve_qa` and per band `magnitude`, `rmse`,
 /// `coefficients`, `intercept`), `processing_mask` (in date order), `cloud_prob`, `snow_prob`,
-/// `water_prob`.
+/// `water_prob`; and ardent's `continuation` (where the detection ran out of observations, for
+/// `ccdc_update`).
 ///
 /// [`CcdcUdf::update`] is `ccdc_update(previous, dates, ..., qa [, params])`: the annual update
 /// of a stored result `previous` over the pixel's series grown by new acquisitions, as pyccd's
@@ -90,7 +91,8 @@ static DOC: LazyLock<Documentation> = LazyLock::new(|| {
         "CCDC change detection of each pixel's time series, as lcmap-pyccd 2021.7.19's \
          ccd.detect gives it: a struct of change_models (segments with start_day, end_day, \
          break_day, observation_count, change_probability, curve_qa and per band magnitude, \
-         rmse, coefficients, intercept), processing_mask, cloud_prob, snow_prob, water_prob. \
+         rmse, coefficients, intercept), processing_mask, cloud_prob, snow_prob, water_prob, and \
+         continuation (where detection ran out of observations, which ccdc_update picks up). \
          The lists may come in any order, the same in all of them: each pixel's observations \
          are sorted by date, as pyccd does, so array_agg needs no ORDER BY. Observations with a \
          null value are left out.",
