@@ -256,6 +256,8 @@ pub enum ProductsError {
         path: std::path::PathBuf,
         reason: String,
     },
+    #[error(transparent)]
+    Landcover(#[from] LandcoverError),
     #[error("cannot create '{}': {source}", path.display())]
     Io {
         path: std::path::PathBuf,
@@ -274,8 +276,8 @@ pub enum ProductsError {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum LandcoverError {
-    #[error("label raster '{path}' is not on the stack's grid: {difference}")]
-    LabelGrid { path: String, difference: String },
+    #[error("raster '{path}' is not on the stack's grid: {difference}")]
+    Grid { path: String, difference: String },
     #[error("label raster '{0}' has no pixel with an NLCD class LCMAP maps (11-95)")]
     NoLabels(String),
     #[error("no labelled pixel has a CCDC segment covering {date}; choose a training date inside the segments")]

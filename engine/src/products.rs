@@ -12,6 +12,7 @@
 use std::path::{Path, PathBuf};
 
 use ardent_udfs::kernels::booster::Booster;
+use ardent_udfs::kernels::cover::SEGMENT_FEATURES;
 use ardent_udfs::{ChangeProduct, CoverProduct};
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::arrow::datatypes::{DataType, Date32Type};
@@ -21,6 +22,7 @@ use crate::catalog::from_date32;
 use crate::error::ProductsError;
 use crate::gdal_io::{write_raster, Sample, TiffLayout};
 use crate::grid::Grid;
+use crate::landcover::AuxLayers;
 use crate::map::MapImage;
 
 /// Where the segments come from and where the products go.
@@ -38,6 +40,8 @@ pub struct ProductsRequest {
     /// A land-cover model (XGBoost JSON, `python -m ardent.landcover train`): with it, the
     /// cover products too.
     pub model: Option<PathBuf>,
+    /// The auxiliary layers the model was trained with, in its order (rasters on the grid).
+    pub aux: Vec<String>,
 }
 
 /// One of LCMAP's ten products.
@@ -158,11 +162,44 @@ pub async fn write_change_products(
                 reason,
             };
             let text = std::fs::read_to_string(path).map_err(|e| refused(e.to_string()))?;
-            Booster::from_json(&text).map_err(|e| refused(e.to_string()))?;
+            let booster = Booster::from_json(&text).map_err(|e| refused(e.to_string()))?;
+            let given = SEGMENT_FEATURES + request.aux.len();
+            if booster.features() != given {
+                return Err(refused(format!(
+                    "it takes {} features; the segments give {SEGMENT_FEATURES} and {} auxiliary \
+                     layers were given (--aux, in the order the model was trained with)",
+                    booster.features(),
+                    request.aux.len()
+                )));
+            }
             Some(path.display().to_string())
         }
         None => None,
     };
+    let aux = AuxLayers::read(&request.aux, &request.grid)?;
+    let aux_table = aux.register(ctx, &format!("ardent_aux_{}", std::process::id()))?;
+    let result = products(
+        ctx,
+        request,
+        model.as_deref(),
+        aux_table.as_deref(),
+        written,
+    )
+    .await;
+    if let Some(t) = aux_table {
+        ctx.deregister_table(t.as_str())?;
+    }
+    result
+}
+
+/// The products of every year, with the model and the auxiliary layers' table if given.
+async fn products(
+    ctx: &SessionContext,
+    request: &ProductsRequest,
+    model: Option<&str>,
+    aux_table: Option<&str>,
+    written: &mut dyn FnMut(&ProductRaster),
+) -> Result<Vec<ProductRaster>, ProductsError> {
     std::fs::create_dir_all(&request.out).map_err(|source| ProductsError::Io {
         path: request.out.clone(),
         source,
@@ -180,17 +217,22 @@ pub async fn write_change_products(
             })
             .collect();
         // `landcover` once per pixel, its five fields taken from the struct.
-        let cover = match &model {
-            Some(model) => format!(
-                ", landcover(\"{}\", {year}, '{}') AS cover",
-                request.column,
-                model.replace('\'', "''")
+        let (cover, join) = match (model, aux_table) {
+            (Some(model), aux) => (
+                format!(
+                    ", landcover(s.\"{}\", {year}, '{}'{}) AS cover",
+                    request.column,
+                    model.replace('\'', "''"),
+                    if aux.is_some() { ", a.aux" } else { "" }
+                ),
+                aux.map(|t| format!(" LEFT JOIN {t} AS a ON s.row = a.row AND s.col = a.col"))
+                    .unwrap_or_default(),
             ),
-            None => String::new(),
+            (None, _) => (String::new(), String::new()),
         };
         let batches = ctx
             .sql(&format!(
-                "SELECT row, col, {} FROM (SELECT *{cover} FROM ({}) AS segments) AS segments",
+                "SELECT row, col, {} FROM (SELECT s.*{cover} FROM ({}) AS s{join}) AS segments",
                 columns.join(", "),
                 request.segments_sql
             ))

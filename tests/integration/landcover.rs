@@ -121,8 +121,8 @@ async fn a_model_trained_in_python_classifies_in_sql_and_in_products() {
         &out,
     ]);
     assert!(run.status.success(), "{}", stderr(&run));
-    let tifs = tifs(Path::new(&out));
-    assert_eq!(tifs.len(), 10, "{tifs:?}");
+    let written = tifs(Path::new(&out));
+    assert_eq!(written.len(), 10, "{written:?}");
     let cover = query(
         &ctx,
         &format!(
@@ -203,6 +203,70 @@ async fn a_model_trained_in_python_classifies_in_sql_and_in_products() {
         err.contains("notes.json") && err.contains("not an XGBoost JSON model"),
         "{err}"
     );
+
+    // An auxiliary layer (the stack's elevation) before the segment features: 64 per row; the
+    // products need the same layer, and say so when it is missing.
+    let elevation = format!("{stack}/elevation.tif");
+    let (aux_training, aux_model) = (path("aux.parquet"), path("aux.json"));
+    let run = ardent(&[
+        "training",
+        "--stack",
+        &stack,
+        "--segments",
+        &segments,
+        "--labels",
+        &labels,
+        "--aux",
+        &elevation,
+        "--date",
+        "2013-07-01",
+        "--out",
+        &aux_training,
+    ]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let width = scalar(
+        &ctx,
+        &format!("SELECT max(cardinality(features)) FROM '{aux_training}'"),
+    )
+    .await;
+    assert_eq!(width, "64");
+    let train = landcover_py(&["train", &aux_training, &aux_model, "--rounds", "10"]);
+    assert!(train.status.success(), "{}", stderr(&train));
+    let aux_out = path("aux_products");
+    let run = ardent(&[
+        "products",
+        "--stack",
+        &stack,
+        "--segments",
+        &segments,
+        "--model",
+        &aux_model,
+        "--aux",
+        &elevation,
+        "--years",
+        "2015",
+        "--out",
+        &aux_out,
+    ]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    assert_eq!(tifs(Path::new(&aux_out)).len(), 10);
+    assert_clean_failure(
+        &ardent(&[
+            "products",
+            "--stack",
+            &stack,
+            "--segments",
+            &segments,
+            "--model",
+            &aux_model,
+            "--years",
+            "2015",
+            "--out",
+            &elsewhere,
+        ]),
+        &["aux.json", "takes 64 features", "0 auxiliary layers"],
+    );
+    assert!(!Path::new(&elsewhere).exists());
 
     // Labels on another grid (a smaller stack's): one clear error naming the file.
     let other = path("other");

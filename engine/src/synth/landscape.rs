@@ -128,6 +128,8 @@ pub struct Landscape {
     pub pixels: Vec<PixelHistory>,
     /// Smooth field deciding where snow lies first (low values hold snow longest).
     pub snow_field: Vec<f32>,
+    /// The terrain field in [0, 1] that places water low and barren land high.
+    pub terrain: Vec<f32>,
 }
 
 impl Landscape {
@@ -195,6 +197,7 @@ impl Landscape {
             height,
             pixels,
             snow_field,
+            terrain,
         }
     }
 }

@@ -3,8 +3,9 @@
 //! Albers grid) or Collection 2 (UInt16 digital numbers with fill 0, `QA_PIXEL` bits, cloud
 //! optimized GeoTIFFs), with a ground-truth table of the changes it contains and a label raster
 //! of each pixel's land cover as NLCD codes it (`labels.tif`, the cover before any change: the
-//! labels a land-cover classifier trains on). The same seed gives the same landscape and
-//! observations in both collections.
+//! labels a land-cover classifier trains on) and an elevation layer (`elevation.tif`, metres,
+//! from the terrain that placed the covers: an auxiliary layer as LCMAP's DEM was). The same seed
+//! gives the same landscape and observations in both collections.
 //!
 //! ```no_run
 //! use ardent_engine::synth::{generate, SynthConfig};
@@ -106,6 +107,8 @@ impl SynthConfig {
 
 /// The label raster's file name in a synthetic stack.
 pub const LABELS_FILE: &str = "labels.tif";
+/// The elevation layer's file name in a synthetic stack.
+pub const ELEVATION_FILE: &str = "elevation.tif";
 
 /// What was generated.
 #[derive(Clone, Debug)]
@@ -292,6 +295,14 @@ fn write_stack(
         &grid,
         &labels,
         Some(0.0),
+        TiffLayout::Tiled,
+    )?;
+    let elevation: Vec<f32> = land.terrain.iter().map(|t| 150.0 + 1800.0 * t).collect();
+    write_raster(
+        &dir.join(ELEVATION_FILE),
+        &grid,
+        &elevation,
+        None,
         TiffLayout::Tiled,
     )?;
     let meta = serde_json::to_string_pretty(config).expect("a SynthConfig serializes to JSON");

@@ -67,6 +67,10 @@ pub struct Args {
     /// path must be readable by every executor.
     #[arg(long)]
     pub model: Option<PathBuf>,
+    /// An auxiliary layer the model was trained with (a raster on the stack's grid, such as
+    /// elevation); repeat it for several, in the order given to `ardent training`.
+    #[arg(long, requires = "model")]
+    pub aux: Vec<String>,
     /// Output folder for the GeoTIFFs (`LCMAP_CU_003008_2015_SCTIME.tif`: tile, year, product).
     #[arg(long)]
     pub out: PathBuf,
@@ -119,6 +123,7 @@ pub async fn run(master: Option<&str>, args: Args) -> anyhow::Result<()> {
         years: args.years.0.clone(),
         out: args.out.clone(),
         model: args.model.clone(),
+        aux: args.aux.clone(),
     };
     let (ctx, progress) = session(master).await?;
     let mut previews = Vec::new();

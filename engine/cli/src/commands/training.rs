@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use ardent_engine::landcover::{read_labels, write_training};
+use ardent_engine::landcover::{read_labels, write_training, AuxLayers};
 use chrono::NaiveDate;
 
 use super::map::stack_tile;
@@ -18,6 +18,10 @@ pub struct Args {
     /// crosswalked to LCMAP's classes; pixels coded 0 or unmapped are left out.
     #[arg(long)]
     pub labels: String,
+    /// An auxiliary layer whose values come first in the features (a raster on the stack's
+    /// grid, such as elevation); repeat it for several. Products need the same, in this order.
+    #[arg(long)]
+    pub aux: Vec<String>,
     /// The date the labels describe: each labelled pixel's segment covering it gives the
     /// features (LCMAP used 2001-07-01).
     #[arg(long)]
@@ -33,12 +37,21 @@ pub struct Args {
 pub async fn run(master: Option<&str>, args: Args) -> anyhow::Result<()> {
     let tile = stack_tile(&args.source.stack, args.source.tile.as_deref()).await?;
     let labels = read_labels(&args.labels, &tile.grid)?;
+    let aux = AuxLayers::read(&args.aux, &tile.grid)?;
     let (segments_sql, column) = args.source.sql(&tile.tile);
     let (ctx, progress) = session(master).await?;
     let written = with_progress(
         &progress,
         args.quiet,
-        write_training(&ctx, &segments_sql, &column, &labels, args.date, &args.out),
+        write_training(
+            &ctx,
+            &segments_sql,
+            &column,
+            &labels,
+            &aux,
+            args.date,
+            &args.out,
+        ),
     )
     .await?;
     println!(
