@@ -272,9 +272,30 @@ impl Drop for Cluster {
     }
 }
 
+/// A land-cover model as XGBoost saves one (9 classes, 63 features), each class one split on
+/// the nir slope: enough to check that the executors read and apply a model as the client does.
+fn one_split_model() -> String {
+    let tree = |class: usize| {
+        serde_json::json!({
+            "left_children": [1, -1, -1], "right_children": [2, -1, -1],
+            "split_indices": [18, 0, 0], "split_conditions": [0.0, class as f64 * 0.1, -0.2],
+            "default_left": [1, 0, 0], "split_type": [0, 0, 0]
+        })
+    };
+    serde_json::json!({"learner": {
+        "learner_model_param": {"base_score": "5E-1", "num_class": "9", "num_feature": "63"},
+        "objective": {"name": "multi:softprob"},
+        "gradient_booster": {"name": "gbtree", "model": {
+            "tree_info": (0..9).collect::<Vec<_>>(), "trees": (0..9).map(tree).collect::<Vec<_>>()}}}})
+    .to_string()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cluster_answers_equal_local_answers() {
     let cluster = Cluster::start(2);
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("model.json");
+    std::fs::write(&model, one_split_model()).unwrap();
     let remote = session_for(&cluster.master(), SessionConfig::new())
         .await
         .unwrap();
@@ -303,6 +324,15 @@ async fn cluster_answers_equal_local_answers() {
                 round(c['change_models'][1]['nir']['rmse'], 6) AS nir_rmse
          FROM (SELECT row, col, ccdc(dates, blue, green, red, nir, swir1, swir2, thermal, qa) AS c
                FROM pix WHERE row < 3 AND col < 12) ORDER BY row, col".to_string(),
+        // Segments travel between tasks and back into the functions that take them.
+        format!(
+            "SELECT row, col, sctime(c, 2015) AS sctime, landcover(c, 2015, '{}')['lcpri'] AS lcpri,
+                    cardinality(ccdc_update(c, dates, blue, green, red, nir, swir1, swir2, thermal, qa)['change_models']) AS updated
+             FROM (SELECT row, col, dates, blue, green, red, nir, swir1, swir2, thermal, qa,
+                          ccdc(dates, blue, green, red, nir, swir1, swir2, thermal, qa) AS c
+                   FROM pix WHERE row < 2 AND col < 12) ORDER BY row, col",
+            model.display()
+        ),
     ];
     for sql in &queries {
         let from_cluster = remote

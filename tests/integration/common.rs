@@ -56,7 +56,7 @@ pub fn copy_stack(to: &Path) {
 }
 
 /// The GeoTIFFs of a stack folder, sorted.
-pub fn tifs(dir: &Path) -> Vec<PathBuf> {
+pub fn geotiffs(dir: &Path) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -64,6 +64,18 @@ pub fn tifs(dir: &Path) -> Vec<PathBuf> {
         .collect();
     files.sort();
     files
+}
+
+/// The ARD band files of a stack folder, sorted: its GeoTIFFs without the synthetic stack's
+/// label and elevation layers.
+pub fn tifs(dir: &Path) -> Vec<PathBuf> {
+    geotiffs(dir)
+        .into_iter()
+        .filter(|p| {
+            let name = p.file_name().unwrap().to_string_lossy();
+            matches!(ardent_engine::ard::ArdName::parse(&name), Ok(Some(_)))
+        })
+        .collect()
 }
 
 /// Number of acquisitions in a stack folder (eight files each).

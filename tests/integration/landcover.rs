@@ -121,7 +121,7 @@ async fn a_model_trained_in_python_classifies_in_sql_and_in_products() {
         &out,
     ]);
     assert!(run.status.success(), "{}", stderr(&run));
-    let written = tifs(Path::new(&out));
+    let written = geotiffs(Path::new(&out));
     assert_eq!(written.len(), 10, "{written:?}");
     let cover = query(
         &ctx,
@@ -249,7 +249,7 @@ async fn a_model_trained_in_python_classifies_in_sql_and_in_products() {
         &aux_out,
     ]);
     assert!(run.status.success(), "{}", stderr(&run));
-    assert_eq!(tifs(Path::new(&aux_out)).len(), 10);
+    assert_eq!(geotiffs(Path::new(&aux_out)).len(), 10);
     assert_clean_failure(
         &ardent(&[
             "products",

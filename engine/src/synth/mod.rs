@@ -450,8 +450,10 @@ mod tests {
                     .is_some_and(|x| x == "tif")
             })
             .count();
-        assert_eq!(tifs, summary.files);
+        // The bands of every acquisition, the labels and the elevation.
+        assert_eq!(tifs, summary.files + 2);
         assert_eq!(summary.files, summary.acquisitions * 8);
+        assert!(config.out.join(LABELS_FILE).exists() && config.out.join(ELEVATION_FILE).exists());
         let truth = std::fs::read_to_string(&summary.truth).unwrap();
         assert_eq!(truth.lines().count(), 1 + 20 * 20);
         let err = generate(&config, &|_, _| {}).unwrap_err();
