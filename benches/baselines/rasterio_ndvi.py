@@ -23,7 +23,8 @@ RED_NIR_TM = ("SRB3", "SRB4")
 def acquisitions(stack, start, end):
     """(red, nir, qa) paths per acquisition in [start, end], from ARD file names."""
     found = {}
-    for path in glob.glob(os.path.join(stack, "*.tif")):
+    # Collection 1 band files only: a synthetic stack also holds labels.tif and elevation.tif.
+    for path in glob.glob(os.path.join(stack, "L*_C01_*.tif")):
         parts = os.path.basename(path)[:-4].split("_")
         sensor, date, band = parts[0], parts[3], parts[-1]
         if start <= date <= end:
