@@ -228,7 +228,8 @@ pub async fn run_counting_files(ctx: &SessionContext, sql: &str) -> (Vec<RecordB
     (batches, files)
 }
 
-fn visit(plan: &Arc<dyn ExecutionPlan>, f: &mut dyn FnMut(&dyn ExecutionPlan)) {
+/// Calls `f` on every node of a physical plan, parents first.
+pub fn visit(plan: &Arc<dyn ExecutionPlan>, f: &mut dyn FnMut(&dyn ExecutionPlan)) {
     f(plan.as_ref());
     for child in plan.children() {
         visit(child, f);

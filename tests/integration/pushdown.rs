@@ -291,6 +291,56 @@ async fn statistics_give_exact_row_counts() {
     assert_eq!(overall, Precision::Exact(sum));
 }
 
+/// The scan estimates its size in memory, so a join of a stack's pixels with a table of one row
+/// per pixel builds its hash table from that table, not from the (much larger) pixels.
+#[tokio::test]
+async fn joins_build_on_the_smaller_side_not_the_stack() {
+    use datafusion::physical_plan::joins::HashJoinExec;
+    use datafusion::physical_plan::statistics::{StatisticsArgs, StatisticsContext};
+    let ctx = session(2);
+    register(&ctx, "pix", Layout::Pixels, &[]).await;
+    let sql = "SELECT row, col, red, nir FROM pix";
+    let mut estimate = None;
+    visit(&physical_plan(&ctx, sql).await, &mut |node| {
+        if node
+            .downcast_ref::<ardent_engine::provider::RasterScanExec>()
+            .is_some()
+        {
+            let stats = StatisticsContext::new().compute(node, &StatisticsArgs::new());
+            estimate = stats.unwrap().total_byte_size.get_value().copied();
+        }
+    });
+    let estimate = estimate.expect("a size estimate");
+    let batches = query(&ctx, sql).await;
+    let actual: usize = batches.iter().map(|b| b.get_array_memory_size()).sum();
+    assert!(
+        estimate <= actual && estimate * 2 >= actual,
+        "estimated {estimate} bytes, the batches hold {actual}"
+    );
+    query(
+        &ctx,
+        "CREATE TABLE per_pixel AS SELECT row, col, row * 1000 + col AS id FROM pix",
+    )
+    .await;
+    let plan = physical_plan(
+        &ctx,
+        "SELECT p.id, cardinality(x.red) FROM pix x JOIN per_pixel p ON x.row = p.row AND x.col = p.col",
+    )
+    .await;
+    let mut joins = 0;
+    visit(&plan, &mut |node| {
+        if let Some(join) = node.downcast_ref::<HashJoinExec>() {
+            let build = datafusion::physical_plan::displayable(join.left().as_ref()).indent(false);
+            assert!(
+                !build.to_string().contains("RasterScanExec"),
+                "built from the stack:\n{build}"
+            );
+            joins += 1;
+        }
+    });
+    assert_eq!(joins, 1);
+}
+
 /// A LIMIT without filters reads only the chips that hold enough rows.
 #[tokio::test]
 async fn limit_stops_the_scan_early() {

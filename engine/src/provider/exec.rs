@@ -167,6 +167,23 @@ pub(crate) async fn read_indices(stream: &mut SendableRecordBatchStream) -> Resu
 }
 
 impl RasterScanExec {
+    /// The Arrow bytes of one row of the output from `tile`: each column's value, a list as
+    /// long as the tile's acquisitions (those the scan reads).
+    fn row_bytes(&self, tile: usize) -> usize {
+        let acquisitions = self.plan.stack.tiles[tile].acquisitions.len();
+        let width = |t: &DataType| t.primitive_width().unwrap_or(8);
+        self.schema
+            .fields()
+            .iter()
+            .map(|f| match f.data_type() {
+                DataType::List(item) | DataType::LargeList(item) => {
+                    width(item.data_type()) * acquisitions
+                }
+                t => width(t),
+            })
+            .sum()
+    }
+
     /// The scan with its chips assigned to partitions as planned.
     pub fn try_new(plan: ScanPlan) -> Result<Self> {
         let sizes: Vec<usize> = plan.partitions().iter().map(|chips| chips.len()).collect();
@@ -346,17 +363,21 @@ impl ExecutionPlan for RasterScanExec {
         Some(self.metrics.clone_inner())
     }
 
-    /// The row count is exact, for the scan and for each partition; nothing is known of values.
+    /// The row count is exact, for the scan and for each partition, and their size in memory
+    /// estimated; nothing is known of values. The size matters to joins: the planner builds
+    /// the hash table from the smaller side, and without it would take a stack's pixels (often
+    /// the larger side by far) when the row counts tie, as they do when a stack is joined with
+    /// a table of results per pixel.
     fn statistics_from_inputs(
         &self,
         _input_stats: &[Arc<Statistics>],
         args: &StatisticsArgs,
     ) -> Result<Arc<Statistics>> {
         let partitions = self.plan.partitions();
-        let rows = match args.partition() {
-            None => self.plan.rows(&self.plan.chips),
+        let chips = match args.partition() {
+            None => &self.plan.chips[..],
             Some(k) => match partitions.get(k) {
-                Some(chips) => self.plan.rows(chips),
+                Some(chips) => chips,
                 None => {
                     return internal_err!(
                         "RasterScanExec has {} partitions, not {}",
@@ -366,8 +387,14 @@ impl ExecutionPlan for RasterScanExec {
                 }
             },
         };
+        let bytes: usize = chips
+            .iter()
+            .map(|c| self.plan.rows(std::slice::from_ref(c)) * self.row_bytes(c.tile))
+            .sum();
         Ok(Arc::new(
-            Statistics::new_unknown(&self.schema).with_num_rows(Precision::Exact(rows)),
+            Statistics::new_unknown(&self.schema)
+                .with_num_rows(Precision::Exact(self.plan.rows(chips)))
+                .with_total_byte_size(Precision::Inexact(bytes)),
         ))
     }
 }

@@ -136,32 +136,57 @@ fn nbr_change(model: &ChangeModel) -> f64 {
     nbr(model.end_day) - nbr(model.start_day)
 }
 
-/// Classifies every segment at each of its prediction dates.
-pub fn classify_segments(
-    models: &[ChangeModel],
-    aux: &[f32],
+/// Classifies every segment of many pixels (each its change models and auxiliary values) at
+/// each of the segment's prediction dates, all their rows predicted in one pass over the model.
+pub fn classify_pixels(
+    pixels: &[(&[ChangeModel], &[f32])],
     booster: &Booster,
     on: (u32, u32),
-) -> Result<Vec<ClassifiedSegment>, BoosterError> {
-    let mut segments = models
+) -> Result<Vec<Vec<ClassifiedSegment>>, BoosterError> {
+    let mut rows = Vec::new();
+    let mut days = Vec::with_capacity(pixels.len());
+    for (models, aux) in pixels {
+        if aux.len() + SEGMENT_FEATURES != booster.features() {
+            return Err(BoosterError::Features {
+                expected: booster.features(),
+                got: aux.len() + SEGMENT_FEATURES,
+            });
+        }
+        let pixel_days: Vec<Vec<i64>> = models
+            .iter()
+            .map(|m| prediction_dates(m.start_day, m.end_day, on))
+            .collect();
+        for (m, segment_days) in models.iter().zip(&pixel_days) {
+            for &day in segment_days {
+                rows.extend(features(m, day, aux));
+            }
+        }
+        days.push(pixel_days);
+    }
+    let probabilities = booster.predict_rows(&rows);
+    let mut each = probabilities
+        .chunks_exact(booster.classes())
+        .map(<[f32]>::to_vec);
+    Ok(pixels
         .iter()
-        .map(|m| {
-            let predictions = prediction_dates(m.start_day, m.end_day, on)
-                .into_iter()
-                .map(|day| Ok((day, booster.predict(&features(m, day, aux))?)))
-                .collect::<Result<_, BoosterError>>()?;
-            Ok(ClassifiedSegment {
-                start_day: m.start_day,
-                end_day: m.end_day,
-                break_day: m.break_day,
-                change_probability: m.change_probability,
-                nbr_change: nbr_change(m),
-                predictions,
-            })
+        .zip(days)
+        .map(|((models, _), pixel_days)| {
+            let mut segments: Vec<ClassifiedSegment> = models
+                .iter()
+                .zip(pixel_days)
+                .map(|(m, segment_days)| ClassifiedSegment {
+                    start_day: m.start_day,
+                    end_day: m.end_day,
+                    break_day: m.break_day,
+                    change_probability: m.change_probability,
+                    nbr_change: nbr_change(m),
+                    predictions: segment_days.into_iter().zip(each.by_ref()).collect(),
+                })
+                .collect();
+            segments.sort_by_key(|s| s.start_day);
+            segments
         })
-        .collect::<Result<Vec<_>, BoosterError>>()?;
-    segments.sort_by_key(|s| s.start_day);
-    Ok(segments)
+        .collect())
 }
 
 /// The class at `rank` (0 first, 1 second) of a probability vector: the position of the

@@ -17,7 +17,7 @@ use datafusion::logical_expr::{
 use super::segments::{coerce_when, holds_segments, query_days, Segments};
 use super::{coerce_band, constant_str, is_list, list_of, row_ranges, DOC_SECTION};
 use crate::kernels::booster::Booster;
-use crate::kernels::cover::{classify_segments, cover_products, features, CoverProducts};
+use crate::kernels::cover::{classify_pixels, cover_products, features, CoverProducts};
 
 /// LCMAP predicts land cover on July 1 of each year a segment spans.
 const PREDICTION_DAY: (u32, u32) = (7, 1);
@@ -388,20 +388,28 @@ impl ScalarUDFImpl for LandcoverUdf {
         let segments = Segments::new(name, &segments)?;
         let days = query_days(name, &args.args[1].to_array(n)?)?;
         let aux = float_rows(args.args.get(3), n)?;
-        let products = segments
+        let pixels = segments
             .rows()
             .zip(days)
             .zip(aux)
-            .enumerate()
-            .map(|(row, ((models, day), aux))| {
-                let (Some(models), Some(day), Some(aux)) = (models?, day, aux) else {
-                    return Ok(None);
-                };
-                let classified = classify_segments(&models, &aux, &booster, PREDICTION_DAY)
-                    .map_err(|e| exec_datafusion_err!("{name}: row {row}: {e}"))?;
-                Ok(Some(cover_products(&classified, day)))
+            .map(|((models, day), aux)| Ok(models?.zip(day).zip(aux)))
+            .collect::<Result<Vec<_>>>()?;
+        // The whole batch's segments are classified together: one pass over the model.
+        let inputs: Vec<_> = pixels
+            .iter()
+            .flatten()
+            .map(|((models, _), aux)| (models.as_slice(), aux.as_slice()))
+            .collect();
+        let mut classified = classify_pixels(&inputs, &booster, PREDICTION_DAY)
+            .map_err(|e| exec_datafusion_err!("{name}: {e}"))?
+            .into_iter();
+        let products: Vec<Option<CoverProducts>> = pixels
+            .iter()
+            .map(|pixel| {
+                let ((_, day), _) = pixel.as_ref()?;
+                Some(cover_products(&classified.next()?, *day))
             })
-            .collect::<Result<Vec<Option<CoverProducts>>>>()?;
+            .collect();
         let columns = CoverProduct::ALL
             .into_iter()
             .map(|c| -> ArrayRef {
