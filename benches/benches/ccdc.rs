@@ -170,7 +170,8 @@ fn chip_sql(c: &mut Criterion) {
 }
 
 /// The annual update: the chip's segments stored from 2013-2019, then 2020 added. Side by side
-/// over the same 2013-2020 pixels: `ccdc` from scratch, and `ccdc_update` of the stored table.
+/// over the same 2013-2020 pixels: `ccdc` from scratch, and `ccdc_update` of the stored table,
+/// with the reading both do timed alone.
 fn annual_update(c: &mut Criterion) {
     let chip = Chip::new();
     // STAT_ORD: 2019-12-31, the stored run's end.
@@ -194,7 +195,14 @@ fn annual_update(c: &mut Criterion) {
            FROM pix p JOIN stored s ON p.row = s.row AND p.col = s.col)",
         prefixed.join(", ")
     );
+    // What both read: every band of every acquisition.
+    let lengths: Vec<String> = std::iter::once("dates")
+        .chain(BANDS.split(", "))
+        .map(|b| format!("cardinality({b})"))
+        .collect();
+    let read = format!("SELECT sum({}) FROM pix", lengths.join(" + "));
     let mut group = chip.group(c, "ccdc_annual_update");
+    group.bench_function("read_2013_2020", |b| b.iter(|| chip.run(&read)));
     group.bench_function("full_recompute_2013_2020", |b| b.iter(|| chip.run(&full)));
     group.bench_function("update_2020_of_2013_2019", |b| b.iter(|| chip.run(&update)));
     group.finish();
@@ -244,9 +252,10 @@ fn products_per_pixel(c: &mut Criterion) {
     std::fs::write(&model, lcmap_shaped_model(100)).unwrap();
     let change = "SELECT sum(sctime(c, 2016)), sum(scmag(c, 2016)), sum(sclast(c, 2016)), \
                   sum(scstab(c, 2016)), sum(scmqa(c, 2016)) FROM stored";
+    // One field: each field taken in SQL is planned as its own call of `landcover`, which
+    // computes all five.
     let cover = format!(
-        "SELECT sum(l['lcpri']), sum(l['lcsec']), sum(l['lcpconf']), sum(l['lcsconf']), \
-         sum(l['lcachg']) FROM (SELECT landcover(c, 2016, '{}') AS l FROM stored)",
+        "SELECT sum(landcover(c, 2016, '{}')['lcpri']) FROM stored",
         model.display()
     );
     let mut group = chip.group(c, "products_per_pixel");

@@ -10,12 +10,13 @@
 //! lcmap-gaia does, the days since 1982-01-01). The cover products' fill is 0.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use ardent_udfs::kernels::booster::Booster;
 use ardent_udfs::kernels::cover::SEGMENT_FEATURES;
 use ardent_udfs::{ChangeProduct, CoverProduct};
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
-use datafusion::arrow::datatypes::{DataType, Date32Type};
+use datafusion::arrow::datatypes::{DataType, Date32Type, Schema};
 use datafusion::prelude::SessionContext;
 
 use crate::catalog::from_date32;
@@ -207,16 +208,22 @@ async fn products(
     let all = Product::all(model.is_some());
     let mut rasters = Vec::new();
     for &year in &request.years {
-        let columns: Vec<String> = all
+        let mut columns: Vec<String> = all
             .iter()
-            .map(|p| match p {
-                Product::Change(c) => {
-                    format!("{0}(\"{1}\", {year}) AS {0}", c.name(), request.column)
-                }
-                Product::Cover(c) => format!("cover['{0}'] AS {0}", c.name()),
+            .filter_map(|p| match p {
+                Product::Change(c) => Some(format!(
+                    "{0}(\"{1}\", {year}) AS {0}",
+                    c.name(),
+                    request.column
+                )),
+                Product::Cover(_) => None,
             })
             .collect();
-        // `landcover` once per pixel, its five fields taken from the struct.
+        if model.is_some() {
+            columns.push("cover".into());
+        }
+        // `landcover` once per pixel, its five fields taken from the struct here: a field
+        // taken in SQL is planned as one call of the function per field.
         let (cover, join) = match (model, aux_table) {
             (Some(model), aux) => (
                 format!(
@@ -239,6 +246,10 @@ async fn products(
             .await?
             .collect()
             .await?;
+        let batches = batches
+            .iter()
+            .map(with_struct_fields)
+            .collect::<Result<Vec<_>, _>>()?;
         for &product in &all {
             let raster = write_product(&batches, request, year, product)?;
             written(&raster);
@@ -246,6 +257,26 @@ async fn products(
         }
     }
     Ok(rasters)
+}
+
+/// `batch` with each struct column replaced by its fields, as columns of their own names.
+fn with_struct_fields(batch: &RecordBatch) -> Result<RecordBatch, ProductsError> {
+    let mut fields = Vec::new();
+    let mut columns = Vec::new();
+    for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
+        match column.as_struct_opt() {
+            Some(parts) => {
+                fields.extend(parts.fields().iter().cloned());
+                columns.extend(parts.columns().iter().cloned());
+            }
+            None => {
+                fields.push(Arc::clone(field));
+                columns.push(Arc::clone(column));
+            }
+        }
+    }
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
+        .map_err(|e| ProductsError::Query(e.into()))
 }
 
 fn write_product(
