@@ -88,14 +88,19 @@ const FEATURE_BANDS: [usize; 7] = [0, 1, 3, 2, 4, 5, 6];
 /// RMSE and intercept + slope x day, as 32-bit floats as XGBoost reads them.
 pub fn features(model: &ChangeModel, day: i64, aux: &[f32]) -> Vec<f32> {
     let mut row = Vec::with_capacity(aux.len() + SEGMENT_FEATURES);
-    row.extend_from_slice(aux);
+    push_features(&mut row, model, day, aux);
+    row
+}
+
+/// Appends [`features`] to `rows`, where a batch's rows are gathered without a vector each.
+fn push_features(rows: &mut Vec<f32>, model: &ChangeModel, day: i64, aux: &[f32]) {
+    rows.extend_from_slice(aux);
     for b in FEATURE_BANDS {
         let band = &model.bands[b];
-        row.extend(band.coefficients.iter().map(|&c| c as f32));
-        row.push(band.rmse as f32);
-        row.push((band.intercept + band.coefficients[0] * day as f64) as f32);
+        rows.extend(band.coefficients.iter().map(|&c| c as f32));
+        rows.push(band.rmse as f32);
+        rows.push((band.intercept + band.coefficients[0] * day as f64) as f32);
     }
-    row
 }
 
 /// The prediction dates of a segment: `month`/`day` of each year from its start to its end
@@ -158,7 +163,7 @@ pub fn classify_pixels(
             .collect();
         for (m, segment_days) in models.iter().zip(&pixel_days) {
             for &day in segment_days {
-                rows.extend(features(m, day, aux));
+                push_features(&mut rows, m, day, aux);
             }
         }
         days.push(pixel_days);
