@@ -179,20 +179,82 @@ impl Tree {
     }
 }
 
-/// The leaf value `row` reaches from `root`: NaN (missing) follows the node's default
+/// Whether `row` goes left at the split `node`: NaN (missing) follows the node's default
 /// direction, else values below the threshold go left, as XGBoost's predictor does.
+fn goes_left(node: &Node, row: &[f32]) -> bool {
+    let value = row[(node.feature & !DEFAULT_LEFT) as usize];
+    if value.is_nan() {
+        node.feature & DEFAULT_LEFT != 0
+    } else {
+        value < node.value
+    }
+}
+
+/// The leaf value `row` reaches from `root`.
 fn leaf(nodes: &[Node], root: usize, row: &[f32]) -> f32 {
     let mut node = &nodes[root];
     while node.left != LEAF {
-        let value = row[(node.feature & !DEFAULT_LEFT) as usize];
-        let left = if value.is_nan() {
-            node.feature & DEFAULT_LEFT != 0
+        node = &nodes[if goes_left(node, row) {
+            node.left
         } else {
-            value < node.value
-        };
-        node = &nodes[if left { node.left } else { node.right } as usize];
+            node.right
+        } as usize];
     }
     node.value
+}
+
+/// Walks a group of rows through a tree together: the rows that agree at a split go on as one,
+/// so a node is read once for all of them rather than once per row. Keeps its buffers between
+/// walks.
+#[derive(Default)]
+struct GroupWalk {
+    /// The group's rows (positions in the batch), partitioned in place as the walk splits them.
+    rows: Vec<usize>,
+    /// Nodes still to visit, each with its part of `rows`.
+    pending: Vec<(u32, usize, usize)>,
+}
+
+impl GroupWalk {
+    /// Calls `reach(row, leaf value)` once for each row of `group` (rows of `features` values
+    /// in `batch`), in no particular order.
+    fn run(
+        &mut self,
+        nodes: &[Node],
+        root: usize,
+        (batch, features): (&[f32], usize),
+        group: std::ops::Range<usize>,
+        mut reach: impl FnMut(usize, f32),
+    ) {
+        let row = |r: usize| &batch[r * features..(r + 1) * features];
+        self.rows.clear();
+        self.rows.extend(group);
+        self.pending.push((root as u32, 0, self.rows.len()));
+        while let Some((at, start, end)) = self.pending.pop() {
+            let node = &nodes[at as usize];
+            if node.left == LEAF {
+                self.rows[start..end]
+                    .iter()
+                    .for_each(|&r| reach(r, node.value));
+                continue;
+            }
+            // Rows going left to the front, the others to the back.
+            let (mut left, mut right) = (start, end);
+            while left < right {
+                if goes_left(node, row(self.rows[left])) {
+                    left += 1;
+                } else {
+                    right -= 1;
+                    self.rows.swap(left, right);
+                }
+            }
+            if start < left {
+                self.pending.push((node.left, start, left));
+            }
+            if left < end {
+                self.pending.push((node.right, left, end));
+            }
+        }
+    }
 }
 
 impl Booster {
@@ -292,16 +354,56 @@ impl Booster {
     /// # Panics
     /// If `rows` is not a whole number of rows.
     pub fn predict_rows(&self, rows: &[f32]) -> Vec<f32> {
+        let count = rows.len() / self.features;
+        self.predict_groups(rows, &vec![1; count])
+    }
+
+    /// As [`predict_rows`](Self::predict_rows), with the rows in consecutive groups of
+    /// `groups[i]` rows that take the same path through most trees, such as one CCDC
+    /// segment's rows at its prediction dates, which differ only in the features that depend
+    /// on the date. A group's rows walk each tree together and part only where they split
+    /// apart, so such rows cost little more than one. The answer does not depend on the
+    /// grouping.
+    ///
+    /// # Panics
+    /// If `rows` is not a whole number of rows or the groups do not add up to them.
+    pub fn predict_groups(&self, rows: &[f32], groups: &[usize]) -> Vec<f32> {
         let (f, c) = (self.features, self.classes);
         assert_eq!(rows.len() % f, 0, "rows of {f} features");
+        assert_eq!(
+            groups.iter().sum::<usize>(),
+            rows.len() / f,
+            "groups of the rows"
+        );
         let mut out = vec![self.base_margin; rows.len() / f * c];
-        for (block, margins) in rows.chunks(BLOCK * f).zip(out.chunks_mut(BLOCK * c)) {
+        let mut walk = GroupWalk::default();
+        let (mut first, mut rest) = (0, groups);
+        while !rest.is_empty() {
+            // A block of whole groups, of about BLOCK rows (one group at least).
+            let mut taken = 1;
+            let mut size = rest[0];
+            while taken < rest.len() && size + rest[taken] <= BLOCK {
+                size += rest[taken];
+                taken += 1;
+            }
+            let (block, after) = rest.split_at(taken);
             // Each row's leaf values are added in the trees' order, as XGBoost adds them.
             for &(root, class) in &self.trees {
-                for (row, m) in block.chunks_exact(f).zip(margins.chunks_exact_mut(c)) {
-                    m[class] += leaf(&self.nodes, root, row);
+                let mut start = first;
+                for &group in block {
+                    if group == 1 {
+                        out[start * c + class] += leaf(&self.nodes, root, &rows[start * f..][..f]);
+                    } else {
+                        let range = start..start + group;
+                        walk.run(&self.nodes, root, (rows, f), range, |r, value| {
+                            out[r * c + class] += value
+                        });
+                    }
+                    start += group;
                 }
             }
+            first += size;
+            rest = after;
         }
         for margins in out.chunks_exact_mut(c) {
             let max = margins.iter().copied().fold(f32::NEG_INFINITY, f32::max);
@@ -343,7 +445,8 @@ mod tests {
     }
 
     /// A block of rows predicted tree by tree gives, row by row, what a walk of XGBoost's own
-    /// arrays gives: over several blocks, with missing values and both default directions.
+    /// arrays gives: over several blocks, with missing values and both default directions, and
+    /// the same again with the rows walked in groups.
     #[test]
     fn rows_predicted_together_equal_walks_of_the_saved_trees() {
         let (features, classes) = (3, 3);
@@ -377,6 +480,9 @@ mod tests {
             })
             .collect();
         let together = booster.predict_rows(&rows);
+        // Groups of every size, some larger than a block, over rows that part at most splits.
+        let groups: Vec<usize> = (1..=12).chain([70, 1, 1]).collect();
+        assert_eq!(booster.predict_groups(&rows, &groups), together);
         for (row, p) in rows.chunks(features).zip(together.chunks(classes)) {
             let mut margins = vec![0.5f32; classes];
             for (t, tree) in saved.iter().enumerate() {

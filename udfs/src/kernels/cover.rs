@@ -142,13 +142,15 @@ fn nbr_change(model: &ChangeModel) -> f64 {
 }
 
 /// Classifies every segment of many pixels (each its change models and auxiliary values) at
-/// each of the segment's prediction dates, all their rows predicted in one pass over the model.
+/// each of the segment's prediction dates, all their rows predicted in one pass over the model,
+/// a segment's rows walking the trees together (they differ only in the date's features).
 pub fn classify_pixels(
     pixels: &[(&[ChangeModel], &[f32])],
     booster: &Booster,
     on: (u32, u32),
 ) -> Result<Vec<Vec<ClassifiedSegment>>, BoosterError> {
     let mut rows = Vec::new();
+    let mut groups = Vec::new();
     let mut days = Vec::with_capacity(pixels.len());
     for (models, aux) in pixels {
         if aux.len() + SEGMENT_FEATURES != booster.features() {
@@ -165,10 +167,11 @@ pub fn classify_pixels(
             for &day in segment_days {
                 push_features(&mut rows, m, day, aux);
             }
+            groups.push(segment_days.len());
         }
         days.push(pixel_days);
     }
-    let probabilities = booster.predict_rows(&rows);
+    let probabilities = booster.predict_groups(&rows, &groups);
     let mut each = probabilities
         .chunks_exact(booster.classes())
         .map(<[f32]>::to_vec);
