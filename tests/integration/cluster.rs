@@ -282,12 +282,7 @@ fn one_split_model() -> String {
             "default_left": [1, 0, 0], "split_type": [0, 0, 0]
         })
     };
-    serde_json::json!({"learner": {
-        "learner_model_param": {"base_score": "5E-1", "num_class": "9", "num_feature": "63"},
-        "objective": {"name": "multi:softprob"},
-        "gradient_booster": {"name": "gbtree", "model": {
-            "tree_info": (0..9).collect::<Vec<_>>(), "trees": (0..9).map(tree).collect::<Vec<_>>()}}}})
-    .to_string()
+    land_cover_model((0..9).map(tree).collect())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

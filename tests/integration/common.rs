@@ -393,3 +393,14 @@ pub fn wait_until(what: &str, timeout: Duration, mut done: impl FnMut() -> bool)
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// A land-cover model as XGBoost saves one: 9 classes over the 63 segment features, `trees[i]`
+/// (in XGBoost's node arrays) adding to class i.
+pub fn land_cover_model(trees: Vec<serde_json::Value>) -> String {
+    serde_json::json!({"learner": {
+        "learner_model_param": {"base_score": "5E-1", "num_class": "9", "num_feature": "63"},
+        "objective": {"name": "multi:softprob"},
+        "gradient_booster": {"name": "gbtree", "model": {
+            "tree_info": (0..trees.len()).map(|t| t % 9).collect::<Vec<_>>(), "trees": trees}}}})
+    .to_string()
+}

@@ -193,3 +193,90 @@ fn change_products_of_a_real_pixel_are_pinned() {
         (0, 0.0, 1135, 631, 0)
     );
 }
+
+/// A land-cover model that tells grass/shrub from tree cover by the nir "average reflectance"
+/// feature (intercept + slope x the prediction date; feature 26 of 63): grass below 450, tree
+/// from 450 to 1000, grass from 1000 to 2100, tree above. Each of the two trees that matter adds
+/// 2.0 to its class's margin where the class is called and 1.25 where it is the other; the other
+/// seven classes' trees add nothing. So a prediction gives its class e^2 / (e^2 + e^1.25 + 7) =
+/// 0.413 and the other e^1.25 / (...) = 0.195.
+fn nir_model() -> String {
+    let tree = |class: usize| {
+        let [grass, tree] = match class {
+            3 => [2.0, 1.25],
+            4 => [1.25, 2.0],
+            _ => [0.0, 0.0],
+        };
+        serde_json::json!({
+            "left_children": [1, 3, 5, -1, -1, -1, -1], "right_children": [2, 4, 6, -1, -1, -1, -1],
+            "split_indices": [26, 26, 26, 0, 0, 0, 0],
+            "split_conditions": [1000.0, 450.0, 2100.0, grass, tree, grass, tree],
+            "default_left": [1, 1, 1, 0, 0, 0, 0], "split_type": [0, 0, 0, 0, 0, 0, 0]
+        })
+    };
+    land_cover_model((0..9).map(tree).collect())
+}
+
+/// Each cover rule on a real pixel: pyccd's own segments for test_3657_3610 (1984-05-23 to
+/// 1993-06-01, break 1993-06-17; 1994-04-01 to 2003-07-15, break 2003-07-23; 2005-08-21 to
+/// 2010-03-20, break 2010-03-28; 2010-06-16 to 2012-08-16, break 2013-05-23; an end fit
+/// 2013-05-23 to 2014-10-09), classified by [`nir_model`]. Their nir at the July 1 dates and
+/// NBR change make the first two declines (tree first, grass last, NBR down by 0.10 and 0.19),
+/// the third tree throughout, the fourth grass, tree, grass (no override) and the end fit a
+/// growth (grass in 2013, tree in 2014, NBR up by 0.07).
+#[test]
+fn cover_products_of_a_real_pixel_are_pinned() {
+    use ardent_udfs::kernels::booster::Booster;
+    use ardent_udfs::kernels::cover::{classify_pixels, cover_products, CoverProducts};
+    use ardent_udfs::kernels::products::ordinal;
+    let json =
+        crate::ccdc::reference_pixels().join("test_3657_3610_observations.cfmask.pyccd.json");
+    let result = ardent_engine::ccdc::read_pyccd_json(&json).unwrap();
+    let booster = Booster::from_json(&nir_model()).unwrap();
+    let pixels = [(result.change_models.as_slice(), &[][..])];
+    let segments = classify_pixels(&pixels, &booster, (7, 1))
+        .unwrap()
+        .remove(0);
+    let dates: Vec<usize> = segments.iter().map(|s| s.predictions.len()).collect();
+    assert_eq!(dates, [9, 10, 4, 3, 2]);
+    let at = |y: i32, m: u32, d: u32| {
+        let day = ordinal(chrono::NaiveDate::from_ymd_opt(y, m, d).unwrap());
+        let CoverProducts {
+            lcpri,
+            lcsec,
+            lcpconf,
+            lcsconf,
+            lcachg,
+        } = cover_products(&segments, day);
+        (lcpri, lcsec, lcpconf, lcsconf, lcachg)
+    };
+    let (grass, tree) = (3, 4);
+    // Before the first segment: its class (tree before its first grass date), code 213.
+    assert_eq!(at(1983, 7, 1), (tree, grass, 213, 213, tree));
+    // The first segment declines: tree to 1988, grass from 1989-07-01, code 152.
+    assert_eq!(at(1986, 7, 1), (tree, grass, 152, 152, tree));
+    assert_eq!(at(1989, 7, 1), (grass, tree, 152, 152, 43));
+    // In the gap after it, past its break: the next segment's class (tree until its own decline
+    // in 1998), the classes differing on both sides: 212.
+    assert_eq!(at(1993, 7, 1), (tree, grass, 212, 212, 34));
+    assert_eq!(at(1999, 7, 1), (grass, tree, 152, 152, grass));
+    // The gap after the second segment, past its break: the third's class.
+    assert_eq!(at(2004, 7, 1), (tree, grass, 212, 212, 34));
+    assert_eq!(at(2005, 7, 1), (tree, grass, 212, 212, tree));
+    // Inside the third segment, tree throughout: the mean probabilities, 0.413 and 0.195.
+    assert_eq!(at(2007, 7, 1), (tree, grass, 41, 19, tree));
+    // The gap between the third and fourth segments, before and after the third's break
+    // (2010-03-28): the earlier segment's class, then the later's (grass by its mean).
+    assert_eq!(at(2010, 3, 25), (tree, grass, 212, 212, tree));
+    assert_eq!(at(2010, 5, 1), (grass, tree, 212, 212, 43));
+    // Inside the fourth: grass twice and tree once average to 0.341 and 0.268.
+    assert_eq!(at(2011, 7, 1), (grass, tree, 34, 26, grass));
+    // Between the fourth and the end fit, before the break: both sides grass first, tree
+    // second: the same classes, 211.
+    assert_eq!(at(2013, 1, 1), (grass, tree, 211, 211, grass));
+    // The end fit grows: grass until its first tree date, 2014-07-01, code 151.
+    assert_eq!(at(2013, 7, 1), (grass, tree, 151, 151, grass));
+    assert_eq!(at(2014, 7, 1), (tree, grass, 151, 151, 34));
+    // After it, ended without a break: carried forward, 202.
+    assert_eq!(at(2016, 7, 1), (tree, grass, 202, 202, tree));
+}
