@@ -216,43 +216,65 @@ struct GroupWalk {
 
 impl GroupWalk {
     /// Calls `reach(row, leaf value)` once for each row of `group` (rows of `features` values
-    /// in `batch`), in no particular order.
+    /// in `batch`), in no particular order. `varies[k]` says whether feature k differs between
+    /// the group's rows: where it does not, the first row's direction is all the rows'.
     fn run(
         &mut self,
-        nodes: &[Node],
-        root: usize,
+        (nodes, root): (&[Node], usize),
         (batch, features): (&[f32], usize),
-        group: std::ops::Range<usize>,
+        (group, varies): (std::ops::Range<usize>, &[bool]),
         mut reach: impl FnMut(usize, f32),
     ) {
         let row = |r: usize| &batch[r * features..(r + 1) * features];
         self.rows.clear();
         self.rows.extend(group);
         self.pending.push((root as u32, 0, self.rows.len()));
-        while let Some((at, start, end)) = self.pending.pop() {
-            let node = &nodes[at as usize];
-            if node.left == LEAF {
-                self.rows[start..end]
-                    .iter()
-                    .for_each(|&r| reach(r, node.value));
-                continue;
-            }
-            // Rows going left to the front, the others to the back.
-            let (mut left, mut right) = (start, end);
-            while left < right {
-                if goes_left(node, row(self.rows[left])) {
-                    left += 1;
+        while let Some((mut at, start, mut end)) = self.pending.pop() {
+            loop {
+                let node = &nodes[at as usize];
+                if node.left == LEAF {
+                    self.rows[start..end]
+                        .iter()
+                        .for_each(|&r| reach(r, node.value));
+                    break;
+                }
+                if !varies[(node.feature & !DEFAULT_LEFT) as usize] {
+                    let left = goes_left(node, row(self.rows[start]));
+                    at = if left { node.left } else { node.right };
+                    continue;
+                }
+                // Rows going left to the front, the others to the back.
+                let (mut left, mut right) = (start, end);
+                while left < right {
+                    if goes_left(node, row(self.rows[left])) {
+                        left += 1;
+                    } else {
+                        right -= 1;
+                        self.rows.swap(left, right);
+                    }
+                }
+                if left == start {
+                    at = node.right;
                 } else {
-                    right -= 1;
-                    self.rows.swap(left, right);
+                    if left < end {
+                        self.pending.push((node.right, left, end));
+                    }
+                    (at, end) = (node.left, left);
                 }
             }
-            if start < left {
-                self.pending.push((node.left, start, left));
-            }
-            if left < end {
-                self.pending.push((node.right, left, end));
-            }
+        }
+    }
+}
+
+/// Which of the features differ between the rows of `group` (bit for bit, so missing values
+/// agree with each other).
+fn varying(batch: &[f32], features: usize, group: std::ops::Range<usize>, varies: &mut [bool]) {
+    let rows = &batch[group.start * features..group.end * features];
+    let (first, rest) = rows.split_at(features.min(rows.len()));
+    varies.fill(false);
+    for other in rest.chunks_exact(features) {
+        for ((v, a), b) in varies.iter_mut().zip(first).zip(other) {
+            *v |= a.to_bits() != b.to_bits();
         }
     }
 }
@@ -387,17 +409,28 @@ impl Booster {
                 taken += 1;
             }
             let (block, after) = rest.split_at(taken);
+            let mut varies = vec![false; block.len() * f];
+            let mut start = first;
+            for (&group, varies) in block.iter().zip(varies.chunks_exact_mut(f)) {
+                varying(rows, f, start..start + group, varies);
+                start += group;
+            }
             // Each row's leaf values are added in the trees' order, as XGBoost adds them.
             for &(root, class) in &self.trees {
                 let mut start = first;
-                for &group in block {
-                    if group == 1 {
-                        out[start * c + class] += leaf(&self.nodes, root, &rows[start * f..][..f]);
-                    } else {
-                        let range = start..start + group;
-                        walk.run(&self.nodes, root, (rows, f), range, |r, value| {
-                            out[r * c + class] += value
-                        });
+                for (&group, varies) in block.iter().zip(varies.chunks_exact(f)) {
+                    match group {
+                        0 => {}
+                        1 => {
+                            out[start * c + class] +=
+                                leaf(&self.nodes, root, &rows[start * f..][..f])
+                        }
+                        _ => {
+                            let group_rows = (start..start + group, varies);
+                            walk.run((&self.nodes, root), (rows, f), group_rows, |r, value| {
+                                out[r * c + class] += value
+                            })
+                        }
                     }
                     start += group;
                 }
@@ -480,9 +513,22 @@ mod tests {
             })
             .collect();
         let together = booster.predict_rows(&rows);
-        // Groups of every size, some larger than a block, over rows that part at most splits.
-        let groups: Vec<usize> = (1..=12).chain([70, 1, 1]).collect();
+        // Groups of every size, empty ones and some larger than a block, over rows that part at
+        // most splits.
+        let groups: Vec<usize> = (1..=12).chain([0, 70, 1, 0, 1]).collect();
         assert_eq!(booster.predict_groups(&rows, &groups), together);
+        // Groups of ten rows that differ only in their last feature, as a segment's rows at
+        // its dates do: they share their paths but where that feature splits them.
+        let alike: Vec<f32> = (0..150)
+            .flat_map(|r: i32| {
+                let shared = |k: i32| ((r / 10 * 5 + k) as f32 * 0.61).sin();
+                [shared(0), shared(1), (r as f32 * 0.37).sin()]
+            })
+            .collect();
+        assert_eq!(
+            booster.predict_groups(&alike, &[10; 15]),
+            booster.predict_rows(&alike)
+        );
         for (row, p) in rows.chunks(features).zip(together.chunks(classes)) {
             let mut margins = vec![0.5f32; classes];
             for (t, tree) in saved.iter().enumerate() {
