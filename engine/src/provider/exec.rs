@@ -316,11 +316,16 @@ impl ExecutionPlan for RasterScanExec {
             bytes_read: MetricBuilder::new(&self.metrics).counter("bytes_read", partition),
             elapsed_compute: baseline.elapsed_compute().clone(),
         };
+        // Cores the scan's partitions leave idle read files for them.
+        let partitions = self.properties.partitioning.partition_count().max(1);
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let threads = (context.session_config().target_partitions() / partitions).clamp(1, cores);
         let mut reader = PartitionReader::new(
             Arc::clone(&plan),
             Arc::clone(&self.schema),
             counters,
             context.session_config().batch_size(),
+            threads,
         );
         let mut builder = RecordBatchReceiverStreamBuilder::new(Arc::clone(&self.schema), 2);
         let tx = builder.tx();

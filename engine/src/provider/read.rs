@@ -2,7 +2,8 @@
 //!
 //! A partition opens each file it needs once and keeps it open across its chips. Chips are read in
 //! strips of rows, so a record batch holds a bounded number of pixels (`pixels` layout) or
-//! observations (`observations` layout), never a whole partition.
+//! observations (`observations` layout), never a whole partition. A partition may read its files
+//! on several threads (see [`PartitionReader::new`]).
 
 use std::collections::HashMap;
 use std::ops::Range;
@@ -14,7 +15,7 @@ use datafusion::arrow::array::{
 };
 use datafusion::arrow::buffer::{OffsetBuffer, ScalarBuffer};
 use datafusion::arrow::datatypes::{Field, Int16Type, SchemaRef, UInt16Type};
-use datafusion::common::{exec_datafusion_err, Result};
+use datafusion::common::{exec_datafusion_err, internal_datafusion_err, DataFusionError, Result};
 use datafusion::physical_plan::metrics::{Count, Time};
 
 use crate::ard::Band;
@@ -36,28 +37,39 @@ pub(crate) struct ReadCounters {
     pub elapsed_compute: Time,
 }
 
+/// Open files by (tile index, acquisition index, band).
+type OpenFiles = HashMap<(usize, usize, Band), RasterFile>;
+
+/// A thread's share of a band read: acquisitions (indices) and the windows they are read into.
+type Windows<'a, T> = Vec<(usize, &'a mut [T])>;
+
 /// Reads the chips of one partition.
 pub(crate) struct PartitionReader {
     plan: Arc<ScanPlan>,
     schema: SchemaRef,
-    /// Open files by (tile index, acquisition index, band).
-    files: HashMap<(usize, usize, Band), RasterFile>,
+    /// The open files, one shard per reading thread: acquisition `a`'s in shard `a % shards`.
+    shards: Vec<OpenFiles>,
     counters: ReadCounters,
     /// Target rows of an `observations` batch.
     batch_size: usize,
 }
 
 impl PartitionReader {
+    /// A reader whose band reads are spread over `threads` threads, each opening and reading
+    /// its own share of the acquisitions: a stack's reading is mostly a cost per file (opening
+    /// it, decoding its blocks), which a scan of fewer partitions than cores (a small stack, a
+    /// single chip) would otherwise pay on one core.
     pub fn new(
         plan: Arc<ScanPlan>,
         schema: SchemaRef,
         counters: ReadCounters,
         batch_size: usize,
+        threads: usize,
     ) -> Self {
         Self {
             plan,
             schema,
-            files: HashMap::new(),
+            shards: (0..threads.max(1)).map(|_| OpenFiles::new()).collect(),
             counters,
             batch_size: batch_size.max(1),
         }
@@ -189,7 +201,7 @@ impl PartitionReader {
 
     /// Reads `band` of the selected acquisitions over `strip`. For the `pixels` layout the values
     /// are interleaved pixel-major (each pixel's series contiguous, as its list needs); for
-    /// `observations` each acquisition's window is read straight into its place.
+    /// `observations` each acquisition's window is in turn.
     fn read_band<A: ArrowPrimitiveType>(
         &mut self,
         tile: usize,
@@ -202,69 +214,91 @@ impl PartitionReader {
     {
         let n_px = strip.pixels();
         let n_acq = selected.len();
-        let mut values = vec![A::Native::default(); n_px * n_acq];
-        let interleave = self.plan.layout == Layout::Pixels;
-        let mut window_buf = if interleave {
-            vec![A::Native::default(); n_px]
-        } else {
-            Vec::new()
+        let mut windows = vec![A::Native::default(); n_px * n_acq];
+        // Each thread reads its shard's acquisitions straight into their windows.
+        let mut jobs: Vec<Windows<A::Native>> = self.shards.iter().map(|_| Vec::new()).collect();
+        for (acq, window) in selected.zip(windows.chunks_mut(n_px.max(1))) {
+            jobs[acq % self.shards.len()].push((acq, window));
+        }
+        let read = |(files, jobs): (&mut OpenFiles, Windows<A::Native>)| {
+            jobs.into_iter().try_for_each(|(acq, window)| {
+                open(&self.plan, files, &self.counters, (tile, acq, band))?
+                    .read_window(strip, window)?;
+                self.counters.windows_read.add(1);
+                self.counters.bytes_read.add(n_px * size_of::<A::Native>());
+                Ok::<_, DataFusionError>(())
+            })
         };
-        for (k, acq) in selected.enumerate() {
-            let file = self.file(tile, acq, band)?;
-            if interleave {
-                file.read_window(strip, &mut window_buf)?;
-                for (p, v) in window_buf.iter().enumerate() {
+        let read = &read;
+        let mut shards = self.shards.iter_mut().zip(jobs);
+        let first = shards.next().expect("a reader has a shard");
+        std::thread::scope(|scope| {
+            let others: Vec<_> = shards.map(|job| scope.spawn(move || read(job))).collect();
+            read(first)?;
+            others.into_iter().try_for_each(|t| {
+                t.join()
+                    .map_err(|_| internal_datafusion_err!("a raster read thread panicked"))?
+            })
+        })?;
+        let values = if self.plan.layout == Layout::Pixels {
+            let mut values = vec![A::Native::default(); n_px * n_acq];
+            for (k, window) in windows.chunks_exact(n_px.max(1)).enumerate() {
+                for (p, v) in window.iter().enumerate() {
                     values[p * n_acq + k] = *v;
                 }
-            } else {
-                file.read_window(strip, &mut values[k * n_px..(k + 1) * n_px])?;
             }
-            self.counters.windows_read.add(1);
-            self.counters.bytes_read.add(n_px * size_of::<A::Native>());
-        }
+            values
+        } else {
+            windows
+        };
         Ok(Arc::new(PrimitiveArray::<A>::new(
             ScalarBuffer::from(values),
             None,
         )))
     }
+}
 
-    /// The open file of a band of an acquisition, opened on first use and checked against the grid
-    /// the catalog recorded.
-    ///
-    /// A partition keeps its files open, so each is opened once. When the process nears its
-    /// open-file budget (many partitions reading at once), the partition lets go of its own files
-    /// first and reopens them as needed: slower, but never "too many open files".
-    fn file(&mut self, tile: usize, acq: usize, band: Band) -> Result<&RasterFile> {
-        let key = (tile, acq, band);
-        if !self.files.contains_key(&key) {
-            if crate::gdal_io::open_files() >= crate::gdal_io::open_file_budget() {
-                self.files.clear();
-            }
-            let tile_stack = &self.plan.stack.tiles[tile];
-            let path = tile_stack.acquisitions[acq]
-                .files
-                .get(&band)
-                .ok_or_else(|| {
-                    exec_datafusion_err!("band '{band}' has no file in tile {}", tile_stack.tile)
-                })?;
-            // Scans may run on executors: say where a file could not be opened.
-            let file = RasterFile::open(path).map_err(|e| {
-                exec_datafusion_err!("{e} (reading on {})", crate::gdal_io::process_description())
-            })?;
-            // The CRS was checked when the stack was catalogued; size and transform are cheap.
-            if let Some(difference) = tile_stack
-                .grid
-                .layout_difference_from(&file.transform()?, file.size())
-            {
-                return Err(exec_datafusion_err!(
-                    "raster file '{path}' changed since the table was created: {difference}"
-                ));
-            }
-            self.counters.files_opened.add(1);
-            self.files.insert(key, file);
+/// The open file of a band of an acquisition (`key`: tile index, acquisition index, band),
+/// opened on first use into `files` and checked against the grid the catalog recorded.
+///
+/// A partition keeps its files open, so each is opened once. When the process nears its
+/// open-file budget (many partitions reading at once), the reader lets go of these files first
+/// and reopens them as needed: slower, but never "too many open files".
+fn open<'f>(
+    plan: &ScanPlan,
+    files: &'f mut OpenFiles,
+    counters: &ReadCounters,
+    key: (usize, usize, Band),
+) -> Result<&'f RasterFile> {
+    let (tile, acq, band) = key;
+    if !files.contains_key(&key) {
+        if crate::gdal_io::open_files() >= crate::gdal_io::open_file_budget() {
+            files.clear();
         }
-        Ok(&self.files[&key])
+        let tile_stack = &plan.stack.tiles[tile];
+        let path = tile_stack.acquisitions[acq]
+            .files
+            .get(&band)
+            .ok_or_else(|| {
+                exec_datafusion_err!("band '{band}' has no file in tile {}", tile_stack.tile)
+            })?;
+        // Scans may run on executors: say where a file could not be opened.
+        let file = RasterFile::open(path).map_err(|e| {
+            exec_datafusion_err!("{e} (reading on {})", crate::gdal_io::process_description())
+        })?;
+        // The CRS was checked when the stack was catalogued; size and transform are cheap.
+        if let Some(difference) = tile_stack
+            .grid
+            .layout_difference_from(&file.transform()?, file.size())
+        {
+            return Err(exec_datafusion_err!(
+                "raster file '{path}' changed since the table was created: {difference}"
+            ));
+        }
+        counters.files_opened.add(1);
+        files.insert(key, file);
     }
+    Ok(&files[&key])
 }
 
 fn list(column: &Column, offsets: OffsetBuffer<i32>, values: ArrayRef) -> Result<ArrayRef> {
