@@ -201,7 +201,7 @@ impl PartitionReader {
 
     /// Reads `band` of the selected acquisitions over `strip`. For the `pixels` layout the values
     /// are interleaved pixel-major (each pixel's series contiguous, as its list needs); for
-    /// `observations` each acquisition's window is in turn.
+    /// `observations` the acquisitions' windows follow one another.
     fn read_band<A: ArrowPrimitiveType>(
         &mut self,
         tile: usize,
@@ -233,7 +233,10 @@ impl PartitionReader {
         let mut shards = self.shards.iter_mut().zip(jobs);
         let first = shards.next().expect("a reader has a shard");
         std::thread::scope(|scope| {
-            let others: Vec<_> = shards.map(|job| scope.spawn(move || read(job))).collect();
+            let others: Vec<_> = shards
+                .filter(|(_, jobs)| !jobs.is_empty())
+                .map(|job| scope.spawn(move || read(job)))
+                .collect();
             read(first)?;
             others.into_iter().try_for_each(|t| {
                 t.join()
