@@ -22,6 +22,32 @@ pub struct Fit {
 pub type Row = [f64; COLUMNS];
 
 impl Fit {
+    /// The model with `coefficients` and `intercept` over `rows` and their `observed` values:
+    /// its residuals, and its RMSE with `num_coefficients` degrees of freedom taken off. Serves
+    /// a fresh fit and a stored model alike, so both give the same residuals to the bit.
+    pub fn over(
+        coefficients: [f64; COLUMNS],
+        intercept: f64,
+        rows: &[Row],
+        observed: &[f64],
+        num_coefficients: usize,
+    ) -> Fit {
+        let mut fit = Fit {
+            coefficients,
+            intercept,
+            residual: Vec::new(),
+            rmse: 0.0,
+        };
+        fit.residual = rows
+            .iter()
+            .zip(observed)
+            .map(|(r, &y)| y - fit.predict(r))
+            .collect();
+        let degrees = rows.len() as f64 - num_coefficients as f64;
+        fit.rmse = (sum_of_squares(&fit.residual) / degrees).sqrt();
+        fit
+    }
+
     /// The model's value on the date of `row` (unused harmonics have zero coefficients, so the
     /// full row serves every model, as in pyccd's `predict`).
     pub fn predict(&self, row: &Row) -> f64 {
@@ -134,25 +160,12 @@ impl<'a> Design<'a> {
             5 => problem.descend::<5>(&mut descents),
             _ => problem.descend::<7>(&mut descents),
         }
-        let degrees = self.rows.len() as f64 - self.num_coefficients as f64;
         descents
             .iter()
             .zip(bands)
             .map(|(d, observed)| {
-                let mut fit = Fit {
-                    coefficients: d.w,
-                    intercept: d.y_offset - dot(&self.x_offset, &d.w),
-                    residual: Vec::new(),
-                    rmse: 0.0,
-                };
-                fit.residual = self
-                    .rows
-                    .iter()
-                    .zip(observed.iter())
-                    .map(|(r, &y)| y - fit.predict(r))
-                    .collect();
-                fit.rmse = (sum_of_squares(&fit.residual) / degrees).sqrt();
-                fit
+                let intercept = d.y_offset - dot(&self.x_offset, &d.w);
+                Fit::over(d.w, intercept, self.rows, observed, self.num_coefficients)
             })
             .collect()
     }

@@ -220,6 +220,9 @@ struct StandardProcedure {
     continuation: Option<Continuation>,
     /// Whether the processing mask changed after that, which makes it unusable.
     mask_changed_after: bool,
+    /// An update's models over its continuation's fit window, read from the stored segment
+    /// that window's look-forward reported, for that look-forward to pick up with.
+    stored_fits: Option<Models>,
 }
 
 impl StandardProcedure {
@@ -253,6 +256,7 @@ impl StandardProcedure {
             variogram: [0.0; 7],
             continuation: None,
             mask_changed_after: false,
+            stored_fits: None,
         };
         s.refresh();
         s
@@ -310,12 +314,17 @@ impl StandardProcedure {
         self.refresh();
     }
 
-    /// Fits `bands` over `w` with `coefficients` coefficients.
-    fn fit(&self, w: Window, coefficients: usize, bands: &[usize]) -> Models {
-        let rows: Vec<Row> = self.kept[w.start..w.stop.min(self.kept.len())]
+    /// The coefficient-matrix rows of the kept observations in `w`.
+    fn design_rows(&self, w: Window) -> Vec<Row> {
+        self.kept[w.start..w.stop.min(self.kept.len())]
             .iter()
             .map(|&i| self.rows[i])
-            .collect();
+            .collect()
+    }
+
+    /// Fits `bands` over `w` with `coefficients` coefficients.
+    fn fit(&self, w: Window, coefficients: usize, bands: &[usize]) -> Models {
+        let rows = self.design_rows(w);
         let observed: Vec<Vec<f64>> = bands.iter().map(|&b| self.observed(b, w)).collect();
         let observed: Vec<&[f64]> = observed.iter().map(Vec::as_slice).collect();
         let mut models = Models {
@@ -458,6 +467,12 @@ impl StandardProcedure {
         if looking_forward && window.stop + self.p.peek_size > self.kept.len() {
             return None;
         }
+        if let Some(f) = fit_window {
+            self.stored_fits = previous
+                .change_models
+                .get(c.segments)
+                .and_then(|segment| self.stored_models(segment, window, f));
+        }
         let cursor = Cursor {
             step: c.step,
             window,
@@ -466,6 +481,41 @@ impl StandardProcedure {
             start: c.start,
         };
         Some((previous.change_models[..c.segments].to_vec(), cursor))
+    }
+
+    /// The models of all seven bands over `fit_window` that a stored `segment` holds, if it is
+    /// the one the look-forward over `window` reported when the series ran out: its fits, all
+    /// seven bands over `fit_window`, are exactly the ones that look-forward resumes with. A
+    /// segment with other days or a confirmed break is not that one, and the models are then
+    /// fitted again.
+    fn stored_models(
+        &self,
+        segment: &ChangeModel,
+        window: Window,
+        fit_window: Window,
+    ) -> Option<Models> {
+        let day = |k: usize| self.pixel.dates[self.kept[k]];
+        let same = segment.change_probability == 0.0
+            && window.stop <= self.kept.len()
+            && segment.start_day == day(window.start)
+            && segment.end_day == day(window.stop - 1);
+        if !same {
+            return None;
+        }
+        let coefficients = determine_num_coefs(fit_window.len(), &self.p);
+        let rows = self.design_rows(fit_window);
+        let fits = std::array::from_fn(|b| {
+            let model = &segment.bands[b];
+            let observed = self.observed(b, fit_window);
+            Some(Fit::over(
+                model.coefficients,
+                model.intercept,
+                &rows,
+                &observed,
+                coefficients,
+            ))
+        });
+        Some(Models { fits, coefficients })
     }
 
     /// Where an update picks up (pyccd's `results_fromprev`, `prevmask` and `jumpstart`): the
@@ -637,8 +687,12 @@ impl StandardProcedure {
         let peek = p.peek_size;
         let mut fit_window = fitted.unwrap_or(w);
         // Fitted with the coefficients the window's length gave them when they were fitted.
-        let mut models: Option<Models> =
-            fitted.map(|f| self.fit(f, determine_num_coefs(f.len(), &p), &p.detection_bands));
+        let stored = self.stored_fits.take();
+        let mut models: Option<Models> = fitted.map(|f| {
+            stored.unwrap_or_else(|| {
+                self.fit(f, determine_num_coefs(f.len(), &p), &p.detection_bands)
+            })
+        });
         let mut change = 0.0;
         let mut fit_span = span(&self.period, fit_window);
         let mut last = None;
