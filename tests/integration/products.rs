@@ -227,7 +227,9 @@ fn nir_model() -> String {
 #[test]
 fn cover_products_of_a_real_pixel_are_pinned() {
     use ardent_udfs::kernels::booster::Booster;
-    use ardent_udfs::kernels::cover::{classify_pixels, cover_products, CoverProducts};
+    use ardent_udfs::kernels::cover::{
+        classify_pixels, cover_products, segments_read_at, CoverProducts,
+    };
     use ardent_udfs::kernels::products::ordinal;
     let json =
         crate::ccdc::reference_pixels().join("test_3657_3610_observations.cfmask.pyccd.json");
@@ -239,15 +241,22 @@ fn cover_products_of_a_real_pixel_are_pinned() {
         .remove(0);
     let dates: Vec<usize> = segments.iter().map(|s| s.predictions.len()).collect();
     assert_eq!(dates, [9, 10, 4, 3, 2]);
-    let at = |y: i32, m: u32, d: u32| {
+    let mut read = Vec::new();
+    let mut at = |y: i32, m: u32, d: u32| {
         let day = ordinal(chrono::NaiveDate::from_ymd_opt(y, m, d).unwrap());
+        let products = cover_products(&segments, day);
+        // The products of only the segments they read (as `landcover` classifies) are the same.
+        let models = segments_read_at(&result.change_models, day, (7, 1));
+        let few = classify_pixels(&[(models.as_slice(), &[][..])], &booster, (7, 1)).unwrap();
+        assert_eq!(cover_products(&few[0], day), products, "{y}-{m}-{d}");
+        read.push(models.len());
         let CoverProducts {
             lcpri,
             lcsec,
             lcpconf,
             lcsconf,
             lcachg,
-        } = cover_products(&segments, day);
+        } = products;
         (lcpri, lcsec, lcpconf, lcsconf, lcachg)
     };
     let (grass, tree) = (3, 4);
@@ -279,4 +288,7 @@ fn cover_products_of_a_real_pixel_are_pinned() {
     assert_eq!(at(2014, 7, 1), (tree, grass, 151, 151, 34));
     // After it, ended without a break: carried forward, 202.
     assert_eq!(at(2016, 7, 1), (tree, grass, 202, 202, tree));
+    // Of the five segments, the one before, inside or after which both the date and the date
+    // a year earlier fall; two where either falls in a gap or they fall in different segments.
+    assert_eq!(read, [1, 1, 1, 2, 1, 2, 2, 1, 2, 2, 1, 2, 2, 1, 1]);
 }

@@ -116,6 +116,54 @@ pub fn prediction_dates(start_day: i64, end_day: i64, (month, day): (u32, u32)) 
         .collect()
 }
 
+/// The segments of `models` that the cover products at `day` read, in their order: at `day` and
+/// at the same day a year earlier, the segment spanning it, the two around a gap it falls in, or
+/// the first or the last segment, among those that span a prediction date (`on` of a year); and
+/// the segments that span none, which the rules pass over and the classifier has nothing to do
+/// for. The products of these are the products of all of them, since a rule reads no other
+/// segment; so a pixel's long series costs the classifier no more than its few segments around
+/// the query.
+pub fn segments_read_at(models: &[ChangeModel], day: i64, on: (u32, u32)) -> Vec<ChangeModel> {
+    let dated: Vec<bool> = models
+        .iter()
+        .map(|m| !prediction_dates(m.start_day, m.end_day, on).is_empty())
+        .collect();
+    let mut spans: Vec<(i64, i64, usize)> = (0..models.len())
+        .filter(|&i| dated[i])
+        .map(|i| (models[i].start_day, models[i].end_day, i))
+        .collect();
+    spans.sort_unstable();
+    let mut read = vec![false; models.len()];
+    for d in std::iter::once(day).chain(year_before(day)) {
+        let (Some(first), Some(last)) = (spans.first(), spans.last()) else {
+            break;
+        };
+        if d < first.0 {
+            read[first.2] = true;
+        } else if d > last.1 {
+            read[last.2] = true;
+        } else if let Some(s) = spans.iter().find(|s| (s.0..=s.1).contains(&d)) {
+            read[s.2] = true;
+        } else if let Some(w) = spans.windows(2).find(|w| d > w[0].1 && d < w[1].0) {
+            read[w[0].2] = true;
+            read[w[1].2] = true;
+        }
+    }
+    models
+        .iter()
+        .enumerate()
+        .filter(|&(i, _)| read[i] || !dated[i])
+        .map(|(_, m)| m.clone())
+        .collect()
+}
+
+/// The same day a year earlier (February 29 has none).
+fn year_before(day: i64) -> Option<i64> {
+    date_of(day)
+        .and_then(|d| d.with_year(d.year() - 1))
+        .map(ordinal)
+}
+
 /// One segment with the classifier's probabilities at each of its prediction dates.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ClassifiedSegment {
@@ -407,10 +455,7 @@ pub fn cover_products(segments: &[ClassifiedSegment], day: i64) -> CoverProducts
     let now = at(day);
     let [lcpri, lcsec] = landcover(&now, day).unwrap_or([NONE; 2]);
     let [lcpconf, lcsconf] = confidence(&now, day);
-    let year_before = date_of(day)
-        .and_then(|d| d.with_year(d.year() - 1))
-        .map(ordinal);
-    let previous = year_before
+    let previous = year_before(day)
         .and_then(|d| landcover(&at(d), d))
         .map_or(NONE, |c| c[0]);
     let lcachg = if previous == lcpri {

@@ -17,7 +17,9 @@ use datafusion::logical_expr::{
 use super::segments::{coerce_when, holds_segments, query_days, Segments};
 use super::{coerce_band, constant_str, is_list, list_of, row_ranges, DOC_SECTION};
 use crate::kernels::booster::Booster;
-use crate::kernels::cover::{classify_pixels, cover_products, features, CoverProducts};
+use crate::kernels::cover::{
+    classify_pixels, cover_products, features, segments_read_at, CoverProducts,
+};
 
 /// LCMAP predicts land cover on July 1 of each year a segment spans.
 const PREDICTION_DAY: (u32, u32) = (7, 1);
@@ -394,11 +396,16 @@ impl ScalarUDFImpl for LandcoverUdf {
             .zip(aux)
             .map(|((models, day), aux)| Ok(models?.zip(day).zip(aux)))
             .collect::<Result<Vec<_>>>()?;
-        // The whole batch's segments are classified together: one pass over the model.
-        let inputs: Vec<_> = pixels
+        // Only the segments the products read are classified, the whole batch's together: one
+        // pass over the model.
+        let read: Vec<_> = pixels
             .iter()
             .flatten()
-            .map(|((models, _), aux)| (models.as_slice(), aux.as_slice()))
+            .map(|((models, day), aux)| (segments_read_at(models, *day, PREDICTION_DAY), aux))
+            .collect();
+        let inputs: Vec<_> = read
+            .iter()
+            .map(|(models, aux)| (models.as_slice(), aux.as_slice()))
             .collect();
         let mut classified = classify_pixels(&inputs, &booster, PREDICTION_DAY)
             .map_err(|e| exec_datafusion_err!("{name}: {e}"))?
