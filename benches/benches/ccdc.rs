@@ -1,7 +1,7 @@
 //! CCDC speed: the kernel per pixel on pyccd's real test pixels and on a synthetic pixel of
 //! 1,000 observations, and CCDC end to end through SQL over a 100 x 100 px chip of a GeoTIFF stack;
 //! the annual update against a full recompute over that chip with one year added; and LCMAP's
-//! change and cover products per pixel against CCDC's cost.
+//! change and cover products per pixel against CCDC's cost, and the land-cover classifier alone.
 //!
 //! The synthetic pixel is also written to `target/ccdc-bench/` so that `benches/pyccd_time.py`
 //! (run by `make bench` right after) times pyccd on exactly the same inputs and prints the ratios.
@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use ardent_engine::ccdc::{PixelCsv, CSV_HEADER};
 use ardent_engine::synth::{generate, SynthConfig};
+use ardent_udfs::kernels::booster::Booster;
 use ardent_udfs::kernels::ccdc::{detect, settings};
 use ardent_udfs::kernels::qa::QaScheme;
 use chrono::NaiveDate;
@@ -208,17 +209,22 @@ fn annual_update(c: &mut Criterion) {
     group.finish();
 }
 
-/// A land-cover model of the shape LCMAP trained (9 classes, trees of depth 8; `rounds` rounds
-/// of one tree per class) over the 63 segment features, as XGBoost saves it. Its splits are
-/// arbitrary: inference costs the same whatever the thresholds, since every tree is full.
-fn lcmap_shaped_model(rounds: usize) -> String {
-    let mut state: u64 = 7;
-    let mut next = move || {
+/// Numbers in [0, 1) from a fixed linear congruential sequence.
+fn uniform(seed: u64) -> impl FnMut() -> f64 {
+    let mut state = seed;
+    move || {
         state = state
             .wrapping_mul(6364136223846793005)
             .wrapping_add(1442695040888963407);
         (state >> 33) as f64 / (1u64 << 31) as f64
-    };
+    }
+}
+
+/// A land-cover model of the shape LCMAP trained (9 classes, trees of depth 8; `rounds` rounds
+/// of one tree per class) over the 63 segment features, as XGBoost saves it. Its splits are
+/// arbitrary: inference costs the same whatever the thresholds, since every tree is full.
+fn lcmap_shaped_model(rounds: usize) -> String {
+    let mut next = uniform(7);
     const INTERNAL: usize = 255;
     let tree = |next: &mut dyn FnMut() -> f64| {
         let nodes = 2 * INTERNAL + 1;
@@ -264,5 +270,45 @@ fn products_per_pixel(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, pixels, chip_sql, annual_update, products_per_pixel);
+/// The classifier alone, with the model above: segments of eight prediction dates each, their
+/// rows alike but in the date's seven features (intercept + slope x date), predicted grouped by
+/// segment (as `landcover` does) and row by row.
+fn classifier(c: &mut Criterion) {
+    let benchmarking = std::env::args().any(|a| a == "--bench");
+    let segments = if benchmarking { 1000 } else { 10 };
+    let booster = Booster::from_json(&lcmap_shaped_model(100)).unwrap();
+    let mut next = uniform(11);
+    let mut rows = Vec::new();
+    for _ in 0..segments {
+        let features: Vec<f32> = (0..63).map(|_| (next() * 2000.0 - 500.0) as f32).collect();
+        for year in 0..8 {
+            rows.extend(features.iter().enumerate().map(|(k, &f)| {
+                // Each band's ninth feature is the date's.
+                if k % 9 == 8 {
+                    f + 12.0 * year as f32
+                } else {
+                    f
+                }
+            }));
+        }
+    }
+    let groups = vec![8; segments];
+    let mut group = c.benchmark_group("classifier");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(segments as u64));
+    group.bench_function("grouped_by_segment", |b| {
+        b.iter(|| booster.predict_groups(&rows, &groups))
+    });
+    group.bench_function("row_by_row", |b| b.iter(|| booster.predict_rows(&rows)));
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    pixels,
+    chip_sql,
+    annual_update,
+    products_per_pixel,
+    classifier
+);
 criterion_main!(benches);

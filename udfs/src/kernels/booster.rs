@@ -183,24 +183,47 @@ impl Tree {
 /// direction, else values below the threshold go left, as XGBoost's predictor does.
 fn goes_left(node: &Node, row: &[f32]) -> bool {
     let value = row[(node.feature & !DEFAULT_LEFT) as usize];
-    if value.is_nan() {
-        node.feature & DEFAULT_LEFT != 0
-    } else {
-        value < node.value
-    }
+    // NaN compares false; no branch, see `child`.
+    (value < node.value) | (value.is_nan() & (node.feature & DEFAULT_LEFT != 0))
 }
 
-/// The leaf value `row` reaches from `root`.
-fn leaf(nodes: &[Node], root: usize, row: &[f32]) -> f32 {
-    let mut node = &nodes[root];
-    while node.left != LEAF {
-        node = &nodes[if goes_left(node, row) {
-            node.left
-        } else {
-            node.right
-        } as usize];
+/// The child of the split `node` that `row` goes to, chosen without a branch: a split's
+/// direction is as good as random, and in [`descend`] a mispredicted branch would discard the
+/// other groups' reads in flight.
+fn child(node: &Node, row: &[f32]) -> u32 {
+    let mask = u32::from(goes_left(node, row)).wrapping_neg();
+    node.right ^ ((node.left ^ node.right) & mask)
+}
+
+/// Takes each group of a block (`groups[g]` rows from `firsts[g]`, of `features` values each
+/// in `batch`; `varies` their varying features, `features` per group) from `root` down as far
+/// as its rows go together: to a leaf, or to the first split on a feature in which they
+/// differ. The groups step together, a level at a time, so the reads of their nodes (a cache
+/// miss each in a model larger than the caches: most of inference's cost) are in flight at
+/// once rather than one after another. Leaves each group's node in `at`.
+fn descend(
+    (nodes, root): (&[Node], u32),
+    (batch, features): (&[f32], usize),
+    (groups, firsts, varies): (&[usize], &[usize], &[bool]),
+    at: &mut Vec<u32>,
+) {
+    at.clear();
+    at.resize(groups.len(), root);
+    loop {
+        let mut moved = false;
+        for (g, at) in at.iter_mut().enumerate() {
+            let node = &nodes[*at as usize];
+            let feature = (node.feature & !DEFAULT_LEFT) as usize;
+            if groups[g] == 0 || node.left == LEAF || varies[g * features + feature] {
+                continue;
+            }
+            *at = child(node, &batch[firsts[g] * features..][..features]);
+            moved = true;
+        }
+        if !moved {
+            break;
+        }
     }
-    node.value
 }
 
 /// Walks a group of rows through a tree together: the rows that agree at a split go on as one,
@@ -239,8 +262,12 @@ impl GroupWalk {
                     break;
                 }
                 if !varies[(node.feature & !DEFAULT_LEFT) as usize] {
-                    let left = goes_left(node, row(self.rows[start]));
-                    at = if left { node.left } else { node.right };
+                    // A branch here: one walk alone gains from the speculation.
+                    at = if goes_left(node, row(self.rows[start])) {
+                        node.left
+                    } else {
+                        node.right
+                    };
                     continue;
                 }
                 // Rows going left to the front, the others to the back.
@@ -399,6 +426,7 @@ impl Booster {
         );
         let mut out = vec![self.base_margin; rows.len() / f * c];
         let mut walk = GroupWalk::default();
+        let mut at = Vec::new();
         let (mut first, mut rest) = (0, groups);
         while !rest.is_empty() {
             // A block of whole groups, of about BLOCK rows (one group at least).
@@ -410,29 +438,31 @@ impl Booster {
             }
             let (block, after) = rest.split_at(taken);
             let mut varies = vec![false; block.len() * f];
+            let mut firsts = Vec::with_capacity(block.len());
             let mut start = first;
             for (&group, varies) in block.iter().zip(varies.chunks_exact_mut(f)) {
                 varying(rows, f, start..start + group, varies);
+                firsts.push(start);
                 start += group;
             }
             // Each row's leaf values are added in the trees' order, as XGBoost adds them.
             for &(root, class) in &self.trees {
-                let mut start = first;
-                for (&group, varies) in block.iter().zip(varies.chunks_exact(f)) {
-                    match group {
-                        0 => {}
-                        1 => {
-                            out[start * c + class] +=
-                                leaf(&self.nodes, root, &rows[start * f..][..f])
-                        }
-                        _ => {
-                            let group_rows = (start..start + group, varies);
-                            walk.run((&self.nodes, root), (rows, f), group_rows, |r, value| {
-                                out[r * c + class] += value
-                            })
-                        }
+                let tree = (self.nodes.as_slice(), root as u32);
+                descend(tree, (rows, f), (block, &firsts, &varies), &mut at);
+                for (g, &node) in at.iter().enumerate() {
+                    let rows_of = firsts[g]..firsts[g] + block[g];
+                    let reached = &self.nodes[node as usize];
+                    if rows_of.is_empty() {
+                        continue;
+                    } else if reached.left == LEAF {
+                        rows_of.for_each(|r| out[r * c + class] += reached.value);
+                    } else {
+                        let group_rows = (rows_of, &varies[g * f..][..f]);
+                        let from = (self.nodes.as_slice(), node as usize);
+                        walk.run(from, (rows, f), group_rows, |r, value| {
+                            out[r * c + class] += value
+                        })
                     }
-                    start += group;
                 }
             }
             first += size;
