@@ -97,6 +97,12 @@ fn pixels(c: &mut Criterion) {
     group.finish();
 }
 
+/// Whether criterion benchmarks (`cargo bench`) rather than runs each bench once as a test
+/// (`cargo test --benches`, where inputs are kept small).
+fn benchmarking() -> bool {
+    std::env::args().any(|a| a == "--bench")
+}
+
 /// A synthetic stack of `size` x `size` px over 2013-2020 (both sensors) as table `pix` of a
 /// local session: 100 x 100 px when benchmarking, 10 x 10 px when run as a test (`cargo test
 /// --benches`, debug build), to keep the benches working.
@@ -109,8 +115,7 @@ struct Chip {
 
 impl Chip {
     fn new() -> Chip {
-        let benchmarking = std::env::args().any(|a| a == "--bench");
-        let size: usize = if benchmarking { 100 } else { 10 };
+        let size: usize = if benchmarking() { 100 } else { 10 };
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("stack");
         let config = SynthConfig {
@@ -274,8 +279,7 @@ fn products_per_pixel(c: &mut Criterion) {
 /// rows alike but in the date's seven features (intercept + slope x date), predicted grouped by
 /// segment (as `landcover` does) and row by row.
 fn classifier(c: &mut Criterion) {
-    let benchmarking = std::env::args().any(|a| a == "--bench");
-    let segments = if benchmarking { 1000 } else { 10 };
+    let segments = if benchmarking() { 1000 } else { 10 };
     let booster = Booster::from_json(&lcmap_shaped_model(100)).unwrap();
     let mut next = uniform(11);
     let mut rows = Vec::new();
