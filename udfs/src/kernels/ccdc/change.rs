@@ -37,28 +37,39 @@ pub(super) fn determine_num_coefs(observations: usize, p: &Params) -> usize {
 /// sum they feed), which saves a full sort at every step of the look-forward.
 pub(super) fn closest_doy(period: &[f64], index: usize, window: Window, num: usize) -> Vec<usize> {
     let target = period[index];
-    // Distances are finite and never negative, so their bit patterns sort as they do: integer
-    // keys make the comparisons cheap and keep numpy's order exactly.
-    let keys: Vec<u64> = period[window.start..window.stop]
+    let keys: Vec<u32> = period[window.start..window.stop]
         .iter()
-        .map(|d| {
-            let d_rt = d - target;
-            (round(d_rt / 365.25) * 365.25 - d_rt).abs().to_bits()
-        })
+        .map(|d| quarter_days_off_year(d - target))
         .collect();
     if keys.len() > num {
-        let mut pairs: Vec<(u64, u32)> = keys.iter().zip(0u32..).map(|(&k, i)| (k, i)).collect();
-        pairs.select_nth_unstable(num);
-        let cut = pairs[num].0;
-        let nearest = &mut pairs[..num];
-        if nearest.iter().all(|p| p.0 < cut) {
+        // Key and position in one integer: ordered as (key, position) pairs, cheaper to select.
+        let mut packed: Vec<u64> = keys
+            .iter()
+            .zip(0u64..)
+            .map(|(&k, i)| (u64::from(k) << 32) | i)
+            .collect();
+        packed.select_nth_unstable(num);
+        let cut = packed[num] >> 32;
+        let nearest = &mut packed[..num];
+        if nearest.iter().all(|p| p >> 32 < cut) {
             nearest.sort_unstable();
-            return nearest.iter().map(|p| p.1 as usize).collect();
+            return nearest.iter().map(|p| (p & 0xffff_ffff) as usize).collect();
         }
     }
     let mut order = argsort_prefix(&keys, num);
     order.truncate(num);
     order
+}
+
+/// pyccd's distance in day of year, `abs(round(d_rt / 365.25) * 365.25 - d_rt)`, in quarter
+/// days, for `d_rt` a whole number of days (dates are). Its value is then exact and a whole
+/// number of quarter days, `|1461 k - 4 d_rt|` for the whole `k` nearest `4 d_rt / 1461`, which
+/// is never halfway between two (1461 is odd), so numpy's rounding of the quotient finds the
+/// same `k`. Integer keys order as pyccd's do and cost no division or rounding.
+fn quarter_days_off_year(d_rt: f64) -> u32 {
+    let quarters = 4 * d_rt as i64;
+    let years = (quarters + 730).div_euclid(1461);
+    (1461 * years - quarters).unsigned_abs() as u32
 }
 
 /// pyccd's `adjustpeek`: a longer peek window when observations are denser than every 16 days.
@@ -98,6 +109,19 @@ mod tests {
         (0..n)
             .map(|i| 730_000.0 + (i * 16 + (i * i * 7) % 23) as f64)
             .collect()
+    }
+
+    #[test]
+    fn quarter_day_keys_are_pyccds_distances() {
+        for d_rt in -12_000..12_000 {
+            let d_rt = f64::from(d_rt);
+            let pyccd = (round(d_rt / 365.25) * 365.25 - d_rt).abs();
+            assert_eq!(
+                f64::from(quarter_days_off_year(d_rt)),
+                pyccd * 4.0,
+                "{d_rt}"
+            );
+        }
     }
 
     #[test]

@@ -48,7 +48,11 @@ pub fn mean(values: &[f64]) -> f64 {
 
 /// `np.median`: NaN for no values, the mean of the middle two for an even count.
 pub fn median(values: &[f64]) -> f64 {
-    let mut v: Vec<f64> = values.to_vec();
+    median_of(values.to_vec())
+}
+
+/// [`median`] of values the caller no longer needs, reordering them in place of a copy.
+pub fn median_of(mut v: Vec<f64>) -> f64 {
     let n = v.len();
     if n == 0 || v.iter().any(|x| x.is_nan()) {
         return f64::NAN;

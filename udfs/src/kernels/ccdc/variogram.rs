@@ -1,6 +1,6 @@
 //! The variogram of pyccd's `math_utils.py`, with scipy's `mode` that it uses.
 
-use super::numeric::median;
+use super::numeric::median_of;
 
 /// pyccd's `adjusted_variogram`: median absolute differences between observations at the
 /// smallest lag whose most common spacing exceeds 30 days (lag 1 if none does).
@@ -11,27 +11,39 @@ pub(super) fn adjusted_variogram(dates: &[i64], spectra: &[Vec<f64>; 7]) -> [f64
                 .filter(|&i| keep(i))
                 .map(|i| (spectra[b][i + lag] - spectra[b][i]).abs())
                 .collect();
-            median(&diffs)
+            median_of(diffs)
         })
     };
-    let mut variogram = median_abs_diff(1, &|_| true);
-    for lag in 1..=dates.len() {
-        let spacing: Vec<i64> = (0..dates.len().saturating_sub(lag))
-            .map(|i| dates[i + lag] - dates[i])
-            .collect();
-        if spacing.is_empty() {
-            continue;
-        }
+    let mut spacing = Vec::with_capacity(dates.len());
+    for lag in 1..dates.len() {
+        spacing.clear();
+        spacing.extend((0..dates.len() - lag).map(|i| dates[i + lag] - dates[i]));
         if mode(&spacing) > 30 {
-            variogram = median_abs_diff(lag, &|i| spacing[i] > 30);
-            break;
+            return median_abs_diff(lag, &|i| spacing[i] > 30);
         }
     }
-    variogram
+    median_abs_diff(1, &|_| true)
 }
 
-/// `scipy.stats.mode`: the most common value, the smallest among equally common ones.
+/// `scipy.stats.mode`: the most common value, the smallest among equally common ones. Spacings
+/// of a series span few values, which are counted; a wider spread is sorted.
 fn mode(values: &[i64]) -> i64 {
+    let (low, high) = values
+        .iter()
+        .fold((i64::MAX, i64::MIN), |(l, h), &v| (l.min(v), h.max(v)));
+    if high.abs_diff(low) < 4096 {
+        let mut counts = vec![0u32; (high - low) as usize + 1];
+        for &v in values {
+            counts[(v - low) as usize] += 1;
+        }
+        // The first of the largest counts: the smallest value among the most common.
+        let (best, _) =
+            counts.iter().enumerate().fold(
+                (0, 0),
+                |(b, bc), (i, &c)| if c > bc { (i, c) } else { (b, bc) },
+            );
+        return low + best as i64;
+    }
     let mut sorted = values.to_vec();
     sorted.sort_unstable();
     let (mut best, mut best_count) = (sorted[0], 0);
@@ -56,6 +68,9 @@ mod tests {
         assert_eq!(mode(&[3, 1, 3, 1, 2]), 1);
         assert_eq!(mode(&[16, 16, 32]), 16);
         assert_eq!(mode(&[5]), 5);
+        // Spread wider than the counts cover: sorted instead.
+        assert_eq!(mode(&[9000, 3, 9000, 3, 40]), 3);
+        assert_eq!(mode(&[-7000, 9000, 9000]), 9000);
     }
 
     #[test]
