@@ -190,14 +190,14 @@ fn goes_left(node: &Node, row: &[f32]) -> bool {
 
 /// The child of the split `node` that `row` goes to, chosen without a branch: a split's
 /// direction is as good as random, and a mispredicted branch would discard the reads of the
-/// other parts' nodes in flight (see [`Descent`]).
+/// other parts' nodes in flight (see [`TreeDescent`]).
 fn child(node: &Node, row: &[f32]) -> u32 {
     let mask = u32::from(goes_left(node, row)).wrapping_neg();
     node.right ^ ((node.left ^ node.right) & mask)
 }
 
 /// Rows of one group on their way down a tree together: `order[start..end]` of a
-/// [`Descent`], all at `node`.
+/// [`TreeDescent`], all at `node`.
 #[derive(Clone, Copy)]
 struct Part {
     node: u32,
@@ -212,7 +212,7 @@ struct Part {
 /// each in a model larger than the caches: most of inference's cost) are in flight at once
 /// rather than one after another. Keeps its buffers between trees.
 #[derive(Default)]
-struct Descent {
+struct TreeDescent {
     /// The block's rows (positions in the batch), each group's together in its range; a walk
     /// partitions a group's range in place as its rows part.
     order: Vec<usize>,
@@ -225,7 +225,7 @@ struct Descent {
     next: Vec<Part>,
 }
 
-impl Descent {
+impl TreeDescent {
     /// Starts a block of consecutive groups of `groups[g]` rows each, the first at row `first`
     /// of `batch` (rows of `features` values).
     fn block(&mut self, (batch, features): (&[f32], usize), groups: &[usize], first: usize) {
@@ -442,7 +442,7 @@ impl Booster {
             "groups of the rows"
         );
         let mut out = vec![self.base_margin; rows.len() / f * c];
-        let mut descent = Descent::default();
+        let mut descent = TreeDescent::default();
         let (mut first, mut rest) = (0, groups);
         while !rest.is_empty() {
             // A block of whole groups, of about BLOCK rows (one group at least).
