@@ -67,6 +67,7 @@ pub(super) fn closest_doy(period: &[f64], index: usize, window: Window, num: usi
 /// is never halfway between two (1461 is odd), so numpy's rounding of the quotient finds the
 /// same `k`. Integer keys order as pyccd's do and cost no division or rounding.
 fn quarter_days_off_year(d_rt: f64) -> u32 {
+    debug_assert_eq!(d_rt.fract(), 0.0, "dates are whole days");
     let quarters = 4 * d_rt as i64;
     let years = (quarters + 730).div_euclid(1461);
     (1461 * years - quarters).unsigned_abs() as u32

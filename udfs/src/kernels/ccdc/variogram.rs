@@ -36,13 +36,12 @@ fn mode(values: &[i64]) -> i64 {
         for &v in values {
             counts[(v - low) as usize] += 1;
         }
-        // The first of the largest counts: the smallest value among the most common.
-        let (best, _) =
-            counts.iter().enumerate().fold(
-                (0, 0),
-                |(b, bc), (i, &c)| if c > bc { (i, c) } else { (b, bc) },
-            );
-        return low + best as i64;
+        // The largest count, the smallest value among equals.
+        let (best, _) = (0..)
+            .zip(&counts)
+            .max_by_key(|&(i, &c)| (c, std::cmp::Reverse(i)))
+            .expect("one value at least");
+        return low + best;
     }
     let mut sorted = values.to_vec();
     sorted.sort_unstable();
