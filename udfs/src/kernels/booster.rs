@@ -51,22 +51,41 @@ pub struct Booster {
     trees: Vec<(usize, usize)>,
 }
 
-/// One node of a tree, packed so that a step of a walk reads one cache line rather than one
-/// per array of XGBoost's layout: a model of LCMAP's size (4,500 trees of depth 8) is larger
-/// than the caches, and walking it is most of what inference costs.
+/// One node of a tree in 8 bytes, its children side by side, so that a step of a walk reads
+/// one cache line and the forest's nodes take half the cache that XGBoost's arrays would: a
+/// model of LCMAP's size (4,500 trees of depth 8) is larger than the caches, and walking it is
+/// most of what inference costs.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Node {
     /// A split's threshold, or a leaf's value.
     value: f32,
-    /// A split's feature, with `DEFAULT_LEFT` set where a missing value goes left.
-    feature: u32,
-    /// The children, as positions in the forest's nodes; `LEAF` at a leaf.
-    left: u32,
-    right: u32,
+    /// A split's feature (the low `FEATURE_BITS`), the distance from this node to its left
+    /// child (the right one follows it; 0 at a leaf), and `DEFAULT_LEFT` where a missing
+    /// value goes left.
+    link: u32,
 }
 
+const FEATURE_BITS: u32 = 12;
+const FEATURE_MASK: u32 = (1 << FEATURE_BITS) - 1;
 const DEFAULT_LEFT: u32 = 1 << 31;
-const LEAF: u32 = u32::MAX;
+/// The largest distance from a node to its left child (nodes laid out a tree level after
+/// another, it is at most the width of two levels).
+const MAX_CHILD_OFFSET: u32 = (DEFAULT_LEFT >> FEATURE_BITS) - 1;
+
+impl Node {
+    fn feature(self) -> usize {
+        (self.link & FEATURE_MASK) as usize
+    }
+
+    fn is_leaf(self) -> bool {
+        self.link & !(FEATURE_MASK | DEFAULT_LEFT) == 0
+    }
+
+    /// The position of the left child, the node being at `at`.
+    fn left(self, at: u32) -> u32 {
+        at + ((self.link & !DEFAULT_LEFT) >> FEATURE_BITS)
+    }
+}
 
 /// Rows predicted together, tree by tree, so each tree is read once per block rather than once
 /// per row (XGBoost's CPU predictor blocks rows alike). Measured: 1,024 rows (about 130 groups
@@ -152,48 +171,63 @@ impl Tree {
         Ok(())
     }
 
-    /// Appends the tree's nodes to `nodes`, children as positions there.
-    fn append_to(&self, nodes: &mut Vec<Node>) {
-        let offset = nodes.len() as u32;
-        nodes.extend((0..self.left_children.len()).map(|i| {
+    /// Appends the tree's nodes to `nodes` a level after another, each node's children side by
+    /// side; nodes no walk reaches (XGBoost keeps pruned ones) are left out.
+    fn append_to(&self, nodes: &mut Vec<Node>) -> Result<(), BoosterError> {
+        let first = nodes.len();
+        // XGBoost's node ids in the new order; a node's children are pushed as it is laid out.
+        let mut order = vec![0usize];
+        let mut placed = vec![false; self.left_children.len()];
+        placed[0] = true;
+        let mut at = 0;
+        while let Some(&i) = order.get(at) {
             let value = self.split_conditions[i];
-            if self.left_children[i] == -1 {
-                return Node {
-                    value,
-                    feature: 0,
-                    left: LEAF,
-                    right: LEAF,
-                };
-            }
-            let default_left = if self.default_left[i] != 0 {
-                DEFAULT_LEFT
-            } else {
+            let link = if self.left_children[i] == -1 {
                 0
+            } else {
+                let offset = (order.len() - at) as u32;
+                if offset > MAX_CHILD_OFFSET {
+                    return Err(BoosterError::Unsupported(format!(
+                        "a tree more than {MAX_CHILD_OFFSET} nodes wide"
+                    )));
+                }
+                for child in [self.left_children[i], self.right_children[i]] {
+                    let child = child as usize;
+                    if std::mem::replace(&mut placed[child], true) {
+                        return Err(BoosterError::Format(format!(
+                            "tree node {child} has two parents"
+                        )));
+                    }
+                    order.push(child);
+                }
+                let default_left = if self.default_left[i] != 0 {
+                    DEFAULT_LEFT
+                } else {
+                    0
+                };
+                self.split_indices[i] | offset << FEATURE_BITS | default_left
             };
-            Node {
-                value,
-                feature: self.split_indices[i] | default_left,
-                left: offset + self.left_children[i] as u32,
-                right: offset + self.right_children[i] as u32,
-            }
-        }));
+            nodes.push(Node { value, link });
+            at += 1;
+        }
+        debug_assert_eq!(nodes.len() - first, order.len());
+        Ok(())
     }
 }
 
 /// Whether `row` goes left at the split `node`: NaN (missing) follows the node's default
 /// direction, else values below the threshold go left, as XGBoost's predictor does.
-fn goes_left(node: &Node, row: &[f32]) -> bool {
-    let value = row[(node.feature & !DEFAULT_LEFT) as usize];
+fn goes_left(node: Node, row: &[f32]) -> bool {
+    let value = row[node.feature()];
     // NaN compares false; no branch, see `child`.
-    (value < node.value) | (value.is_nan() & (node.feature & DEFAULT_LEFT != 0))
+    (value < node.value) | (value.is_nan() & (node.link & DEFAULT_LEFT != 0))
 }
 
-/// The child of the split `node` that `row` goes to, chosen without a branch: a split's
-/// direction is as good as random, and a mispredicted branch would discard the reads of the
-/// other parts' nodes in flight (see [`TreeDescent`]).
-fn child(node: &Node, row: &[f32]) -> u32 {
-    let mask = u32::from(goes_left(node, row)).wrapping_neg();
-    node.right ^ ((node.left ^ node.right) & mask)
+/// The child of the split `node` at `at` that `row` goes to, chosen without a branch: a
+/// split's direction is as good as random, and a mispredicted branch would discard the reads
+/// of the other parts' nodes in flight (see [`TreeDescent`]).
+fn child(node: Node, at: u32, row: &[f32]) -> u32 {
+    node.left(at) + u32::from(!goes_left(node, row))
 }
 
 /// Rows of one group on their way down a tree together: `order[start..end]` of a
@@ -201,7 +235,11 @@ fn child(node: &Node, row: &[f32]) -> u32 {
 #[derive(Clone, Copy)]
 struct Part {
     node: u32,
-    group: u32,
+    /// Where the group's flags are in [`TreeDescent::varies`].
+    varies: u32,
+    /// Where the group's first row is in the batch: at a split on a feature the group's rows
+    /// share, its value is theirs.
+    first: u32,
     start: u32,
     end: u32,
 }
@@ -215,9 +253,9 @@ struct Part {
 struct TreeDescent {
     /// The block's rows (positions in the batch), each group's together in its range; a walk
     /// partitions a group's range in place as its rows part.
-    order: Vec<usize>,
-    /// Each group's range in `order`.
-    groups: Vec<(u32, u32)>,
+    order: Vec<u32>,
+    /// Each group's walk from the root.
+    roots: Vec<Part>,
     /// Whether feature k differs between group g's rows, at `g * features + k`: where it does
     /// not, the first row's direction at a split on it is all the rows'.
     varies: Vec<bool>,
@@ -229,18 +267,30 @@ impl TreeDescent {
     /// Starts a block of consecutive groups of `groups[g]` rows each, the first at row `first`
     /// of `batch` (rows of `features` values).
     fn block(&mut self, (batch, features): (&[f32], usize), groups: &[usize], first: usize) {
-        self.groups.clear();
+        self.roots.clear();
         self.varies.clear();
         self.varies.resize(groups.len() * features, false);
         let mut end = 0;
-        for (&size, varies) in groups.iter().zip(self.varies.chunks_exact_mut(features)) {
+        for (g, (&size, varies)) in groups
+            .iter()
+            .zip(self.varies.chunks_exact_mut(features))
+            .enumerate()
+        {
             let start = end;
             end += size;
             varying(batch, features, first + start..first + end, varies);
-            self.groups.push((start as u32, end as u32));
+            if size > 0 {
+                self.roots.push(Part {
+                    node: 0,
+                    varies: (g * features) as u32,
+                    first: ((first + start) * features) as u32,
+                    start: start as u32,
+                    end: end as u32,
+                });
+            }
         }
         self.order.clear();
-        self.order.extend(first..first + end);
+        self.order.extend(first as u32..(first + end) as u32);
     }
 
     /// Takes every row of the block from `root` to a leaf, calling `reach(row, leaf value)`
@@ -251,31 +301,21 @@ impl TreeDescent {
         (batch, features): (&[f32], usize),
         mut reach: impl FnMut(usize, f32),
     ) {
-        let row = |r: usize| &batch[r * features..(r + 1) * features];
+        let row = |r: u32| &batch[r as usize * features..(r as usize + 1) * features];
         self.parts.clear();
-        self.parts.extend(
-            (0u32..)
-                .zip(&self.groups)
-                .filter(|(_, (start, end))| start < end)
-                .map(|(group, &(start, end))| Part {
-                    node: root,
-                    group,
-                    start,
-                    end,
-                }),
-        );
+        self.parts
+            .extend(self.roots.iter().map(|&part| Part { node: root, ..part }));
         while !self.parts.is_empty() {
             self.next.clear();
             for &part in &self.parts {
-                let node = &nodes[part.node as usize];
+                let node = nodes[part.node as usize];
                 let rows = &mut self.order[part.start as usize..part.end as usize];
-                if node.left == LEAF {
-                    rows.iter().for_each(|&r| reach(r, node.value));
+                if node.is_leaf() {
+                    rows.iter().for_each(|&r| reach(r as usize, node.value));
                     continue;
                 }
-                let feature = (node.feature & !DEFAULT_LEFT) as usize;
-                if !self.varies[part.group as usize * features + feature] {
-                    let node = child(node, row(rows[0]));
+                if !self.varies[part.varies as usize + node.feature()] {
+                    let node = child(node, part.node, &batch[part.first as usize..]);
                     self.next.push(Part { node, ..part });
                     continue;
                 }
@@ -290,16 +330,17 @@ impl TreeDescent {
                     }
                 }
                 let middle = part.start + left as u32;
+                let left_child = node.left(part.node);
                 if middle > part.start {
                     self.next.push(Part {
-                        node: node.left,
+                        node: left_child,
                         end: middle,
                         ..part
                     });
                 }
                 if middle < part.end {
                     self.next.push(Part {
-                        node: node.right,
+                        node: left_child + 1,
                         start: middle,
                         ..part
                     });
@@ -360,7 +401,7 @@ impl Booster {
         if classes < 2 {
             return Err(BoosterError::Unsupported(format!("{classes} classes")));
         }
-        if features == 0 || features >= DEFAULT_LEFT as usize {
+        if features == 0 || features > FEATURE_MASK as usize + 1 {
             return Err(BoosterError::Unsupported(format!("{features} features")));
         }
         if forest.tree_info.len() != forest.trees.len()
@@ -375,9 +416,9 @@ impl Booster {
         for (tree, class) in forest.trees.iter().zip(forest.tree_info) {
             tree.check(features)?;
             trees.push((nodes.len(), class));
-            tree.append_to(&mut nodes);
+            tree.append_to(&mut nodes)?;
         }
-        if nodes.len() >= LEAF as usize {
+        if nodes.len() > u32::MAX as usize - MAX_CHILD_OFFSET as usize {
             return Err(BoosterError::Unsupported(format!("{} nodes", nodes.len())));
         }
         Ok(Booster {
@@ -432,10 +473,12 @@ impl Booster {
     /// grouping.
     ///
     /// # Panics
-    /// If `rows` is not a whole number of rows or the groups do not add up to them.
+    /// If `rows` is not a whole number of rows, the groups do not add up to them, or they hold
+    /// more than `u32::MAX` values (16 GiB).
     pub fn predict_groups(&self, rows: &[f32], groups: &[usize]) -> Vec<f32> {
         let (f, c) = (self.features, self.classes);
         assert_eq!(rows.len() % f, 0, "rows of {f} features");
+        assert!(u32::try_from(rows.len()).is_ok(), "at most 2^32 values");
         assert_eq!(
             groups.iter().sum::<usize>(),
             rows.len() / f,
@@ -501,6 +544,22 @@ mod tests {
         assert_eq!(err, BoosterError::Format("tree node 0 is malformed".into()));
     }
 
+    #[test]
+    fn a_node_with_two_parents_is_refused() {
+        let model = serde_json::json!({"learner": {
+            "learner_model_param": {"base_score": "0.5", "num_class": "2", "num_feature": "1"},
+            "objective": {"name": "multi:softprob"},
+            "gradient_booster": {"name": "gbtree", "model": {"tree_info": [0], "trees": [{
+                "left_children": [1, 2, -1], "right_children": [2, 2, -1],
+                "split_indices": [0, 0, 0], "split_conditions": [0.5, 0.2, 1.0],
+                "default_left": [0, 0, 0]}]}}}});
+        let err = Booster::from_json(&model.to_string()).unwrap_err();
+        assert_eq!(
+            err,
+            BoosterError::Format("tree node 2 has two parents".into())
+        );
+    }
+
     /// A block of rows predicted tree by tree gives, row by row, what a walk of XGBoost's own
     /// arrays gives: over several blocks, with missing values and both default directions, and
     /// the same again with the rows walked in groups.
@@ -511,6 +570,17 @@ mod tests {
         let trees: Vec<serde_json::Value> = (0..12)
             .map(|t: i32| {
                 let c = |k: i32| ((t * 7 + k * 3) % 11) as f32 / 10.0 - 0.5;
+                if t % 3 == 2 {
+                    // Uneven: a leaf at depth 1 (node 4), nodes numbered depth first, and
+                    // nodes 5 and 6 pruned (no walk reaches them).
+                    return serde_json::json!({
+                        "left_children": [1, 2, -1, -1, -1, -1, -1],
+                        "right_children": [4, 3, -1, -1, -1, -1, -1],
+                        "split_indices": [t % 3, (t + 1) % 3, 0, 0, 0, 0, 0],
+                        "split_conditions": [c(0), c(1), c(2), c(3), c(4), c(5), c(6)],
+                        "default_left": [t % 2, 1, 0, 0, 0, 0, 0]
+                    });
+                }
                 serde_json::json!({
                     "left_children": [1, 3, 5, -1, -1, -1, -1],
                     "right_children": [2, 4, 6, -1, -1, -1, -1],
