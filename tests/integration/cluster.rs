@@ -158,7 +158,8 @@ fn contains(haystack: &[u8], needle: &str) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn secrets_never_reach_the_cluster() {
     let moto = Moto::start();
-    moto.upload(stack(), "ard", "stacks/h003v008");
+    // A bucket of its own: GDAL's settings are per bucket name in the process.
+    moto.upload(stack(), "cluster-ard", "stacks/h003v008");
     let cluster = Cluster::start_with_env(
         1,
         2,
@@ -173,7 +174,7 @@ async fn secrets_never_reach_the_cluster() {
     let recorder = Recorder::start(cluster.port);
     let (env_secret, option_secret) = ("EnV-SeCrEt-31415926", "OpTiOn-SeCrEt-27182818");
     let sql = format!(
-        "CREATE EXTERNAL TABLE remote STORED AS RASTER LOCATION 's3://ard/stacks/h003v008' \
+        "CREATE EXTERNAL TABLE remote STORED AS RASTER LOCATION 's3://cluster-ard/stacks/h003v008' \
          OPTIONS ('layout' 'observations', 'aws.endpoint' '{}', 'aws.region' 'us-east-1', \
                   'aws.access_key_id' 'client-key', 'aws.secret_access_key' '{option_secret}');
          SELECT count(*) AS n, sum(red) AS red FROM remote WHERE row < 12;
@@ -213,7 +214,8 @@ async fn secrets_never_reach_the_cluster() {
 
     let captured = recorder.captured();
     assert!(
-        contains(&captured, "s3://ard/stacks/h003v008") || contains(&captured, "stacks/h003v008"),
+        contains(&captured, "s3://cluster-ard/stacks/h003v008")
+            || contains(&captured, "stacks/h003v008"),
         "the capture holds the plan"
     );
     let logs = cluster.logs();

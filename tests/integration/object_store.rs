@@ -40,7 +40,8 @@ async fn s3_stack_reads_like_the_local_one() {
 #[tokio::test]
 async fn requester_pays_reaches_the_store_as_the_request_header() {
     let moto = Moto::start();
-    moto.upload(stack(), "ard", "payer/h003v008");
+    // A bucket of its own: GDAL's settings are per bucket name in the process.
+    moto.upload(stack(), "paid-ard", "payer/h003v008");
     moto.recorder("start-recording");
     let ctx = session(1);
     let options = format!(
@@ -48,7 +49,7 @@ async fn requester_pays_reaches_the_store_as_the_request_header() {
          'aws.region' 'us-east-1', 'aws.request_payer' 'true'",
         moto.endpoint
     );
-    query(&ctx, &format!("CREATE EXTERNAL TABLE paid STORED AS RASTER LOCATION 's3://ard/payer/h003v008' OPTIONS ('layout' 'observations', {options})")).await;
+    query(&ctx, &format!("CREATE EXTERNAL TABLE paid STORED AS RASTER LOCATION 's3://paid-ard/payer/h003v008' OPTIONS ('layout' 'observations', {options})")).await;
     let n = scalar(
         &ctx,
         "SELECT count(red) FROM paid WHERE row = 0 AND col = 0",
@@ -81,7 +82,7 @@ async fn requester_pays_reaches_the_store_as_the_request_header() {
     assert!(requests.iter().all(payer), "{recording}");
 
     let err = ctx
-        .sql("SELECT * FROM raster_observations('s3://ard/payer/h003v008', 'aws.request_payer', 'maybe')")
+        .sql("SELECT * FROM raster_observations('s3://paid-ard/payer/h003v008', 'aws.request_payer', 'maybe')")
         .await
         .unwrap_err()
         .to_string();
