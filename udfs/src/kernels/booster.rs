@@ -78,12 +78,17 @@ impl Node {
     }
 
     fn is_leaf(self) -> bool {
-        self.link & !(FEATURE_MASK | DEFAULT_LEFT) == 0
+        self.distance() == 0
+    }
+
+    /// The distance from this node to its left child (0 at a leaf).
+    fn distance(self) -> u32 {
+        (self.link & !DEFAULT_LEFT) >> FEATURE_BITS
     }
 
     /// The position of the left child, the node being at `at`.
     fn left(self, at: u32) -> u32 {
-        at + ((self.link & !DEFAULT_LEFT) >> FEATURE_BITS)
+        at + self.distance()
     }
 }
 
@@ -217,36 +222,51 @@ impl Tree {
 /// direction, else values below the threshold go left, as XGBoost's predictor does.
 fn goes_left(node: Node, row: &[f32]) -> bool {
     let value = row[node.feature()];
-    // NaN compares false; no branch, see `child`.
+    // NaN compares false; no branch: a split's direction is as good as random.
     (value < node.value) | (value.is_nan() & (node.link & DEFAULT_LEFT != 0))
 }
 
-/// The child of the split `node` at `at` that `row` goes to, chosen without a branch: a
-/// split's direction is as good as random, and a mispredicted branch would discard the reads
-/// of the other parts' nodes in flight (see [`TreeDescent`]).
-fn child(node: Node, at: u32, row: &[f32]) -> u32 {
-    node.left(at) + u32::from(!goes_left(node, row))
+/// One step of a part's walk from the node at `at`, the part's rows' values of each feature
+/// `k` lying in `bounds[k]` (lowest, highest): the child they all go to and `true`, or `at`
+/// and `false` at a leaf or where the rows may part (the threshold between their bounds, or a
+/// value missing: NaN bounds).
+///
+/// Computed as numbers, without a branch or a conditional move (which LLVM may turn into a
+/// branch): which way a split goes is as good as random, and mispredicted branches would cost
+/// more than the step.
+#[inline(always)]
+fn step_together(nodes: &[Node], at: u32, bounds: &[[f32; 2]]) -> (u32, bool) {
+    let node = nodes[at as usize];
+    // A leaf's feature is 0, whose bounds are there, and its distance 0.
+    let [lowest, highest] = bounds[node.feature()];
+    let right = u32::from(lowest >= node.value);
+    let distance = node.distance();
+    let moves = (u32::from(highest < node.value) | right) & u32::from(distance != 0);
+    (at + moves * (distance + right), moves != 0)
 }
+
+/// How many groups walk a tree in step: their walks are independent, so the reads of one's
+/// next node overlap with the others' steps instead of waiting one after another.
+const LANES: usize = 8;
 
 /// Rows of one group on their way down a tree together: `order[start..end]` of a
 /// [`TreeDescent`], all at `node`.
 #[derive(Clone, Copy)]
 struct Part {
     node: u32,
-    /// Where the group's flags are in [`TreeDescent::varies`].
-    varies: u32,
-    /// Where the group's first row is in the batch: at a split on a feature the group's rows
-    /// share, its value is theirs.
-    first: u32,
+    /// Where the group's bounds are in [`TreeDescent::bounds`].
+    bounds: u32,
     start: u32,
     end: u32,
 }
 
 /// The walks of a block's groups down one tree after another. A group's rows go down together
-/// and part only at a split on a feature in which they differ; every part of every group takes
-/// its next step before any takes the one after, so the reads of their nodes (a cache miss
-/// each in a model larger than the caches: most of inference's cost) are in flight at once
-/// rather than one after another. Keeps its buffers between trees.
+/// while every split sends them all the same way, which the bounds of their values tell
+/// without looking at the rows: the rows of a segment differ only in the date's features,
+/// which a split rarely falls between. Groups walk in step, [`LANES`] at a time, as far as a
+/// leaf or a split between their rows; from there every part of every group takes its next
+/// step before any takes the one after, and rows are partitioned where they part. Keeps its
+/// buffers between trees.
 #[derive(Default)]
 struct TreeDescent {
     /// The block's rows (positions in the batch), each group's together in its range; a walk
@@ -254,9 +274,9 @@ struct TreeDescent {
     order: Vec<u32>,
     /// Each group's walk from the root.
     roots: Vec<Part>,
-    /// Whether feature k differs between group g's rows, at `g * features + k`: where it does
-    /// not, the first row's direction at a split on it is all the rows'.
-    varies: Vec<bool>,
+    /// The lowest and highest value of feature k among group g's rows, at `g * features + k`
+    /// (NaN, which decides no split, where one is missing).
+    bounds: Vec<[f32; 2]>,
     parts: Vec<Part>,
     next: Vec<Part>,
 }
@@ -266,22 +286,22 @@ impl TreeDescent {
     /// of `batch` (rows of `features` values).
     fn block(&mut self, (batch, features): (&[f32], usize), groups: &[usize], first: usize) {
         self.roots.clear();
-        self.varies.clear();
-        self.varies.resize(groups.len() * features, false);
+        self.bounds.clear();
+        self.bounds.resize(groups.len() * features, [f32::NAN; 2]);
         let mut end = 0;
-        for (g, (&size, varies)) in groups
+        for (g, (&size, bounds)) in groups
             .iter()
-            .zip(self.varies.chunks_exact_mut(features))
+            .zip(self.bounds.chunks_exact_mut(features))
             .enumerate()
         {
             let start = end;
             end += size;
-            varying(batch, features, first + start..first + end, varies);
             if size > 0 {
+                let rows = &batch[(first + start) * features..(first + end) * features];
+                value_bounds(rows, bounds);
                 self.roots.push(Part {
                     node: 0,
-                    varies: (g * features) as u32,
-                    first: ((first + start) * features) as u32,
+                    bounds: (g * features) as u32,
                     start: start as u32,
                     end: end as u32,
                 });
@@ -299,22 +319,55 @@ impl TreeDescent {
         (batch, features): (&[f32], usize),
         mut reach: impl FnMut(usize, f32),
     ) {
+        let Self {
+            order,
+            roots,
+            bounds,
+            parts,
+            next,
+        } = self;
         let row = |r: u32| &batch[r as usize * features..(r as usize + 1) * features];
-        self.parts.clear();
-        self.parts
-            .extend(self.roots.iter().map(|&part| Part { node: root, ..part }));
-        while !self.parts.is_empty() {
-            self.next.clear();
-            for &part in &self.parts {
+        let bounds_of = |part: &Part| &bounds[part.bounds as usize..][..features];
+        parts.clear();
+        let mut lanes = roots.chunks_exact(LANES);
+        for lanes in lanes.by_ref() {
+            // A walk that stopped stays where it is while the others step.
+            let bounds: [_; LANES] = std::array::from_fn(|lane| bounds_of(&lanes[lane]));
+            let mut at = [root; LANES];
+            let mut moving = true;
+            while moving {
+                moving = false;
+                for lane in 0..LANES {
+                    let (node, moved) = step_together(nodes, at[lane], bounds[lane]);
+                    at[lane] = node;
+                    moving |= moved;
+                }
+            }
+            parts.extend(
+                lanes
+                    .iter()
+                    .zip(at)
+                    .map(|(&part, node)| Part { node, ..part }),
+            );
+        }
+        // The last few walk from the root as parts do.
+        parts.extend(
+            lanes
+                .remainder()
+                .iter()
+                .map(|&part| Part { node: root, ..part }),
+        );
+        while !parts.is_empty() {
+            next.clear();
+            for &part in parts.iter() {
                 let node = nodes[part.node as usize];
-                let rows = &mut self.order[part.start as usize..part.end as usize];
+                let rows = &mut order[part.start as usize..part.end as usize];
                 if node.is_leaf() {
                     rows.iter().for_each(|&r| reach(r as usize, node.value));
                     continue;
                 }
-                if !self.varies[part.varies as usize + node.feature()] {
-                    let node = child(node, part.node, &batch[part.first as usize..]);
-                    self.next.push(Part { node, ..part });
+                if let (node, true) = step_together(nodes, part.node, bounds_of(&part)) {
+                    next.push(Part { node, ..part });
                     continue;
                 }
                 // Rows going left to the front, the others to the back.
@@ -330,34 +383,40 @@ impl TreeDescent {
                 let middle = part.start + left as u32;
                 let left_child = node.left(part.node);
                 if middle > part.start {
-                    self.next.push(Part {
+                    next.push(Part {
                         node: left_child,
                         end: middle,
                         ..part
                     });
                 }
                 if middle < part.end {
-                    self.next.push(Part {
+                    next.push(Part {
                         node: left_child + 1,
                         start: middle,
                         ..part
                     });
                 }
             }
-            std::mem::swap(&mut self.parts, &mut self.next);
+            std::mem::swap(parts, next);
         }
     }
 }
 
-/// Which of the features differ between the rows of `group` (bit for bit, so missing values
-/// agree with each other).
-fn varying(batch: &[f32], features: usize, group: std::ops::Range<usize>, varies: &mut [bool]) {
-    let rows = &batch[group.start * features..group.end * features];
-    let (first, rest) = rows.split_at(features.min(rows.len()));
-    varies.fill(false);
+/// The lowest and highest value of each feature among `rows` (rows of `bounds.len()` values),
+/// NaN where one is missing.
+fn value_bounds(rows: &[f32], bounds: &mut [[f32; 2]]) {
+    let features = bounds.len();
+    let (first, rest) = rows.split_at(features);
+    for (b, &v) in bounds.iter_mut().zip(first) {
+        *b = [v, v];
+    }
     for other in rest.chunks_exact(features) {
-        for ((v, a), b) in varies.iter_mut().zip(first).zip(other) {
-            *v |= a.to_bits() != b.to_bits();
+        for (b, &v) in bounds.iter_mut().zip(other) {
+            *b = if v.is_nan() || b[0].is_nan() {
+                [f32::NAN; 2]
+            } else {
+                [b[0].min(v), b[1].max(v)]
+            };
         }
     }
 }
@@ -622,7 +681,7 @@ mod tests {
             booster.predict_groups(&alike, &[10; 15]),
             booster.predict_rows(&alike)
         );
-        for (row, p) in rows.chunks(features).zip(together.chunks(classes)) {
+        let walk = |row: &[f32]| {
             let mut margins = vec![0.5f32; classes];
             for (t, tree) in saved.iter().enumerate() {
                 let mut i = 0;
@@ -644,10 +703,20 @@ mod tests {
             let max = margins.iter().copied().fold(f32::NEG_INFINITY, f32::max);
             let e: Vec<f32> = margins.iter().map(|m| (m - max).exp()).collect();
             let sum: f32 = e.iter().sum();
-            let expected: Vec<f32> = e.iter().map(|v| v / sum).collect();
+            e.iter().map(|v| v / sum).collect::<Vec<f32>>()
+        };
+        for (row, p) in rows.chunks(features).zip(together.chunks(classes)) {
+            let expected = walk(row);
             assert_eq!(p, expected.as_slice());
             assert_eq!(booster.predict(row).unwrap(), expected);
         }
+        // Values on the thresholds themselves (which go right), in groups whose lowest or
+        // highest values are often a threshold.
+        let on: Vec<f32> = (0..60 * features)
+            .map(|i| ((i * 7 % 11) as f32) / 10.0 - 0.5)
+            .collect();
+        let expected: Vec<f32> = on.chunks(features).flat_map(walk).collect();
+        assert_eq!(booster.predict_groups(&on, &[3; 20]), expected);
         assert_eq!(
             booster.predict(&[0.0; 2]).unwrap_err(),
             BoosterError::Features {
