@@ -331,9 +331,9 @@ impl TreeDescent {
         parts.clear();
         let mut lanes = roots.chunks_exact(LANES);
         for lanes in lanes.by_ref() {
-            // A walk that stopped stays where it is while the others step.
             let bounds: [_; LANES] = std::array::from_fn(|lane| bounds_of(&lanes[lane]));
             let mut at = [root; LANES];
+            // A walk that stopped stays where it is while the others step.
             let mut moving = true;
             while moving {
                 moving = false;
