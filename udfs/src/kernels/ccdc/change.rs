@@ -29,36 +29,109 @@ pub(super) fn determine_num_coefs(observations: usize, p: &Params) -> usize {
     }
 }
 
-/// pyccd's `find_closest_doy`: positions within `window` of the `num` observations closest in
-/// day of year to observation `index`, as the first `num` of numpy's argsort.
+/// pyccd's `find_closest_doy` over one window, for the many targets a look-forward asks about
+/// while its fit window stays: positions within the window of the `num` observations closest
+/// in day of year to a target, as the first `num` of numpy's argsort.
 ///
-/// Which positions those are depends on numpy's sort only when a tie straddles the cut; without
-/// one, the `num` smallest are selected directly (their order changes only the rounding of the
-/// sum they feed), which saves a full sort at every step of the look-forward.
-pub(super) fn closest_doy(period: &[f64], index: usize, window: Window, num: usize) -> Vec<usize> {
-    let target = period[index];
-    let keys: Vec<u32> = period[window.start..window.stop]
-        .iter()
-        .map(|d| quarter_days_off_year(d - target))
-        .collect();
-    if keys.len() > num {
-        // Key and position in one integer: ordered as (key, position) pairs, cheaper to select.
-        let mut packed: Vec<u64> = keys
+/// pyccd's distance is the distance on a circle of one year between the dates' phases (see
+/// [`quarter_days_off_year`]), so the window's observations are sorted by phase once, and each
+/// target's nearest are then picked outward from its phase, both ways round. Which positions
+/// those are depends on numpy's sort only when a tie straddles the cut; then (and for windows
+/// no longer than `num`) the keys are argsorted as numpy would. Otherwise the selection is
+/// returned ordered by distance and position (their order changes only the rounding of the sum
+/// they feed).
+pub(super) struct ClosestDoy {
+    window: Window,
+    /// Phase in quarter days (`4 d mod 1461`) and position within the window, as
+    /// `phase << 32 | position`, sorted.
+    by_phase: Vec<u64>,
+}
+
+/// Quarter days in a year of 365.25 days.
+const YEAR_QUARTERS: u32 = 1461;
+
+impl ClosestDoy {
+    pub(super) fn new(period: &[f64], window: Window) -> Self {
+        let mut by_phase: Vec<u64> = period[window.start..window.stop]
             .iter()
             .zip(0u64..)
-            .map(|(&k, i)| (u64::from(k) << 32) | i)
+            .map(|(&d, i)| (u64::from(phase(d)) << 32) | i)
             .collect();
-        packed.select_nth_unstable(num);
-        let cut = packed[num] >> 32;
-        let nearest = &mut packed[..num];
-        if nearest.iter().all(|p| p >> 32 < cut) {
-            nearest.sort_unstable();
-            return nearest.iter().map(|p| (p & 0xffff_ffff) as usize).collect();
-        }
+        by_phase.sort_unstable();
+        Self { window, by_phase }
     }
-    let mut order = argsort_prefix(&keys, num);
-    order.truncate(num);
-    order
+
+    pub(super) fn window(&self) -> Window {
+        self.window
+    }
+
+    /// The positions within the window of the `num` observations closest in day of year to
+    /// `period[index]`.
+    pub(super) fn select(&self, period: &[f64], index: usize, num: usize) -> Vec<usize> {
+        self.pick(phase(period[index]), num).unwrap_or_else(|| {
+            let target = period[index];
+            let keys: Vec<u32> = period[self.window.start..self.window.stop]
+                .iter()
+                .map(|d| quarter_days_off_year(d - target))
+                .collect();
+            let mut order = argsort_prefix(&keys, num);
+            order.truncate(num);
+            order
+        })
+    }
+
+    /// The `num` nearest to phase `target` ordered by (distance, position), merging the walks
+    /// right and left of it; `None` where a tie straddles the cut or the window is too short.
+    /// The walks cover disjoint runs of the circle (`num + 1` steps in all, no more than the
+    /// window holds), each in order of its own offset; an element's distance is the lesser
+    /// of its two offsets, so while the offsets taken stay within half a year they are the
+    /// distances, and every element not taken lies at least as far as the next one offered.
+    fn pick(&self, target: u32, num: usize) -> Option<Vec<usize>> {
+        let n = self.by_phase.len();
+        if n <= num {
+            return None;
+        }
+        let at = |k: usize| {
+            let e = self.by_phase[k % n];
+            ((e >> 32) as u32, e & 0xffff_ffff)
+        };
+        let first_right = self
+            .by_phase
+            .partition_point(|e| ((e >> 32) as u32) < target);
+        let (mut right, mut left) = (first_right, first_right + n - 1);
+        let mut nearest: Vec<u64> = Vec::with_capacity(num);
+        loop {
+            let (phase_right, position_right) = at(right);
+            let (phase_left, position_left) = at(left);
+            let offset_right = (phase_right + YEAR_QUARTERS - target) % YEAR_QUARTERS;
+            let offset_left = (target + YEAR_QUARTERS - phase_left) % YEAR_QUARTERS;
+            let (key, position) = if offset_right <= offset_left {
+                right += 1;
+                (offset_right, position_right)
+            } else {
+                left -= 1;
+                (offset_left, position_left)
+            };
+            if key > YEAR_QUARTERS / 2 {
+                return None;
+            }
+            if nearest.len() == num {
+                // Taken in order of distance: a tie at the cut involves the last one taken.
+                if nearest.last().is_some_and(|p| p >> 32 == u64::from(key)) {
+                    return None;
+                }
+                break;
+            }
+            nearest.push((u64::from(key) << 32) | position);
+        }
+        nearest.sort_unstable();
+        Some(nearest.iter().map(|p| (p & 0xffff_ffff) as usize).collect())
+    }
+}
+
+/// A date's place in the year, in quarter days: `4 d mod 1461`.
+fn phase(day: f64) -> u32 {
+    (4 * day as i64).rem_euclid(i64::from(YEAR_QUARTERS)) as u32
 }
 
 /// pyccd's distance in day of year, `abs(round(d_rt / 365.25) * 365.25 - d_rt)`, in quarter
@@ -128,12 +201,15 @@ mod tests {
     #[test]
     fn closest_doy_selects_what_numpys_argsort_would() {
         let period = period(240);
-        let mut exact_order = 0;
+        let (mut exact_order, mut picked) = (0, 0);
         for index in [0, 17, 80, 150, 239] {
             for (start, stop) in [(0, 240), (10, 60), (100, 131), (200, 240)] {
                 let window = Window::new(start, stop);
+                let closest = ClosestDoy::new(&period, window);
                 for num in [1, 6, 24, 30] {
-                    let fast = closest_doy(&period, index, window, num.min(stop - start));
+                    let num = num.min(stop - start);
+                    let fast = closest.select(&period, index, num);
+                    picked += usize::from(closest.pick(phase(period[index]), num).is_some());
                     let target = period[index];
                     let keys: Vec<f64> = period[start..stop]
                         .iter()
@@ -152,6 +228,10 @@ mod tests {
             }
         }
         assert!(exact_order > 0, "some cases agree in order too");
+        assert!(
+            picked > 40,
+            "most are picked by phase, not argsorted: {picked} of 80"
+        );
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! model window.
 
 use super::change::{
-    adjust_change_threshold, adjust_peek, closest_doy, determine_num_coefs, enough_time, min, span,
+    adjust_change_threshold, adjust_peek, determine_num_coefs, enough_time, min, span, ClosestDoy,
 };
 use super::lasso::{self, Design, Fit, Row};
 use super::numeric::{median, sum_of_squares};
@@ -696,6 +696,9 @@ impl StandardProcedure {
         let mut change = 0.0;
         let mut fit_span = span(&self.period, fit_window);
         let mut last = None;
+        // The fit window's observations by day of year; the window changes only when refitted,
+        // and outliers are dropped after it.
+        let mut nearest_doy: Option<ClosestDoy> = None;
         while w.stop + peek <= self.kept.len() {
             let num_coefs = determine_num_coefs(w.len(), &p);
             let peek_window = Window::new(w.stop, w.stop + peek);
@@ -711,7 +714,10 @@ impl StandardProcedure {
             let comparison: Vec<f64> = if w.len() <= 24 {
                 p.detection_bands.iter().map(|&b| fits[b].rmse).collect()
             } else {
-                let closest = closest_doy(&self.period, peek_window.stop - 1, fit_window, 24);
+                nearest_doy.take_if(|c| c.window() != fit_window);
+                let closest = nearest_doy
+                    .get_or_insert_with(|| ClosestDoy::new(&self.period, fit_window))
+                    .select(&self.period, peek_window.stop - 1, 24);
                 p.detection_bands
                     .iter()
                     .map(|&b| {
