@@ -98,11 +98,12 @@ impl ClosestDoy {
         let first_right = self
             .by_phase
             .partition_point(|e| ((e >> 32) as u32) < target);
-        let (mut right, mut left) = (first_right, first_right + n - 1);
+        // The next offered on the left is at `left - 1`: `num + 1` steps never take it below 0.
+        let (mut right, mut left) = (first_right, first_right + n);
         let mut nearest: Vec<u64> = Vec::with_capacity(num);
         loop {
             let (phase_right, position_right) = at(right);
-            let (phase_left, position_left) = at(left);
+            let (phase_left, position_left) = at(left - 1);
             let offset_right = (phase_right + YEAR_QUARTERS - target) % YEAR_QUARTERS;
             let offset_left = (target + YEAR_QUARTERS - phase_left) % YEAR_QUARTERS;
             let (key, position) = if offset_right <= offset_left {
@@ -232,6 +233,27 @@ mod tests {
             picked > 40,
             "most are picked by phase, not argsorted: {picked} of 80"
         );
+    }
+
+    #[test]
+    fn closest_doy_walks_round_the_year_end() {
+        // Twenty-five dates late in the year, then a target early in the next: every nearest
+        // lies to its left, across the year's end, and the window holds one more than is picked.
+        let mut period: Vec<f64> = (0..25).map(|y| 730_845.0 + 365.0 * y as f64).collect();
+        period.push(period[24] + 30.0);
+        let window = Window::new(0, 25);
+        let closest = ClosestDoy::new(&period, window);
+        let target = phase(period[25]);
+        assert!(closest.by_phase.iter().all(|e| (e >> 32) as u32 > target));
+        let mut picked = closest.pick(target, 24).expect("no tie at the cut");
+        picked.sort_unstable();
+        let keys: Vec<u32> = period[..25]
+            .iter()
+            .map(|d| quarter_days_off_year(d - period[25]))
+            .collect();
+        let mut full = argsort(&keys)[..24].to_vec();
+        full.sort_unstable();
+        assert_eq!(picked, full);
     }
 
     #[test]
