@@ -126,7 +126,13 @@ impl ClosestDoy {
             nearest.push((u64::from(key) << 32) | position);
         }
         nearest.sort_unstable();
-        Some(nearest.iter().map(|p| (p & 0xffff_ffff) as usize).collect())
+        // Into the same allocation where usize is 64 bits wide.
+        Some(
+            nearest
+                .into_iter()
+                .map(|p| (p & 0xffff_ffff) as usize)
+                .collect(),
+        )
     }
 }
 
