@@ -10,8 +10,8 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
-    ArrayRef, ArrowPrimitiveType, AsArray, Date32Array, Int32Array, Int64Array, ListArray,
-    PrimitiveArray, RecordBatch, RecordBatchOptions, StringArray,
+    ArrayRef, ArrowPrimitiveType, Date32Array, Int32Array, Int64Array, ListArray, PrimitiveArray,
+    RecordBatch, RecordBatchOptions, StringArray,
 };
 use datafusion::arrow::buffer::{OffsetBuffer, ScalarBuffer};
 use datafusion::arrow::datatypes::{Field, Int16Type, SchemaRef, UInt16Type};
@@ -19,7 +19,7 @@ use datafusion::common::{exec_datafusion_err, internal_datafusion_err, DataFusio
 use datafusion::physical_plan::metrics::{Count, Time};
 
 use crate::ard::Band;
-use crate::gdal_io::{RasterFile, Sample};
+use crate::gdal_io::{close_newest_first, RasterFile, Sample};
 use crate::grid::Window;
 
 use super::columns::Column;
@@ -37,8 +37,11 @@ pub(crate) struct ReadCounters {
     pub elapsed_compute: Time,
 }
 
-/// Open files by (tile index, acquisition index, band).
-type OpenFiles = HashMap<(usize, usize, Band), RasterFile>;
+/// A file's key: tile index, acquisition index, band.
+type FileKey = (usize, usize, Band);
+
+/// Open files by key.
+type OpenFiles = HashMap<FileKey, RasterFile>;
 
 /// A thread's share of a band read: acquisitions (indices) and the windows they are read into.
 type Windows<'a, T> = Vec<(usize, &'a mut [T])>;
@@ -77,6 +80,15 @@ impl PartitionReader {
 
     /// Reads one chip, handing each batch to `emit`; stops early (returning false) when `emit`
     /// returns false because nobody wants more.
+    ///
+    /// Each file's blocks are decoded once per chip: GDAL keeps decoded blocks in a cache of
+    /// bounded size, and a stack of decades (LCMAP's 36 years of two sensors: over 10,000 files a
+    /// tile) holds more blocks than it, so reads that went round every file once per strip found
+    /// none of them still cached and decoded every block again (a 36-year chip read 4x slower
+    /// than its files' size gave). The `pixels` layout reads each file over the whole chip and
+    /// builds its strips from those windows (the chip's values held in memory: 2 bytes per
+    /// pixel, acquisition and band); the `observations` layout reads each acquisition's strips
+    /// one after another.
     pub fn read_chip(
         &mut self,
         task: &ChipTask,
@@ -84,31 +96,50 @@ impl PartitionReader {
     ) -> Result<bool> {
         let w = task.window;
         let n_acq = self.plan.stack.tiles[task.tile].acquisitions.len();
-        if n_acq == 0 && self.plan.layout == Layout::Observations {
-            return Ok(true); // no observation left after the date filters
-        }
-        let (strip_rows, acq_per_batch) = match self.plan.layout {
-            Layout::Pixels => (self.plan.batch_pixels / w.width, n_acq.max(1)),
-            Layout::Observations => {
-                let rows = self.batch_size / w.width;
-                (rows, (self.batch_size / (rows.max(1) * w.width)).max(1))
-            }
+        let strips = |rows: usize| {
+            let rows = rows.clamp(1, w.height);
+            (w.row..w.row + w.height)
+                .step_by(rows)
+                .map(move |row| Window {
+                    row,
+                    height: rows.min(w.row + w.height - row),
+                    ..w
+                })
         };
-        let strip_rows = strip_rows.clamp(1, w.height);
-        for row in (w.row..w.row + w.height).step_by(strip_rows) {
-            let strip = Window {
-                row,
-                height: strip_rows.min(w.row + w.height - row),
-                ..w
-            };
-            for first in (0..n_acq.max(1)).step_by(acq_per_batch) {
-                let acqs = first..(first + acq_per_batch).min(n_acq);
-                let elapsed = self.counters.elapsed_compute.clone();
-                let timer = elapsed.timer();
-                let batch = self.strip_batch(task, strip, acqs)?;
-                timer.done();
-                if !emit(batch) {
-                    return Ok(false);
+        let elapsed = self.counters.elapsed_compute.clone();
+        match self.plan.layout {
+            Layout::Pixels => {
+                let chip = timed(&elapsed, || self.read_windows(task.tile, 0..n_acq, w))?;
+                for strip in strips(self.plan.batch_pixels / w.width) {
+                    let batch = timed(&elapsed, || {
+                        self.strip_batch(task, strip, 0..n_acq, &mut |band| {
+                            Ok(chip[&band].strip(w, strip, n_acq))
+                        })
+                    })?;
+                    if !emit(batch) {
+                        return Ok(false);
+                    }
+                }
+            }
+            Layout::Observations => {
+                if n_acq == 0 {
+                    return Ok(true); // no observation left after the date filters
+                }
+                let rows = (self.batch_size / w.width).max(1);
+                let acq_per_batch = (self.batch_size / (rows * w.width)).max(1);
+                for first in (0..n_acq).step_by(acq_per_batch) {
+                    let acqs = first..(first + acq_per_batch).min(n_acq);
+                    for strip in strips(rows) {
+                        let batch = timed(&elapsed, || {
+                            let mut windows = self.read_windows(task.tile, acqs.clone(), strip)?;
+                            self.strip_batch(task, strip, acqs.clone(), &mut |band| {
+                                Ok(windows.remove(&band).expect("every band read").into_array())
+                            })
+                        })?;
+                        if !emit(batch) {
+                            return Ok(false);
+                        }
+                    }
                 }
             }
         }
@@ -116,12 +147,14 @@ impl PartitionReader {
     }
 
     /// One batch: the pixels of `strip` with acquisitions `selected` (indices into the tile's
-    /// acquisitions, which the plan already cut to the scan's dates).
+    /// acquisitions, which the plan already cut to the scan's dates); `band_values` gives each
+    /// band's values in the layout's order.
     fn strip_batch(
         &mut self,
         task: &ChipTask,
         strip: Window,
         selected: Range<usize>,
+        band_values: &mut dyn FnMut(Band) -> Result<ArrayRef>,
     ) -> Result<RecordBatch> {
         let plan = Arc::clone(&self.plan);
         let tile = &plan.stack.tiles[task.tile];
@@ -170,19 +203,7 @@ impl PartitionReader {
                     list(column, list_offsets.clone(), Arc::new(values))?
                 }
                 Column::Band(band) => {
-                    let collection = plan.stack.collection;
-                    let values = if band.is_qa() {
-                        self.read_band::<UInt16Type>(task.tile, selected.clone(), band, strip)?
-                    } else if collection.stores_digital_numbers() {
-                        let stored =
-                            self.read_band::<UInt16Type>(task.tile, selected.clone(), band, strip)?;
-                        let decoded: PrimitiveArray<Int16Type> = stored
-                            .as_primitive::<UInt16Type>()
-                            .unary(|v| collection.decode(band, v));
-                        Arc::new(decoded)
-                    } else {
-                        self.read_band::<Int16Type>(task.tile, selected.clone(), band, strip)?
-                    };
+                    let values = band_values(band)?;
                     match plan.layout {
                         Layout::Pixels => list(column, list_offsets.clone(), values)?,
                         Layout::Observations => values,
@@ -199,33 +220,61 @@ impl PartitionReader {
         )?)
     }
 
-    /// Reads `band` of the selected acquisitions over `strip`. For the `pixels` layout the values
-    /// are interleaved pixel-major (each pixel's series contiguous, as its list needs); for
-    /// `observations` the acquisitions' windows follow one another.
-    fn read_band<A: ArrowPrimitiveType>(
+    /// The windows over `window` of the selected acquisitions of every band the scan reads,
+    /// in the table's units (Collection 2's stored numbers decoded).
+    fn read_windows(
+        &mut self,
+        tile: usize,
+        selected: Range<usize>,
+        window: Window,
+    ) -> Result<HashMap<Band, BandWindows>> {
+        let plan = Arc::clone(&self.plan);
+        let collection = plan.stack.collection;
+        let mut bands = HashMap::new();
+        for column in &plan.columns {
+            let Column::Band(band) = *column else {
+                continue;
+            };
+            let windows = if band.is_qa() {
+                BandWindows::Qa(self.read_band(tile, selected.clone(), band, window)?)
+            } else if collection.stores_digital_numbers() {
+                let stored: Vec<u16> = self.read_band(tile, selected.clone(), band, window)?;
+                BandWindows::Values(
+                    stored
+                        .into_iter()
+                        .map(|v| collection.decode(band, v))
+                        .collect(),
+                )
+            } else {
+                BandWindows::Values(self.read_band(tile, selected.clone(), band, window)?)
+            };
+            bands.insert(band, windows);
+        }
+        Ok(bands)
+    }
+
+    /// Reads `band` of the selected acquisitions over `window`: the acquisitions' windows one
+    /// after another.
+    fn read_band<T: Sample>(
         &mut self,
         tile: usize,
         selected: Range<usize>,
         band: Band,
-        strip: Window,
-    ) -> Result<ArrayRef>
-    where
-        A::Native: Sample,
-    {
-        let n_px = strip.pixels();
-        let n_acq = selected.len();
-        let mut windows = vec![A::Native::default(); n_px * n_acq];
+        window: Window,
+    ) -> Result<Vec<T>> {
+        let n_px = window.pixels();
+        let mut windows = vec![T::default(); n_px * selected.len()];
         // Each thread reads its shard's acquisitions straight into their windows.
-        let mut jobs: Vec<Windows<A::Native>> = self.shards.iter().map(|_| Vec::new()).collect();
-        for (acq, window) in selected.zip(windows.chunks_mut(n_px.max(1))) {
-            jobs[acq % self.shards.len()].push((acq, window));
+        let mut jobs: Vec<Windows<T>> = self.shards.iter().map(|_| Vec::new()).collect();
+        for (acq, into) in selected.zip(windows.chunks_mut(n_px.max(1))) {
+            jobs[acq % self.shards.len()].push((acq, into));
         }
-        let read = |(files, jobs): (&mut OpenFiles, Windows<A::Native>)| {
-            jobs.into_iter().try_for_each(|(acq, window)| {
+        let read = |(files, jobs): (&mut OpenFiles, Windows<T>)| {
+            jobs.into_iter().try_for_each(|(acq, into)| {
                 open(&self.plan, files, &self.counters, (tile, acq, band))?
-                    .read_window(strip, window)?;
+                    .read_window(window, into)?;
                 self.counters.windows_read.add(1);
-                self.counters.bytes_read.add(n_px * size_of::<A::Native>());
+                self.counters.bytes_read.add(n_px * size_of::<T>());
                 Ok::<_, DataFusionError>(())
             })
         };
@@ -243,22 +292,66 @@ impl PartitionReader {
                     .map_err(|_| internal_datafusion_err!("a raster read thread panicked"))?
             })
         })?;
-        let values = if self.plan.layout == Layout::Pixels {
+        Ok(windows)
+    }
+}
+
+/// A band's values over a window, one acquisition's window after another: QA as stored, the
+/// other bands in Collection 1's units.
+enum BandWindows {
+    Qa(Vec<u16>),
+    Values(Vec<i16>),
+}
+
+impl BandWindows {
+    /// The values as they are: the `observations` layout's order.
+    fn into_array(self) -> ArrayRef {
+        match self {
+            BandWindows::Qa(v) => Arc::new(PrimitiveArray::<UInt16Type>::from(v)),
+            BandWindows::Values(v) => Arc::new(PrimitiveArray::<Int16Type>::from(v)),
+        }
+    }
+
+    /// The values of `strip`, a band of rows of `chip` (the windows' extent), each pixel's
+    /// `n_acq` values together: the `pixels` layout's order.
+    fn strip(&self, chip: Window, strip: Window, n_acq: usize) -> ArrayRef {
+        fn interleave<A: ArrowPrimitiveType>(
+            windows: &[A::Native],
+            chip: Window,
+            strip: Window,
+            n_acq: usize,
+        ) -> ArrayRef {
+            let first = (strip.row - chip.row) * chip.width;
+            let n_px = strip.pixels();
             let mut values = vec![A::Native::default(); n_px * n_acq];
-            for (k, window) in windows.chunks_exact(n_px.max(1)).enumerate() {
-                for (p, v) in window.iter().enumerate() {
+            for (k, window) in windows.chunks_exact(chip.pixels().max(1)).enumerate() {
+                for (p, v) in window[first..first + n_px].iter().enumerate() {
                     values[p * n_acq + k] = *v;
                 }
             }
-            values
-        } else {
-            windows
-        };
-        Ok(Arc::new(PrimitiveArray::<A>::new(
-            ScalarBuffer::from(values),
-            None,
-        )))
+            Arc::new(PrimitiveArray::<A>::new(ScalarBuffer::from(values), None))
+        }
+        match self {
+            BandWindows::Qa(v) => interleave::<UInt16Type>(v, chip, strip, n_acq),
+            BandWindows::Values(v) => interleave::<Int16Type>(v, chip, strip, n_acq),
+        }
     }
+}
+
+impl Drop for PartitionReader {
+    fn drop(&mut self) {
+        // Every thread's files together: their streams are interleaved in glibc's list.
+        let shards = self.shards.iter_mut();
+        close_newest_first(shards.flat_map(|s| s.drain().map(|(_, f)| f)).collect());
+    }
+}
+
+/// Runs `f`, adding its time to `elapsed`.
+fn timed<T>(elapsed: &Time, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    let timer = elapsed.timer();
+    let result = f();
+    timer.done();
+    result
 }
 
 /// The open file of a band of an acquisition (`key`: tile index, acquisition index, band),
@@ -271,12 +364,12 @@ fn open<'f>(
     plan: &ScanPlan,
     files: &'f mut OpenFiles,
     counters: &ReadCounters,
-    key: (usize, usize, Band),
+    key: FileKey,
 ) -> Result<&'f RasterFile> {
     let (tile, acq, band) = key;
     if !files.contains_key(&key) {
         if crate::gdal_io::open_files() >= crate::gdal_io::open_file_budget() {
-            files.clear();
+            close_newest_first(files.drain().map(|(_, f)| f).collect());
         }
         let tile_stack = &plan.stack.tiles[tile];
         let path = tile_stack.acquisitions[acq]
