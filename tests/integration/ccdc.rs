@@ -332,6 +332,41 @@ async fn the_udf_names_bad_input() {
     assert!(err.to_string().contains("unequal length"), "{err}");
 }
 
+/// A null date, band or QA value leaves its observation out: the result is the one over the
+/// lists without those observations.
+#[tokio::test]
+async fn observations_with_a_null_value_are_left_out() {
+    let csv = reference_pixels().join("sample_2.cfmask.csv");
+    let ctx = session(1);
+    pixel_table(&ctx, &csv).await;
+    let left_out = "ordinal_date % 5 = 0";
+    let cfmask = r#"'{"QA": "cfmask"}'"#;
+    let without = query(
+        &ctx,
+        &format!("SELECT ccdc({SERIES}, {cfmask}) AS c FROM px WHERE NOT ({left_out})"),
+    )
+    .await;
+    for column in ["blue", "thermal", "qa"] {
+        let nulled = SERIES.replace(
+            &format!("array_agg({column})"),
+            &format!("array_agg(CASE WHEN {left_out} THEN NULL ELSE {column} END)"),
+        );
+        let with_nulls = query(
+            &ctx,
+            &format!("SELECT ccdc({nulled}, {cfmask}) AS c FROM px"),
+        )
+        .await;
+        assert_eq!(pretty(&with_nulls), pretty(&without), "{column}");
+    }
+    // And the nulls did leave something out.
+    let all = query(
+        &ctx,
+        &format!("SELECT ccdc({SERIES}, {cfmask}) AS c FROM px"),
+    )
+    .await;
+    assert_ne!(pretty(&all), pretty(&without));
+}
+
 /// Writes `count` generated pixels and pyccd's results on them into `dir` (tests/pyccd/generate.py).
 fn generate_pixels(dir: &Path, count: usize, seed: u64) {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("pyccd/generate.py");

@@ -1,6 +1,7 @@
 //! `ccdc(dates, blue, green, red, nir, swir1, swir2, thermal, qa [, params])` and its annual
 //! update, `ccdc_update(previous, dates, ..., qa [, params])`.
 
+use std::borrow::Cow;
 use std::sync::{Arc, LazyLock};
 
 use datafusion::arrow::array::{
@@ -298,6 +299,9 @@ impl ScalarUDFImpl for CcdcUdf {
             .collect();
         let qa = lists[8].values().as_primitive::<Int64Type>();
 
+        let has_nulls = dates.null_count() > 0
+            || qa.null_count() > 0
+            || bands.iter().any(|b| b.null_count() > 0);
         let mut ranges: Vec<_> = lists.iter().map(|l| row_ranges(l)).collect();
         let mut results = Vec::with_capacity(n);
         for row in 0..n {
@@ -309,31 +313,32 @@ impl ScalarUDFImpl for CcdcUdf {
             for r in &rows[1..] {
                 same_length(name, row, &rows[0], r)?;
             }
-            // Observations with any null value are left out.
-            let keep: Vec<usize> = (0..rows[0].len())
-                .filter(|&k| {
-                    dates.is_valid(rows[0].start + k)
-                        && qa.is_valid(rows[8].start + k)
-                        && (0..7).all(|b| bands[b].is_valid(rows[b + 1].start + k))
-                })
-                .collect();
-            let series_dates: Vec<i64> = keep
-                .iter()
-                .map(|&k| i64::from(dates.value(rows[0].start + k)) + ORDINAL_OF_UNIX_EPOCH)
-                .collect();
-            let series_bands: [Vec<f64>; 7] = std::array::from_fn(|b| {
-                keep.iter()
-                    .map(|&k| bands[b].value(rows[b + 1].start + k))
+            // Observations with any null value are left out; without nulls, the bands and QA
+            // are the lists' own values.
+            let keep: Option<Vec<usize>> = has_nulls.then(|| {
+                (0..rows[0].len())
+                    .filter(|&k| {
+                        dates.is_valid(rows[0].start + k)
+                            && qa.is_valid(rows[8].start + k)
+                            && (0..7).all(|b| bands[b].is_valid(rows[b + 1].start + k))
+                    })
                     .collect()
             });
-            let series_qa: Vec<i64> = keep.iter().map(|&k| qa.value(rows[8].start + k)).collect();
+            let keep = keep.as_deref();
+            let series_dates: Vec<i64> = kept(&dates.values()[rows[0].clone()], keep)
+                .iter()
+                .map(|&d| i64::from(d) + ORDINAL_OF_UNIX_EPOCH)
+                .collect();
+            let series_bands: [Cow<[f64]>; 7] =
+                std::array::from_fn(|b| kept(&bands[b].values()[rows[b + 1].clone()], keep));
+            let series_qa = kept(&qa.values()[rows[8].clone()], keep);
             if series_dates.is_empty() {
                 results.push(None);
                 continue;
             }
             let series = Series {
                 dates: &series_dates,
-                bands: std::array::from_fn(|b| series_bands[b].as_slice()),
+                bands: std::array::from_fn(|b| series_bands[b].as_ref()),
                 qa: &series_qa,
             };
             let result = match &previous[row] {
@@ -344,6 +349,14 @@ impl ScalarUDFImpl for CcdcUdf {
             results.push(Some(result));
         }
         Ok(ColumnarValue::Array(Arc::new(to_struct(&results)?)))
+    }
+}
+
+/// A row's `values`, only those at `keep` if given.
+fn kept<'a, T: Copy>(values: &'a [T], keep: Option<&[usize]>) -> Cow<'a, [T]> {
+    match keep {
+        None => Cow::Borrowed(values),
+        Some(keep) => Cow::Owned(keep.iter().map(|&k| values[k]).collect()),
     }
 }
 
