@@ -182,8 +182,8 @@ fn chip_sql(c: &mut Criterion) {
 
 /// The annual update: the chip's segments stored up to 2019, then 2020 added. Side by side over
 /// the same pixels: `ccdc` from scratch, and `ccdc_update` of the stored table, with the reading
-/// both do timed alone. Over two histories: 2013-2020, and from 1985 as LCMAP kept it (Landsat 5,
-/// 7 and 8); only the first when run as a test.
+/// both do timed alone. Over two histories: 2013-2020, and from 1985 as LCMAP kept it (Landsat 4,
+/// 5, 7 and 8, each as it flew); only the first when run as a test.
 fn annual_update(c: &mut Criterion) {
     annual_update_from(c, 2013);
     if benchmarking() {

@@ -332,7 +332,7 @@ async fn the_udf_names_bad_input() {
     assert!(err.to_string().contains("unequal length"), "{err}");
 }
 
-/// A null date, band or QA value leaves its observation out: the result is the one over the
+/// A null band or QA value leaves its observation out: the result is the one over the
 /// lists without those observations.
 #[tokio::test]
 async fn observations_with_a_null_value_are_left_out() {

@@ -82,7 +82,7 @@ impl PartitionReader {
     /// returns false because nobody wants more.
     ///
     /// Each file's blocks are decoded once per chip: GDAL keeps decoded blocks in a cache of
-    /// bounded size, and a stack of decades (LCMAP's 36 years of two sensors: over 10,000 files a
+    /// bounded size, and a stack of decades (LCMAP's 36 years of Landsat: over 10,000 files a
     /// tile) holds more blocks than it, so reads that went round every file once per strip found
     /// none of them still cached and decoded every block again (a 36-year chip read 4x slower
     /// than its files' size gave). The `pixels` layout reads each file over the whole chip and
